@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * forktrace.h: the one definition of what the BPF programs hand to user space.
+ *
+ * Included by bpf/forktrace.bpf.c (writer), native/ (shim, layout dump) and
+ * checked against Java's view (dev.forktrace.bpf.EventLayout) at build time by
+ * native/layout_dump.c + EventLayoutTest. Change a field here and the Java
+ * build fails until EventLayout says the same.
+ *
+ * Rules: fixed-width types only, every field naturally aligned, no implicit
+ * padding (explicit _pad fields), total size a multiple of 8.
+ */
+#ifndef FORKTRACE_H
+#define FORKTRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define FT_COMM_LEN 16
+#define FT_PIDNS_LEVELS 4      /* pid namespaces recorded, the child's own first */
+#define FT_CGROUP_LEVELS 8     /* pids cgroups recorded, the caller's own first */
+#define FT_ERRNO_SLOTS 136     /* per-errno counters; slot 0 counts errnos >= 136 */
+#define FT_SLAB_NAME_LEN 32
+#define FT_ERESTARTNOINTR 513  /* a restart the kernel retries; never a failure */
+#define FT_PIDNS_ADDING 0x80000000u /* pid_namespace.pid_allocated flag: ns accepts pids */
+
+/* Where the failure was seen. Kernel-internal callers of copy_process (kernel
+ * threads, io_uring workers) are visible only through the copy_process hook. */
+enum ft_syscall {
+	FT_SYS_UNKNOWN = 0,
+	FT_SYS_CLONE = 1,
+	FT_SYS_CLONE3 = 2,
+	FT_SYS_FORK = 3,
+	FT_SYS_VFORK = 4,
+	FT_SYS_KERNEL = 5,
+};
+
+/* ft_event.evidence bits: which hooks left evidence for this failure. */
+enum ft_evidence {
+	FT_EV_ENTRY_SNAPSHOT = 1u << 0,   /* *_at_entry counters are valid */
+	FT_EV_COPY_PROCESS = 1u << 1,     /* copy_process return seen (hook tier) */
+	FT_EV_ALLOC_PID = 1u << 2,        /* alloc_pid_error valid */
+	FT_EV_PIDS_CAN_FORK = 1u << 3,    /* pids_can_fork_error valid */
+	FT_EV_PAGE_COUNTER = 1u << 4,     /* page_counter_try_charge failed during the call */
+	FT_EV_SLAB_OOM = 1u << 5,         /* slab_out_of_memory / "SLUB: Unable to allocate" */
+	FT_EV_PAGE_ALLOC_FAIL = 1u << 6,  /* "page allocation failure" printed during the call */
+	FT_EV_PIDS_REJECT_MSG = 1u << 7,  /* "fork rejected by pids controller" printed */
+	FT_EV_NPROC_FROM_USER = 1u << 8,  /* nproc_count read from user_struct (pre-5.14) */
+};
+
+/* ft_event.hook_tier: how the hooks that fed this event were attached. */
+enum ft_tier {
+	FT_TIER_TRACEPOINT = 0,
+	FT_TIER_KPROBE = 1,
+	FT_TIER_FENTRY = 2,
+};
+
+/* Program configuration, written into .rodata before load. */
+struct ft_config {
+	__u32 filter_tgid;        /* 0 = any process */
+	__u32 filter_tree;        /* 1 = only tgids in the traced_tgids map */
+	__u64 filter_cgroup_id;   /* 0 = any; else v2 cgroup id or pids/memory css cgroup id */
+	char filter_comm[FT_COMM_LEN]; /* "" = any; else exact process name */
+	__u32 pids_cgrp_id;       /* enum cgroup_subsys_id values, resolved at load */
+	__u32 memory_cgrp_id;
+};
+
+struct ft_pidns_level {
+	__u32 inum;               /* /proc/PID/ns/pid inode */
+	__u32 level;              /* 0 = initial namespace */
+	__u32 pid_allocated;      /* raw, including FT_PIDNS_ADDING */
+	__s32 pid_max;            /* per-namespace pid_max; -1 where the kernel has none */
+};
+
+struct ft_pids_level {
+	__u64 cgroup_id;          /* kernfs id = inode of the cgroup directory */
+	__s64 counter;            /* pids.current at the failure (the attempt already reverted) */
+	__s64 limit;              /* pids.max; INT64_MAX for "max" */
+	__s64 events;             /* all pids event counters of this level, summed */
+	__s64 events_at_entry;    /* the same at syscall entry (FT_EV_ENTRY_SNAPSHOT) */
+};
+
+struct ft_event {
+	__u64 ktime_ns;           /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 clone_flags;
+	__u64 cgroup_id;          /* cgroup v2 id of the caller */
+	__u64 cap_effective;      /* caller's effective capabilities */
+	__u64 rlimit_nproc;       /* RLIMIT_NPROC soft limit; ~0 = unlimited */
+	__s64 nproc_count;        /* caller's NPROC ucount (or user->processes); -1 unknown */
+	__u64 memcg_id;           /* memory cgroup kernfs id, 0 without memcg */
+	__u64 memcg_usage_pages;
+	__u64 memcg_max_pages;
+	__u64 memcg_failcnt;
+	__u64 memcg_events_max;   /* memory_events[MEMCG_MAX] */
+	__u64 memcg_events_max_at_entry;
+	__u64 memcg_events_oom;   /* memory_events[MEMCG_OOM] */
+	__u64 page_counter_usage; /* failing page_counter (FT_EV_PAGE_COUNTER) */
+	__u64 page_counter_max;
+	__u32 pid;                /* tgid of the caller */
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 user_ns_inum;
+	__u32 syscall;            /* enum ft_syscall */
+	__s32 error;              /* negative errno returned to the caller */
+	__u32 evidence;           /* enum ft_evidence bits */
+	__s32 alloc_pid_error;
+	__s32 pids_can_fork_error;
+	__u32 hook_tier;          /* enum ft_tier of the hooks that fed this event */
+	__u32 pidns_depth;        /* valid entries in pidns[] */
+	__u32 pids_depth;         /* valid entries in pids[] */
+	__u32 _pad0;
+	char comm[FT_COMM_LEN];         /* failing thread's name */
+	char process_comm[FT_COMM_LEN]; /* its thread group leader's name */
+	char slab_cache[FT_SLAB_NAME_LEN]; /* cache named by slab_out_of_memory */
+	struct ft_pidns_level pidns[FT_PIDNS_LEVELS];
+	struct ft_pids_level pids[FT_CGROUP_LEVELS];
+};
+
+/* Indexes of the `counters` per-CPU array (besides errno slots which follow). */
+enum ft_counter {
+	FT_CNT_FAILURES = 0,      /* every failure seen, filtered in or out */
+	FT_CNT_EMITTED = 1,       /* failures written to the ring */
+	FT_CNT_DROPPED = 2,       /* failures lost because the ring was full */
+	FT_CNT_FILTERED = 3,      /* failures outside the filter */
+	FT_CNT_RESTARTS = 4,      /* -ERESTARTNOINTR returns (not failures) */
+	FT_CNT_ERRNO_BASE = 8,    /* + errno (see FT_ERRNO_SLOTS) */
+	FT_CNT_SLOTS = FT_CNT_ERRNO_BASE + FT_ERRNO_SLOTS,
+};
+
+#endif /* FORKTRACE_H */
