@@ -1,0 +1,24 @@
+package dev.forktrace.output;
+
+import dev.forktrace.proto.v1.ForkFailure;
+import dev.forktrace.proto.v1.Stats;
+import dev.forktrace.proto.v1.StreamHeader;
+import java.io.IOException;
+
+/**
+ * Where attributed failures go: a terminal, a JSON-lines file, a protobuf stream, a JFR recording.
+ * Called from the single consumer thread, in order: {@link #start} once, then {@link #accept} and
+ * {@link #stats} interleaved, then {@link #close}, which must flush everything.
+ */
+public interface FailureSink extends AutoCloseable {
+
+    default void start(StreamHeader header) throws IOException {}
+
+    void accept(ForkFailure failure) throws IOException;
+
+    /** Periodic counters (about once a second) and, with {@code final} set, the last tally. */
+    default void stats(Stats stats) throws IOException {}
+
+    @Override
+    void close() throws IOException;
+}
