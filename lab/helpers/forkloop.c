@@ -1,0 +1,174 @@
+/*
+ * forkloop: creates processes (or threads) until the kernel refuses, and
+ * counts what it saw. The lab's workloads for every fork-failure scenario.
+ *
+ *   forkloop [-t] [-n MAX] [-f FAILS] [-m MB] [-T] [-c KB] [-w PATH] [-H SEC]
+ *     -t        create threads (pthread_create -> clone(CLONE_THREAD)) instead of processes
+ *     -n MAX    stop after MAX successful creations (default 100000)
+ *     -f FAILS  stop after FAILS failed creations (default 1); retried after 1 ms
+ *     -m MB     map MB of private writable memory before creating anything (overcommit)
+ *     -T        touch every page of the -m mapping
+ *     -c KB     each child touches KB of fresh memory before it waits (memcg)
+ *     -w PATH   after the set-up, print "FORKLOOP ready" and wait until PATH exists
+ *     -H SEC    keep the children alive SEC seconds after the last failure
+ *
+ * Children and threads only wait; children die with the parent (PR_SET_PDEATHSIG)
+ * and are killed and reaped before forkloop prints its summary line:
+ *   FORKLOOP created=N failed=M errno=NAME errnos=NAME:count,...
+ * Exit status: 0 when at least one creation failed, 3 when none did, 2 on bad usage.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *errno_name(int e)
+{
+	switch (e) {
+	case EAGAIN: return "EAGAIN";
+	case ENOMEM: return "ENOMEM";
+	case ENOSPC: return "ENOSPC";
+	case EINTR: return "EINTR";
+	case EINVAL: return "EINVAL";
+	case EPERM: return "EPERM";
+	case EUSERS: return "EUSERS";
+	default: return "EOTHER";
+	}
+}
+
+static void *thread_wait(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	int threads = 0, touch = 0, opt;
+	long max = 100000, max_fails = 1, map_mb = 0, child_kb = 0, hold = 0;
+	const char *wait_path = NULL;
+
+	while ((opt = getopt(argc, argv, "tn:f:m:Tc:w:H:")) != -1) {
+		switch (opt) {
+		case 't': threads = 1; break;
+		case 'n': max = atol(optarg); break;
+		case 'f': max_fails = atol(optarg); break;
+		case 'm': map_mb = atol(optarg); break;
+		case 'T': touch = 1; break;
+		case 'c': child_kb = atol(optarg); break;
+		case 'w': wait_path = optarg; break;
+		case 'H': hold = atol(optarg); break;
+		default:
+			fprintf(stderr, "usage: forkloop [-t] [-n MAX] [-f FAILS] [-m MB] [-T] [-c KB] [-w PATH] [-H SEC]\n");
+			return 2;
+		}
+	}
+	if (max < 1 || max_fails < 1) {
+		fprintf(stderr, "forkloop: -n and -f need positive numbers\n");
+		return 2;
+	}
+	if (map_mb > 0) {
+		size_t len = (size_t)map_mb << 20;
+		char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) {
+			fprintf(stderr, "forkloop: mmap of %ld MB failed: %s\n", map_mb, strerror(errno));
+			return 1;
+		}
+		if (touch)
+			for (size_t i = 0; i < len; i += 4096)
+				m[i] = 1;
+	}
+	if (wait_path) {
+		struct stat st;
+		printf("FORKLOOP ready pid=%d\n", getpid());
+		fflush(stdout);
+		while (stat(wait_path, &st) != 0)
+			sleep_ms(20);
+	}
+
+	pid_t *children = threads ? NULL : calloc((size_t)max, sizeof(pid_t));
+	long created = 0, failed = 0, counts[8] = { 0 };
+	int first_errno = 0;
+	static const int known[] = { EAGAIN, ENOMEM, ENOSPC, EINTR, EINVAL, EPERM, EUSERS };
+	pid_t self = getpid();
+
+	while (created < max && failed < max_fails) {
+		int err = 0;
+		if (threads) {
+			pthread_t t;
+			pthread_attr_t attr;
+			pthread_attr_init(&attr);
+			pthread_attr_setstacksize(&attr, 64 * 1024);
+			err = pthread_create(&t, &attr, thread_wait, NULL);
+			pthread_attr_destroy(&attr);
+		} else {
+			pid_t pid = fork();
+			if (pid == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				if (getppid() != self)
+					_exit(0);
+				if (child_kb > 0) {
+					char *m = malloc((size_t)child_kb << 10);
+					if (m)
+						for (long i = 0; i < child_kb << 10; i += 4096)
+							m[i] = 1;
+				}
+				for (;;)
+					pause();
+			}
+			if (pid < 0)
+				err = errno;
+			else
+				children[created] = pid;
+		}
+		if (err) {
+			if (!first_errno)
+				first_errno = err;
+			failed++;
+			for (unsigned i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+				if (known[i] == err)
+					counts[i]++;
+			if (failed < max_fails)
+				sleep_ms(1);
+		} else {
+			created++;
+		}
+	}
+	if (failed && hold > 0)
+		sleep(hold);
+	if (!threads) {
+		for (long i = 0; i < created; i++)
+			kill(children[i], SIGKILL);
+		for (long i = 0; i < created; i++)
+			waitpid(children[i], NULL, 0);
+	}
+	printf("FORKLOOP created=%ld failed=%ld errno=%s errnos=", created, failed,
+	       failed ? errno_name(first_errno) : "none");
+	int sep = 0;
+	for (unsigned i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (counts[i]) {
+			printf("%s%s:%ld", sep ? "," : "", errno_name(known[i]), counts[i]);
+			sep = 1;
+		}
+	printf("%s\n", sep ? "" : "none");
+	fflush(stdout);
+	/* exit_group takes the waiting threads with it */
+	_exit(failed ? 0 : 3);
+}

@@ -1,0 +1,242 @@
+# Shared helpers of the lab scenarios (busybox sh, sourced; not executable so
+# lab/run does not take it for a scenario). Guest init exports LAB_SCENARIO,
+# LAB_KERNEL (5.10, 6.1, 6.12), LAB_TIER (auto, fentry, kprobe, tracepoint)
+# and LAB_RESULTS_DIR.
+#
+# Lines for lab/run (one per fact, on stdout = the guest console):
+#   LAB-RESULT <scenario> PASS|FAIL|SKIP <details>
+#   LAB-REPRO  <cause> <kernel> <tier> <errno> <count>   the workload's own view
+#   LAB-MATRIX <cause> <kernel> <tier> <confirmed|inferred|missed|skipped> [details]
+
+LAB_SCENARIO=${LAB_SCENARIO:-$(basename "$0")}
+LAB_KERNEL=${LAB_KERNEL:-unknown}
+LAB_TIER=${LAB_TIER:-auto}
+LAB_RESULTS_DIR=${LAB_RESULTS_DIR:-/tmp/lab-results}
+LAB_TMP=/tmp/lab-$LAB_SCENARIO
+FT_HOME=/opt/forktrace
+FT_JAR=$FT_HOME/target/forktrace.jar
+# forktrace's NativeLibraries: use build/out instead of the copies inside the jar.
+export FORKTRACE_NATIVE_DIR=$FT_HOME/build/out
+mkdir -p "$LAB_RESULTS_DIR" "$LAB_TMP"
+
+lab_log() { echo "[$LAB_SCENARIO] $*"; }
+
+# lab_result STATUS DETAILS...: the scenario's verdict (the first one counts).
+lab_result() {
+	_status=$1
+	shift
+	echo "LAB-RESULT $LAB_SCENARIO $_status $*"
+	echo "$_status $*" >>"$LAB_RESULTS_DIR/$LAB_SCENARIO"
+}
+lab_pass() { lab_result PASS "$@"; exit 0; }
+lab_fail() { lab_result FAIL "$@"; exit 1; }
+lab_skip() { lab_result SKIP "$@"; exit 0; }
+
+lab_repro() { echo "LAB-REPRO $1 $LAB_KERNEL $LAB_TIER $2 $3"; }
+lab_matrix() {
+	_cause=$1 _verdict=$2
+	shift 2
+	echo "LAB-MATRIX $_cause $LAB_KERNEL $LAB_TIER $_verdict $*"
+}
+
+# lab_kernel_before 5.16: true when the guest kernel is older than that version.
+lab_kernel_before() {
+	_have=$(uname -r | cut -d- -f1)
+	[ "$(printf '%s\n%s\n' "$_have" "$1" | sort -t. -k1,1n -k2,2n -k3,3n | head -1)" = "$_have" ] &&
+		[ "$_have" != "$1" ]
+}
+
+# ---------------------------------------------------------------- global settings
+# lab_sysctl NAME VALUE: sets /proc/sys/NAME (dots or slashes), remembering the
+# old value; lab_restore (run by the EXIT trap) puts everything back in reverse
+# order so later scenarios in the same guest start from defaults.
+LAB_RESTORE=$LAB_TMP/restore
+: >"$LAB_RESTORE"
+lab_sysctl() {
+	_file=/proc/sys/$(echo "$1" | tr . /)
+	echo "$(cat "$_file") $_file" | cat - "$LAB_RESTORE" >"$LAB_RESTORE.new" && mv "$LAB_RESTORE.new" "$LAB_RESTORE"
+	echo "$2" >"$_file" || { lab_log "cannot set $1=$2"; return 1; }
+	lab_log "sysctl $1=$2"
+}
+
+LAB_CGROUPS=""
+lab_restore() {
+	while read -r _value _file; do
+		echo "$_value" >"$_file" 2>/dev/null || lab_log "could not restore $_file to $_value"
+	done <"$LAB_RESTORE"
+	: >"$LAB_RESTORE"
+	lab_watch_stop 2>/dev/null
+	for _cg in $LAB_CGROUPS; do
+		# Kill what is left inside, then remove the group.
+		for _pid in $(cat "$_cg/cgroup.procs" 2>/dev/null); do kill -9 "$_pid" 2>/dev/null; done
+		_tries=0
+		while [ -d "$_cg" ] && ! rmdir "$_cg" 2>/dev/null && [ $_tries -lt 50 ]; do
+			sleep 0.1
+			_tries=$((_tries + 1))
+		done
+	done
+	LAB_CGROUPS=""
+}
+trap lab_restore EXIT
+
+# ---------------------------------------------------------------- cgroups
+# lab_cgroup CONTROLLER NAME: creates a cgroup with that controller, v1 when
+# the guest mounted a v1 hierarchy for it, else on cgroup2; prints its path.
+lab_cgroup() {
+	if [ -d "/sys/fs/cgroup/$1" ]; then
+		_cg=/sys/fs/cgroup/$1/$2
+	elif grep -qw "$1" /sys/fs/cgroup/unified/cgroup.subtree_control; then
+		_cg=/sys/fs/cgroup/unified/$2
+	else
+		return 1
+	fi
+	mkdir -p "$_cg" || return 1
+	LAB_CGROUPS="$_cg $LAB_CGROUPS"
+	echo "$_cg"
+}
+lab_cgroup_v2() { case $1 in /sys/fs/cgroup/unified/*) return 0 ;; esac; return 1; }
+
+# lab_in_cgroup CGROUP CMD...: runs CMD inside CGROUP (a subshell moves itself there first).
+lab_in_cgroup() {
+	_cg=$1
+	shift
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$_cg" "$@"
+}
+
+# ---------------------------------------------------------------- workload
+# lab_forkloop ARGS...: runs forkloop, echoes its output and sets WL_CREATED,
+# WL_FAILED, WL_ERRNO, WL_ERRNOS from its summary line. Prefix with
+# lab_in_cgroup etc. through WL_PREFIX (e.g. WL_PREFIX="lab_in_cgroup $cg").
+lab_forkloop() {
+	$WL_PREFIX forkloop "$@" >"$LAB_TMP/forkloop.out" 2>&1
+	WL_STATUS=$?
+	cat "$LAB_TMP/forkloop.out"
+	lab_parse_forkloop "$LAB_TMP/forkloop.out"
+}
+lab_parse_forkloop() {
+	_line=$(grep '^FORKLOOP created=' "$1" | tail -1)
+	WL_CREATED=$(echo "$_line" | sed -n 's/.*created=\([0-9]*\).*/\1/p')
+	WL_FAILED=$(echo "$_line" | sed -n 's/.*failed=\([0-9]*\).*/\1/p')
+	WL_ERRNO=$(echo "$_line" | sed -n 's/.* errno=\([A-Z]*\).*/\1/p')
+	WL_ERRNOS=$(echo "$_line" | sed -n 's/.* errnos=\([^ ]*\).*/\1/p')
+	: "${WL_CREATED:=0}" "${WL_FAILED:=0}" "${WL_ERRNO:=none}"
+}
+
+# ---------------------------------------------------------------- forktrace
+lab_have_forktrace() {
+	[ -f "$FT_JAR" ] && [ -f "$FORKTRACE_NATIVE_DIR/forktrace.bpf.o" ] && [ -f "$FORKTRACE_NATIVE_DIR/libforktrace_shim.so" ]
+}
+lab_tier_args() { [ "$LAB_TIER" = auto ] || echo "--tier $LAB_TIER"; }
+lab_forktrace() {
+	(cd "$FT_HOME" && java -XX:TieredStopAtLevel=1 -Xshare:auto --enable-native-access=ALL-UNNAMED -jar "$FT_JAR" "$@")
+}
+
+# lab_watch_start ARGS...: starts `forktrace watch --format json ARGS` in the
+# background (output in $LAB_TMP/watch.json, stderr in watch.err) and waits
+# until it printed its stream header, i.e. the hooks are attached.
+LAB_WATCH_PID=""
+lab_watch_start() {
+	# shellcheck disable=SC2046
+	lab_forktrace watch --format json $(lab_tier_args) "$@" >"$LAB_TMP/watch.json" 2>"$LAB_TMP/watch.err" &
+	LAB_WATCH_PID=$!
+	_waited=0
+	while [ ! -s "$LAB_TMP/watch.json" ]; do
+		if ! kill -0 "$LAB_WATCH_PID" 2>/dev/null; then
+			wait "$LAB_WATCH_PID"
+			_rc=$?
+			LAB_WATCH_PID=""
+			lab_log "forktrace watch exited with status $_rc before it was ready:"
+			cat "$LAB_TMP/watch.err"
+			return 1
+		fi
+		if [ $_waited -ge 1800 ]; then
+			lab_log "forktrace watch printed nothing in 180 s:"
+			cat "$LAB_TMP/watch.err"
+			return 1
+		fi
+		sleep 0.1
+		_waited=$((_waited + 1))
+	done
+	lab_log "forktrace watch ready after $((_waited / 10)).$((_waited % 10)) s"
+}
+
+# lab_watch_stop: SIGINT (a clean stop that flushes the final stats), then KILL after 60 s.
+lab_watch_stop() {
+	[ -n "$LAB_WATCH_PID" ] || return 0
+	kill -INT "$LAB_WATCH_PID" 2>/dev/null
+	_waited=0
+	while kill -0 "$LAB_WATCH_PID" 2>/dev/null && [ $_waited -lt 600 ]; do
+		sleep 0.1
+		_waited=$((_waited + 1))
+	done
+	kill -9 "$LAB_WATCH_PID" 2>/dev/null
+	wait "$LAB_WATCH_PID" 2>/dev/null
+	LAB_WATCH_STATUS=$?
+	LAB_WATCH_PID=""
+}
+
+# lab_failures COMM: ForkFailure objects (one compact JSON per line) of processes named COMM.
+lab_failures() {
+	jq -c --arg comm "$1" '.. | objects | select(has("cause") and has("errno"))
+		| select((.comm // "") == $comm or (.processComm // .process_comm // "") == $comm)' "$LAB_TMP/watch.json"
+}
+
+# lab_expect_cause CAUSE[|CAUSE2] COMM: after lab_watch_stop, checks that
+# forktrace reported a failure of COMM with one of the causes, emits LAB-MATRIX
+# (for the first cause named) and sets FT_VERDICT (confirmed|inferred|missed)
+# and FT_DETAILS. Returns 0 when the cause matched.
+lab_expect_cause() {
+	_want=$1 _comm=$2 _primary=${1%%|*}
+	if ! jq -e . "$LAB_TMP/watch.json" >/dev/null 2>&1; then
+		FT_VERDICT=missed FT_DETAILS="watch output is not JSON: $(head -c 200 "$LAB_TMP/watch.json")"
+		lab_matrix "$_primary" missed "invalid-output"
+		return 1
+	fi
+	lab_failures "$_comm" >"$LAB_TMP/failures.jsonl"
+	_events=$(wc -l <"$LAB_TMP/failures.jsonl")
+	_match=$(jq -r --arg want "$_want" 'select(.cause as $c | $want | split("|") | index($c)) | "\(.cause) \(.confidence // "CONFIDENCE_UNSPECIFIED") \(.tier // "?") \(.errno // "?")"' \
+		"$LAB_TMP/failures.jsonl" | head -1)
+	if [ -n "$_match" ]; then
+		set -- $_match
+		FT_VERDICT=$(echo "$2" | tr 'A-Z' 'a-z')
+		FT_DETAILS="forktrace: $1 $2 tier=$3 errno=$4 events=$_events"
+		lab_matrix "$_primary" "$FT_VERDICT" "tier=$3"
+		[ "$FT_VERDICT" = confirmed ] || [ "$FT_VERDICT" = inferred ] && return 0
+		return 1
+	fi
+	_seen=$(jq -r '.cause' "$LAB_TMP/failures.jsonl" | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+	FT_VERDICT=missed FT_DETAILS="forktrace: no $_want event for $_comm (events=$_events causes: ${_seen:-none})"
+	lab_matrix "$_primary" missed "${_seen:-no-events}" | tr -d ';'
+	return 1
+}
+
+# lab_forktrace_finish CAUSE COMM REPRO_DETAILS: the common end of a global-limit
+# scenario: stops the watch (when one runs), asserts the cause and exits with
+# the verdict. Without forktrace: PASS for the reproduction, forktrace part SKIP.
+lab_forktrace_finish() {
+	if [ "$FT_WATCHING" != 1 ]; then
+		lab_matrix "${1%%|*}" skipped
+		lab_pass "$3; forktrace: SKIP ($FT_SKIP_REASON)"
+	fi
+	lab_watch_stop
+	if lab_expect_cause "$1" "$2"; then
+		lab_pass "$3; $FT_DETAILS"
+	fi
+	lab_log "forktrace watch stderr:"
+	tail -20 "$LAB_TMP/watch.err"
+	lab_log "forktrace watch output (first 40 lines):"
+	head -40 "$LAB_TMP/watch.json"
+	lab_fail "$3; $FT_DETAILS"
+}
+
+# lab_forktrace_begin ARGS...: starts the watch when forktrace is in the
+# initramfs; sets FT_WATCHING=1 or FT_SKIP_REASON.
+lab_forktrace_begin() {
+	FT_WATCHING=0
+	if ! lab_have_forktrace; then
+		FT_SKIP_REASON="forktrace not built when the initramfs was made"
+		return 0
+	fi
+	lab_watch_start "$@" || lab_fail "forktrace watch did not start"
+	FT_WATCHING=1
+}
