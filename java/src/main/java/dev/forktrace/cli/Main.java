@@ -1,2 +1,26 @@
 package dev.forktrace.cli;
-public class Main { public static void main(String[] a) { System.out.println(dev.forktrace.proto.v1.Cause.PIDS_CGROUP_LIMIT); } }
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point: `forktrace <command>`. Usage errors exit 2, runtime errors 1. */
+@Command(name = "forktrace", mixinStandardHelpOptions = true, version = "forktrace 0.1.0",
+        description = "Tells why fork, clone or thread creation failed, and who is to blame.",
+        subcommands = {WatchCommand.class, DoctorCommand.class})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (watch, doctor, ...)");
+    }
+
+    public static CommandLine commandLine() {
+        return new CommandLine(new Main()).setUsageHelpWidth(100);
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+}

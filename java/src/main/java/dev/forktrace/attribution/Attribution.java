@@ -1,0 +1,48 @@
+package dev.forktrace.attribution;
+
+import dev.forktrace.proto.v1.Cause;
+import dev.forktrace.proto.v1.Confidence;
+import dev.forktrace.proto.v1.ScopeKind;
+
+/**
+ * The attributor's verdict, a reusable holder so that the per-event path allocates nothing. The scope
+ * is identified by kind plus an index into the snapshot's levels (pid namespace or pids cgroup level);
+ * names are resolved later, only for events that are written out.
+ */
+public final class Attribution {
+    public Cause cause = Cause.UNKNOWN;
+    public Confidence confidence = Confidence.INFERRED;
+    public ScopeKind scopeKind = ScopeKind.SCOPE_KIND_UNSPECIFIED;
+    /** Index into pid namespace or pids cgroup levels, -1 when the scope is not a level. */
+    public int scopeLevel = -1;
+    public long limit = -1;
+    public long current = -1;
+    /** True when the errno names a different resource than the real cause (ENOMEM without memory trouble...). */
+    public boolean errnoMisleading;
+
+    void set(Cause cause, Confidence confidence, ScopeKind kind, int level, long limit, long current) {
+        this.cause = cause;
+        this.confidence = confidence;
+        this.scopeKind = kind;
+        this.scopeLevel = level;
+        this.limit = limit;
+        this.current = current;
+    }
+
+    public void reset() {
+        set(Cause.UNKNOWN, Confidence.INFERRED, ScopeKind.SCOPE_KIND_UNSPECIFIED, -1, -1, -1);
+        errnoMisleading = false;
+    }
+
+    /** Key for storm collapsing: same cause and scope. */
+    public long scopeKey(FailureFacts facts) {
+        long id = switch (scopeKind) {
+            case CGROUP -> scopeLevel >= 0 ? facts.pidsCgroupId(scopeLevel) : 0;
+            case PID_NAMESPACE -> scopeLevel >= 0 ? facts.pidNamespaceInum(scopeLevel) : 0;
+            case USER -> facts.uid();
+            case MEMCG -> facts.memcgId();
+            default -> 0;
+        };
+        return id * 31 + cause.getNumber();
+    }
+}

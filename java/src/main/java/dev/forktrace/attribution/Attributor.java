@@ -1,0 +1,243 @@
+package dev.forktrace.attribution;
+
+import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.proto.v1.Cause;
+import dev.forktrace.proto.v1.Confidence;
+import dev.forktrace.proto.v1.ScopeKind;
+
+/**
+ * Decides why the kernel refused a task, from the kernel's own evidence first and from counters
+ * compared with limits second. Pure and allocation-free: it runs once per event.
+ *
+ * <p>Order of reasoning (see ../shared/notes/kernel-facts.md): a hook's return value or a counter that
+ * moved during the call is proof (CONFIRMED); otherwise candidates are checked in the order
+ * copy_process() checks them (RLIMIT_NPROC, threads-max, alloc_pid, pids cgroup), because the first
+ * limit the kernel met is the one that refused, even when several are near full (INFERRED).
+ */
+public final class Attributor {
+    static final int EPERM = 1, EINTR = 4, EAGAIN = 11, ENOMEM = 12, EEXIST = 17, EINVAL = 22, ENOSPC = 28,
+            EUSERS = 87;
+    static final long CLONE_NEW_ANY = 0x00020000L /* NEWNS */ | 0x02000000L /* NEWCGROUP */ | 0x04000000L /* NEWUTS */
+            | 0x08000000L /* NEWIPC */ | 0x10000000L /* NEWUSER */ | 0x20000000L /* NEWPID */ | 0x40000000L /* NEWNET */
+            | 0x00000080L /* NEWTIME */;
+    static final int CAP_SYS_ADMIN = 21, CAP_SYS_RESOURCE = 24;
+    /** kernel/pid.c RESERVED_PIDS: after the first wrap, alloc_pid skips pids below this. */
+    static final int RESERVED_PIDS = 300;
+    /** kernel stack + task_struct + a few slab objects: a fork needs at least this much memcg headroom. */
+    static final long MEMCG_FORK_HEADROOM_PAGES = 16;
+
+    public void attribute(FailureFacts f, SystemState system, Attribution out) {
+        out.reset();
+        int errno = f.errno();
+        int evidence = f.evidence();
+
+        if (errno == EINVAL || errno == EPERM || errno == EEXIST) {
+            out.set(Cause.INVALID_REQUEST, Confidence.CONFIRMED, ScopeKind.SCOPE_KIND_UNSPECIFIED, -1, -1, -1);
+            return;
+        }
+        if (errno == EINTR) {
+            out.set(Cause.INTERRUPTED, Confidence.CONFIRMED, ScopeKind.SCOPE_KIND_UNSPECIFIED, -1, -1, -1);
+            return;
+        }
+        if (confirmedByKernel(f, evidence, errno, out)) {
+            out.errnoMisleading = errno == ENOMEM && !isMemoryCause(out.cause);
+            return;
+        }
+        switch (errno) {
+            case EAGAIN -> inferResourceLimit(f, system, out);
+            case ENOMEM -> inferMemory(f, system, out);
+            case ENOSPC, EUSERS -> {
+                if ((f.cloneFlags() & CLONE_NEW_ANY) != 0) {
+                    out.set(Cause.NAMESPACE_LIMIT, Confidence.INFERRED, ScopeKind.USER, -1, -1, -1);
+                } else if (pidNamespaceFullLevel(f, system) >= 0) { // alloc_pid's own ENOSPC on some kernels
+                    int level = pidNamespaceFullLevel(f, system);
+                    out.set(Cause.PID_NAMESPACE_FULL, Confidence.INFERRED, ScopeKind.PID_NAMESPACE, level,
+                            effectivePidMax(f, system, level), pidsAllocated(f, level));
+                }
+            }
+            default -> { }
+        }
+        out.errnoMisleading = errno == ENOMEM && !isMemoryCause(out.cause);
+    }
+
+    /** Hook results and counters that moved during the call. */
+    private boolean confirmedByKernel(FailureFacts f, int evidence, int errno, Attribution out) {
+        if ((evidence & EventLayout.EV_ALLOC_PID) != 0 && f.allocPidError() != 0) {
+            int level = deadPidNamespaceLevel(f);
+            if (level >= 0) {
+                out.set(Cause.PID_NAMESPACE_DEAD, Confidence.CONFIRMED, ScopeKind.PID_NAMESPACE, level,
+                        f.pidMax(level), pidsAllocated(f, level));
+                return true;
+            }
+            if (-f.allocPidError() == ENOMEM) {
+                out.set(Cause.SLAB_ALLOCATION_FAILURE, Confidence.CONFIRMED, ScopeKind.SYSTEM, -1, -1, -1);
+                return true;
+            }
+            level = Math.max(0, pidNamespaceFullLevel(f, SystemState.UNKNOWN));
+            out.set(Cause.PID_NAMESPACE_FULL, Confidence.CONFIRMED, ScopeKind.PID_NAMESPACE, level, f.pidMax(level),
+                    pidsAllocated(f, level));
+            return true;
+        }
+        boolean pidsRefused = ((evidence & EventLayout.EV_PIDS_CAN_FORK) != 0 && f.pidsCanForkError() != 0)
+                || (evidence & EventLayout.EV_PIDS_REJECT_MSG) != 0
+                || (errno == EAGAIN && pidsEventsMovedLevel(f) >= 0);
+        if (pidsRefused) {
+            int level = pidsLimitingLevel(f);
+            if (level < 0) {
+                level = Math.max(0, pidsEventsMovedLevel(f));
+            }
+            out.set(Cause.PIDS_CGROUP_LIMIT, Confidence.CONFIRMED, ScopeKind.CGROUP, level,
+                    f.pidsCgroupDepth() > level ? f.pidsLimit(level) : -1,
+                    f.pidsCgroupDepth() > level ? f.pidsCounter(level) : -1);
+            return true;
+        }
+        if (errno == ENOMEM) {
+            int dead = deadPidNamespaceLevel(f);
+            if (dead >= 0) { // the flag cannot come back: the namespace refuses every fork from now on
+                out.set(Cause.PID_NAMESPACE_DEAD, Confidence.CONFIRMED, ScopeKind.PID_NAMESPACE, dead, f.pidMax(dead),
+                        pidsAllocated(f, dead));
+                return true;
+            }
+            if ((evidence & EventLayout.EV_SLAB_OOM) != 0) {
+                out.set(Cause.SLAB_ALLOCATION_FAILURE, Confidence.CONFIRMED, ScopeKind.SYSTEM, -1, -1, -1);
+                return true;
+            }
+            boolean memcgRefused = (evidence & EventLayout.EV_PAGE_COUNTER) != 0
+                    || ((evidence & EventLayout.EV_ENTRY_SNAPSHOT) != 0 && f.memcgId() != 0
+                            && f.memcgEventsMax() > f.memcgEventsMaxAtEntry());
+            if (memcgRefused) {
+                out.set(Cause.MEMCG_LIMIT, Confidence.CONFIRMED, ScopeKind.MEMCG, -1, f.memcgMaxPages(),
+                        f.memcgUsagePages());
+                return true;
+            }
+            if ((evidence & EventLayout.EV_PAGE_ALLOC_FAIL) != 0) {
+                out.set(Cause.PAGE_ALLOCATION_FAILURE, Confidence.CONFIRMED, ScopeKind.SYSTEM, -1, -1, -1);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** EAGAIN without proof: the first limit copy_process() checks that is at its maximum. */
+    private void inferResourceLimit(FailureFacts f, SystemState system, Attribution out) {
+        long rlimit = f.rlimitNproc();
+        if (rlimit >= 0 && f.nprocCount() >= rlimit && !exemptFromNproc(f)) {
+            out.set(Cause.RLIMIT_NPROC, Confidence.INFERRED, ScopeKind.USER, -1, rlimit, f.nprocCount());
+            return;
+        }
+        if (system.threadsMax() > 0 && system.nrThreads() >= system.threadsMax() - threadsSlack(system.threadsMax())) {
+            out.set(Cause.THREADS_MAX, Confidence.INFERRED, ScopeKind.SYSTEM, -1, system.threadsMax(),
+                    system.nrThreads());
+            return;
+        }
+        int fullNamespace = pidNamespaceFullLevel(f, system);
+        if (fullNamespace >= 0) {
+            out.set(Cause.PID_NAMESPACE_FULL, Confidence.INFERRED, ScopeKind.PID_NAMESPACE, fullNamespace,
+                    effectivePidMax(f, system, fullNamespace), pidsAllocated(f, fullNamespace));
+            return;
+        }
+        int pidsLevel = pidsLimitingLevel(f);
+        if (pidsLevel >= 0) {
+            out.set(Cause.PIDS_CGROUP_LIMIT, Confidence.INFERRED, ScopeKind.CGROUP, pidsLevel, f.pidsLimit(pidsLevel),
+                    f.pidsCounter(pidsLevel));
+        }
+    }
+
+    /** ENOMEM without proof: memcg near its limit, overcommit policy, or (3.10) a full pid range. */
+    private void inferMemory(FailureFacts f, SystemState system, Attribution out) {
+        long maxPages = f.memcgMaxPages();
+        if (f.memcgId() != 0 && maxPages > 0 && maxPages < Long.MAX_VALUE / 8192
+                && f.memcgUsagePages() + MEMCG_FORK_HEADROOM_PAGES >= maxPages) {
+            out.set(Cause.MEMCG_LIMIT, Confidence.INFERRED, ScopeKind.MEMCG, -1, maxPages, f.memcgUsagePages());
+            return;
+        }
+        if (system.overcommitMemory() == 2) {
+            out.set(Cause.OVERCOMMIT_LIMIT, Confidence.INFERRED, ScopeKind.SYSTEM, -1, system.commitLimitBytes(),
+                    system.committedAsBytes());
+            return;
+        }
+        // Before 4.x (e.g. 3.10, seed 000) copy_process forced -ENOMEM when alloc_pid failed.
+        int fullNamespace = pidNamespaceFullLevel(f, system);
+        if (fullNamespace >= 0) {
+            out.set(Cause.PID_NAMESPACE_FULL, Confidence.INFERRED, ScopeKind.PID_NAMESPACE, fullNamespace,
+                    effectivePidMax(f, system, fullNamespace), pidsAllocated(f, fullNamespace));
+        }
+    }
+
+    static boolean isMemoryCause(Cause cause) {
+        return cause == Cause.MEMCG_LIMIT || cause == Cause.SLAB_ALLOCATION_FAILURE
+                || cause == Cause.PAGE_ALLOCATION_FAILURE || cause == Cause.OVERCOMMIT_LIMIT;
+    }
+
+    /** copy_process skips the RLIMIT_NPROC check for root in the initial user namespace and for
+     * CAP_SYS_RESOURCE / CAP_SYS_ADMIN holders. */
+    static boolean exemptFromNproc(FailureFacts f) {
+        long caps = f.capEffective();
+        return f.uid() == 0 || (caps & (1L << CAP_SYS_RESOURCE)) != 0 || (caps & (1L << CAP_SYS_ADMIN)) != 0;
+    }
+
+    private static long threadsSlack(long threadsMax) {
+        return Math.max(2, threadsMax / 100); // nr_threads is read from /proc a moment after the failure
+    }
+
+    static int deadPidNamespaceLevel(FailureFacts f) {
+        for (int i = 0; i < f.pidNamespaceDepth(); i++) {
+            if ((f.pidAllocatedRaw(i) & EventLayout.PIDNS_ADDING) == 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    static long pidsAllocated(FailureFacts f, int level) {
+        return f.pidAllocatedRaw(level) & ~EventLayout.PIDNS_ADDING & 0xffffffffL;
+    }
+
+    static long effectivePidMax(FailureFacts f, SystemState system, int level) {
+        int own = f.pidMax(level);
+        if (own > 0) {
+            return own;
+        }
+        return f.pidNamespaceLevel(level) == 0 ? system.globalPidMax() : -1;
+    }
+
+    /**
+     * The outermost pid namespace level with no free pid left. After its first wrap alloc_pid only hands
+     * out pids from RESERVED_PIDS up to pid_max, so "full" allows a margin of the pids below it.
+     */
+    static int pidNamespaceFullLevel(FailureFacts f, SystemState system) {
+        for (int i = f.pidNamespaceDepth() - 1; i >= 0; i--) {
+            long max = effectivePidMax(f, system, i);
+            if (max <= 0) {
+                continue;
+            }
+            long margin = Math.min(RESERVED_PIDS, max / 10);
+            if (pidsAllocated(f, i) >= max - 1 - margin) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The innermost pids cgroup level at its limit; the charge of the failed attempt was already reverted. */
+    static int pidsLimitingLevel(FailureFacts f) {
+        for (int i = 0; i < f.pidsCgroupDepth(); i++) {
+            if (f.pidsLimit(i) >= 0 && f.pidsLimit(i) < Long.MAX_VALUE && f.pidsCounter(i) >= f.pidsLimit(i)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    static int pidsEventsMovedLevel(FailureFacts f) {
+        if ((f.evidence() & EventLayout.EV_ENTRY_SNAPSHOT) == 0) {
+            return -1;
+        }
+        for (int i = 0; i < f.pidsCgroupDepth(); i++) {
+            if (f.pidsEvents(i) > f.pidsEventsAtEntry(i)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+}

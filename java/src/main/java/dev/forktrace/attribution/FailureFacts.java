@@ -1,0 +1,66 @@
+package dev.forktrace.attribution;
+
+/**
+ * What the kernel recorded about one failed task creation, as the attributor needs it. Implemented
+ * zero-copy over a ring-buffer record ({@link RawEvent}) and over a recorded ForkFailure snapshot
+ * ({@link SnapshotFacts}) for replay and tests.
+ */
+public interface FailureFacts {
+    /** Positive errno returned to the caller. */
+    int errno();
+
+    long cloneFlags();
+
+    int syscall();
+
+    /** EventLayout.EV_* bits. */
+    int evidence();
+
+    int uid();
+
+    long capEffective();
+
+    /** RLIMIT_NPROC soft limit, -1 when unlimited. */
+    long rlimitNproc();
+
+    /** NPROC count of the caller's user, -1 unknown. */
+    long nprocCount();
+
+    int allocPidError();
+
+    int pidsCanForkError();
+
+    int pidNamespaceDepth();
+
+    long pidNamespaceInum(int level);
+
+    int pidNamespaceLevel(int level);
+
+    /** pid_allocated including the PIDNS_ADDING flag. */
+    int pidAllocatedRaw(int level);
+
+    /** Per-namespace pid_max, -1 where the kernel has none. */
+    int pidMax(int level);
+
+    int pidsCgroupDepth();
+
+    long pidsCgroupId(int level);
+
+    long pidsCounter(int level);
+
+    long pidsLimit(int level);
+
+    long pidsEvents(int level);
+
+    long pidsEventsAtEntry(int level);
+
+    long memcgId();
+
+    long memcgUsagePages();
+
+    long memcgMaxPages();
+
+    long memcgEventsMax();
+
+    long memcgEventsMaxAtEntry();
+}

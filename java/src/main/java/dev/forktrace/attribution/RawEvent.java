@@ -1,0 +1,127 @@
+package dev.forktrace.attribution;
+
+import dev.forktrace.bpf.EventLayout;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * A reusable, zero-copy view of one struct ft_event in the ring buffer (or any segment). {@link #wrap}
+ * points it at a record; accessors read straight from the mapped memory.
+ */
+public final class RawEvent implements FailureFacts {
+    private MemorySegment segment;
+    private long base;
+
+    public RawEvent wrap(MemorySegment segment, long offset) {
+        this.segment = segment;
+        this.base = offset;
+        return this;
+    }
+
+    private int i32(long offset) {
+        return segment.get(JAVA_INT, base + offset);
+    }
+
+    private long i64(long offset) {
+        return segment.get(JAVA_LONG, base + offset);
+    }
+
+    private static long unsigned(int value) {
+        return value & 0xffffffffL;
+    }
+
+    public long ktimeNanos() { return i64(EventLayout.KTIME_NS); }
+    public int pid() { return i32(EventLayout.PID); }
+    public int tid() { return i32(EventLayout.TID); }
+    public int ppid() { return i32(EventLayout.PPID); }
+    public long cgroupId() { return i64(EventLayout.CGROUP_ID); }
+    public long userNamespaceInum() { return unsigned(i32(EventLayout.USER_NS_INUM)); }
+    public int hookTier() { return i32(EventLayout.HOOK_TIER); }
+    public long memcgFailcnt() { return i64(EventLayout.MEMCG_FAILCNT); }
+    public long memcgEventsOom() { return i64(EventLayout.MEMCG_EVENTS_OOM); }
+    public long pageCounterUsagePages() { return i64(EventLayout.PAGE_COUNTER_USAGE); }
+    public long pageCounterMaxPages() { return i64(EventLayout.PAGE_COUNTER_MAX); }
+    public String comm() { return string(EventLayout.COMM, EventLayout.COMM_LEN); }
+    public String processComm() { return string(EventLayout.PROCESS_COMM, EventLayout.COMM_LEN); }
+    public String slabCache() { return string(EventLayout.SLAB_CACHE, EventLayout.SLAB_NAME_LEN); }
+
+    /** True when the process name equals {@code expected} (no String made). */
+    public boolean processCommEquals(byte[] expected) {
+        long at = base + EventLayout.PROCESS_COMM;
+        for (int i = 0; i < EventLayout.COMM_LEN; i++) {
+            byte b = segment.get(JAVA_BYTE, at + i);
+            if (i == expected.length) {
+                return b == 0;
+            }
+            if (b != expected[i]) {
+                return false;
+            }
+        }
+        return expected.length == EventLayout.COMM_LEN;
+    }
+
+    private String string(long offset, int capacity) {
+        int length = 0;
+        while (length < capacity && segment.get(JAVA_BYTE, base + offset + length) != 0) {
+            length++;
+        }
+        byte[] bytes = new byte[length];
+        MemorySegment.copy(segment, JAVA_BYTE, base + offset, bytes, 0, length);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    @Override public int errno() { return -i32(EventLayout.ERROR); }
+    @Override public long cloneFlags() { return i64(EventLayout.CLONE_FLAGS); }
+    @Override public int syscall() { return i32(EventLayout.SYSCALL); }
+    @Override public int evidence() { return i32(EventLayout.EVIDENCE); }
+    @Override public int uid() { return i32(EventLayout.UID); }
+    @Override public long capEffective() { return i64(EventLayout.CAP_EFFECTIVE); }
+
+    @Override
+    public long rlimitNproc() {
+        long value = i64(EventLayout.RLIMIT_NPROC);
+        return value < 0 ? -1 : value; // RLIM_INFINITY is ~0UL
+    }
+
+    @Override public long nprocCount() { return i64(EventLayout.NPROC_COUNT); }
+    @Override public int allocPidError() { return i32(EventLayout.ALLOC_PID_ERROR); }
+    @Override public int pidsCanForkError() { return i32(EventLayout.PIDS_CAN_FORK_ERROR); }
+
+    @Override
+    public int pidNamespaceDepth() {
+        return Math.min(i32(EventLayout.PIDNS_DEPTH), EventLayout.PIDNS_LEVELS);
+    }
+
+    private long pidns(int level, long field) {
+        return EventLayout.PIDNS + level * EventLayout.PIDNS_LEVEL_SIZE + field;
+    }
+
+    @Override public long pidNamespaceInum(int level) { return unsigned(i32(pidns(level, EventLayout.PIDNS_INUM))); }
+    @Override public int pidNamespaceLevel(int level) { return i32(pidns(level, EventLayout.PIDNS_LEVEL_NO)); }
+    @Override public int pidAllocatedRaw(int level) { return i32(pidns(level, EventLayout.PIDNS_PID_ALLOCATED)); }
+    @Override public int pidMax(int level) { return i32(pidns(level, EventLayout.PIDNS_PID_MAX)); }
+
+    @Override
+    public int pidsCgroupDepth() {
+        return Math.min(i32(EventLayout.PIDS_DEPTH), EventLayout.CGROUP_LEVELS);
+    }
+
+    private long pids(int level, long field) {
+        return EventLayout.PIDS + level * EventLayout.PIDS_LEVEL_SIZE + field;
+    }
+
+    @Override public long pidsCgroupId(int level) { return i64(pids(level, EventLayout.PIDS_CGROUP_ID)); }
+    @Override public long pidsCounter(int level) { return i64(pids(level, EventLayout.PIDS_COUNTER)); }
+    @Override public long pidsLimit(int level) { return i64(pids(level, EventLayout.PIDS_LIMIT)); }
+    @Override public long pidsEvents(int level) { return i64(pids(level, EventLayout.PIDS_EVENTS)); }
+    @Override public long pidsEventsAtEntry(int level) { return i64(pids(level, EventLayout.PIDS_EVENTS_AT_ENTRY)); }
+    @Override public long memcgId() { return i64(EventLayout.MEMCG_ID); }
+    @Override public long memcgUsagePages() { return i64(EventLayout.MEMCG_USAGE_PAGES); }
+    @Override public long memcgMaxPages() { return i64(EventLayout.MEMCG_MAX_PAGES); }
+    @Override public long memcgEventsMax() { return i64(EventLayout.MEMCG_EVENTS_MAX); }
+    @Override public long memcgEventsMaxAtEntry() { return i64(EventLayout.MEMCG_EVENTS_MAX_AT_ENTRY); }
+}

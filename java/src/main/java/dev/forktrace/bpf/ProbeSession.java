@@ -1,0 +1,199 @@
+package dev.forktrace.bpf;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/** forktrace's BPF programs, loaded and attached: open, {@link #attach}, read the ring, close. */
+public final class ProbeSession implements AutoCloseable {
+
+    /** What to capture. tgid 0, cgroupId 0 and an empty comm mean "any". */
+    public record Filter(int tgid, boolean processTree, long cgroupId, String comm) {
+        public static final Filter ALL = new Filter(0, false, 0, "");
+    }
+
+    /** How one design hook is covered on this kernel. */
+    public record Hook(String name, String tier, boolean attached, String note) {}
+
+    public static final int TIER_AUTO = -1;
+    private static final int CAP_SYS_ADMIN = 21, CAP_PERFMON = 38, CAP_BPF = 39;
+
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment handle;
+    private final MemorySegment counterBuffer;
+    private RingBuffer ring;
+    private boolean closed;
+
+    private ProbeSession(MemorySegment handle) {
+        this.handle = handle;
+        this.counterBuffer = arena.allocate(JAVA_LONG, EventLayout.CNT_SLOTS);
+    }
+
+    /** Checks privileges, then opens and loads the BPF object with the filter. */
+    public static ProbeSession open(Filter filter, int tierRequest) {
+        requirePrivileges();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment config = call.allocate(EventLayout.CONFIG);
+            config.set(JAVA_INT, EventLayout.offset(EventLayout.CONFIG, "filter_tgid"), filter.tgid());
+            config.set(JAVA_INT, EventLayout.offset(EventLayout.CONFIG, "filter_tree"), filter.processTree() ? 1 : 0);
+            config.set(JAVA_LONG, EventLayout.offset(EventLayout.CONFIG, "filter_cgroup_id"), filter.cgroupId());
+            byte[] comm = filter.comm().getBytes(StandardCharsets.UTF_8);
+            if (comm.length >= EventLayout.COMM_LEN) {
+                throw new IllegalArgumentException("process name '" + filter.comm() + "' is longer than the kernel's "
+                        + (EventLayout.COMM_LEN - 1) + " characters; the kernel truncates comm, use the first 15");
+            }
+            MemorySegment.copy(comm, 0, config, JAVA_BYTE, EventLayout.offset(EventLayout.CONFIG, "filter_comm"),
+                    comm.length);
+            MemorySegment path = call.allocateFrom(NativeLibraries.bpfObject().toString());
+            MemorySegment out = call.allocate(java.lang.foreign.ValueLayout.ADDRESS);
+            int rc = (int) Shim.OPEN.invokeExact(path, config, tierRequest, out);
+            Shim.check(rc, "loading the BPF programs");
+            return new ProbeSession(out.get(java.lang.foreign.ValueLayout.ADDRESS, 0));
+        } catch (BpfException | IllegalArgumentException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * Root, or CAP_BPF with CAP_PERFMON (or CAP_SYS_ADMIN), is needed to load tracing programs. Said
+     * up front because the kernel's own answer (EPERM at load) does not name what is missing.
+     */
+    static void requirePrivileges() {
+        if (Libc.geteuid() == 0) {
+            return;
+        }
+        long effective = effectiveCapabilities();
+        boolean admin = (effective & (1L << CAP_SYS_ADMIN)) != 0;
+        boolean bpf = (effective & (1L << CAP_BPF)) != 0 && (effective & (1L << CAP_PERFMON)) != 0;
+        if (!admin && !bpf) {
+            throw new BpfException("forktrace needs root, or the capabilities CAP_BPF and CAP_PERFMON, to load its "
+                    + "kernel probes (this process has neither). Run it with sudo.", 1, BpfException.EXIT_ENVIRONMENT);
+        }
+    }
+
+    private static long effectiveCapabilities() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("CapEff:")) {
+                    return Long.parseUnsignedLong(line.substring(7).trim(), 16);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // fall through: treat as no capabilities, the message then tells the user what to do
+        }
+        return 0;
+    }
+
+    public void attach() {
+        try {
+            Shim.check((int) Shim.ATTACH.invokeExact(handle), "attaching the BPF programs");
+            int fd = Shim.check((int) Shim.RINGBUF_FD.invokeExact(handle), "finding the ring buffer");
+            long size = (long) Shim.RINGBUF_SIZE.invokeExact(handle);
+            ring = new RingBuffer(fd, size);
+        } catch (BpfException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    public RingBuffer ringBuffer() {
+        if (ring == null) {
+            throw new IllegalStateException("attach() first");
+        }
+        return ring;
+    }
+
+    /** Kernel counters summed over CPUs, indexed by EventLayout.CNT_*; written into {@code into}. */
+    public long[] readCounters(long[] into) {
+        try {
+            int n = Shim.check((int) Shim.READ_COUNTERS.invokeExact(handle, counterBuffer, EventLayout.CNT_SLOTS),
+                    "reading the counters");
+            MemorySegment.copy(counterBuffer, JAVA_LONG, 0, into, 0, Math.min(n, into.length));
+            return into;
+        } catch (BpfException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    public List<Hook> hooks() {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment buffer = call.allocate(16384);
+            int n = Shim.check((int) Shim.DESCRIBE_HOOKS.invokeExact(handle, buffer, buffer.byteSize()),
+                    "describing the hooks");
+            return parseHooks(new String(buffer.asSlice(0, n).toArray(JAVA_BYTE), StandardCharsets.UTF_8));
+        } catch (BpfException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    static List<Hook> parseHooks(String text) {
+        List<Hook> hooks = new ArrayList<>();
+        for (String line : text.split("\n")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            String[] parts = line.split("\t", 4);
+            hooks.add(new Hook(parts[0], parts.length > 1 ? parts[1] : "none",
+                    parts.length > 2 && (parts[2].equals("1") || parts[2].equals("yes") || parts[2].equals("true")),
+                    parts.length > 3 ? parts[3] : ""));
+        }
+        return hooks;
+    }
+
+    /** Traces this process and, from now on, every descendant (tracked in the kernel). */
+    public void trackProcessTree(int tgid) {
+        try {
+            Shim.check((int) Shim.TRACK_TGID.invokeExact(handle, tgid), "tracking pid " + tgid);
+        } catch (BpfException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** `key=value` lines describing the kernel's BPF features (for doctor); needs no loaded session. */
+    public static String probeFeatures() {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment buffer = call.allocate(16384);
+            int n = Shim.check((int) Shim.PROBE_FEATURES.invokeExact(buffer, buffer.byteSize()), "probing features");
+            return new String(buffer.asSlice(0, n).toArray(JAVA_BYTE), StandardCharsets.UTF_8);
+        } catch (BpfException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (ring != null) {
+            ring.close();
+        }
+        try {
+            Shim.CLOSE.invokeExact(handle);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        arena.close();
+    }
+}

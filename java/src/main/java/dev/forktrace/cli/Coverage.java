@@ -1,0 +1,47 @@
+package dev.forktrace.cli;
+
+import dev.forktrace.bpf.ProbeSession;
+import dev.forktrace.system.CgroupPaths;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Which causes forktrace can confirm, only infer, or not see, given the hooks this kernel allows. */
+final class Coverage {
+    private Coverage() {}
+
+    static Map<String, String> of(List<ProbeSession.Hook> hooks, CgroupPaths cgroups, Map<String, String> features) {
+        boolean allocPid = loaded(hooks, "alloc_pid");
+        boolean copyProcess = loaded(hooks, "copy_process");
+        boolean console = loaded(hooks, "console");
+        boolean slabHook = loaded(hooks, "slab_out_of_memory");
+        boolean pageCounter = loaded(hooks, "page_counter_try_charge");
+        boolean pidsMounted = cgroups.mount(CgroupPaths.Hierarchy.PIDS) != null;
+        boolean memoryMounted = cgroups.mount(CgroupPaths.Hierarchy.MEMORY) != null;
+        Map<String, String> causes = new LinkedHashMap<>();
+        causes.put("PIDS_CGROUP_LIMIT", !pidsMounted ? "not visible: no pids controller mounted"
+                : "confirmed: pids event counters move during the call" + (loaded(hooks, "pids_can_fork") ? " + pids_can_fork hook" : ""));
+        causes.put("RLIMIT_NPROC", "inferred: NPROC ucount compared with the rlimit (no kernel hook reports it)");
+        causes.put("THREADS_MAX", "inferred: nr_threads from /proc/loadavg compared with kernel.threads-max");
+        causes.put("PID_NAMESPACE_FULL", allocPid ? "confirmed: alloc_pid hook returns the error"
+                : "inferred: pid_allocated compared with pid_max per namespace level");
+        causes.put("PID_NAMESPACE_DEAD", "confirmed: the namespace's PIDNS_ADDING flag is clear");
+        causes.put("MEMCG_LIMIT", !memoryMounted ? "not visible: no memory controller mounted"
+                : "confirmed: memcg max events move during the call" + (pageCounter ? " + page_counter_try_charge hook" : ""));
+        causes.put("SLAB_ALLOCATION_FAILURE", slabHook ? "confirmed: slab_out_of_memory hook"
+                : console ? "confirmed when the kernel prints \"SLUB: Unable to allocate\" (tp_btf/console)"
+                : "not visible: no slab hook and no console tracepoint");
+        causes.put("PAGE_ALLOCATION_FAILURE", console
+                ? "confirmed when the kernel prints \"page allocation failure\" (tp_btf/console; ratelimited)"
+                : "not visible: no console tracepoint");
+        causes.put("OVERCOMMIT_LIMIT", "inferred: vm.overcommit_memory=2 and Committed_AS vs CommitLimit");
+        causes.put("NAMESPACE_LIMIT", "inferred: ENOSPC/EUSERS with CLONE_NEW* flags");
+        causes.put("kernel-thread failures", copyProcess ? "visible: copy_process hook"
+                : "not visible: only syscalls are traced without a copy_process hook");
+        return causes;
+    }
+
+    private static boolean loaded(List<ProbeSession.Hook> hooks, String name) {
+        return hooks.stream().anyMatch(h -> h.attached() && h.name().contains(name));
+    }
+}

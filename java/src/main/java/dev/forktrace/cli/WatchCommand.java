@@ -1,0 +1,210 @@
+package dev.forktrace.cli;
+
+import dev.forktrace.bpf.BpfException;
+import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.bpf.Libc;
+import dev.forktrace.bpf.ProbeSession;
+import dev.forktrace.bpf.RingBuffer;
+import dev.forktrace.output.FailureSink;
+import dev.forktrace.output.JsonLinesSink;
+import dev.forktrace.output.TextSink;
+import dev.forktrace.pipeline.EventProcessor;
+import dev.forktrace.pipeline.FailureAssembler;
+import dev.forktrace.pipeline.Summary;
+import dev.forktrace.proto.v1.Stats;
+import dev.forktrace.system.CgroupPaths;
+import dev.forktrace.system.ProcessInspector;
+import dev.forktrace.system.SystemStateReader;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** `forktrace watch`: capture failed task creations live until Ctrl-C, SIGTERM or --duration. */
+@Command(name = "watch", mixinStandardHelpOptions = true,
+        description = "Capture every failed fork, clone, vfork and clone3 live and say why it failed.")
+public final class WatchCommand implements Callable<Integer> {
+    enum Format { text, json }
+
+    enum TierChoice {
+        auto(ProbeSession.TIER_AUTO), tracepoint(EventLayout.TIER_TRACEPOINT), kprobe(EventLayout.TIER_KPROBE),
+        fentry(EventLayout.TIER_FENTRY);
+
+        final int code;
+
+        TierChoice(int code) {
+            this.code = code;
+        }
+    }
+
+    @Option(names = "--format", description = "text (default) or json (one ForkFailure per line).")
+    Format format = Format.text;
+
+    @Option(names = "--pid", paramLabel = "PID", description = "Only failures of this process (tgid).")
+    int pid;
+
+    @Option(names = "--comm", paramLabel = "NAME", description = "Only failures of processes with this name.")
+    String comm = "";
+
+    @Option(names = "--cgroup", paramLabel = "PATH",
+            description = "Only failures in this cgroup: a directory under /sys/fs/cgroup or a path like /a/b.")
+    String cgroup;
+
+    @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop after this many seconds.")
+    double durationSeconds;
+
+    @Option(names = "--output", paramLabel = "FILE", description = "Write events here instead of standard output.")
+    Path output;
+
+    @Option(names = "--tier", description = "Hook tier: auto (default), fentry, kprobe or tracepoint.")
+    TierChoice tier = TierChoice.auto;
+
+    private volatile boolean running = true;
+
+    @Override
+    public Integer call() {
+        PrintStream err = System.err;
+        if (durationSeconds < 0 || pid < 0) {
+            err.println("forktrace: --duration and --pid must not be negative");
+            return 2;
+        }
+        Writer writer;
+        try {
+            writer = output == null
+                    ? new OutputStreamWriter(System.out, StandardCharsets.UTF_8)
+                    : Files.newBufferedWriter(output, StandardCharsets.UTF_8);
+        } catch (IOException | RuntimeException e) {
+            err.println("forktrace: cannot write the output file " + output + ": " + describe(e));
+            return 1;
+        }
+        CgroupPaths cgroups = CgroupPaths.forThisMachine();
+        long cgroupId = 0;
+        if (cgroup != null) {
+            try {
+                Map.Entry<CgroupPaths.Hierarchy, Long> found = cgroups.resolve(cgroup);
+                cgroupId = found.getValue();
+            } catch (IOException e) {
+                err.println("forktrace: --cgroup: " + e.getMessage());
+                return 2;
+            }
+        }
+        boolean terminal = output == null && System.console() != null && System.console().isTerminal();
+        List<FailureSink> sinks = new ArrayList<>();
+        TextSink text = null;
+        if (format == Format.json) {
+            sinks.add(new JsonLinesSink(writer, output == null));
+        } else {
+            text = new TextSink(new PrintWriter(writer), terminal);
+            sinks.add(text);
+        }
+
+        ProbeSession session;
+        try {
+            session = ProbeSession.open(new ProbeSession.Filter(pid, false, cgroupId, comm), tier.code);
+            session.attach();
+        } catch (BpfException e) {
+            err.println("forktrace: " + e.getMessage());
+            return e.exitCode();
+        } catch (IllegalArgumentException e) {
+            err.println("forktrace: " + e.getMessage());
+            return 2;
+        }
+        try (session) {
+            installStopSignals();
+            err.println(attachedLine(session.hooks()));
+            long wallMinusMonotonic = Instant.now().toEpochMilli() * 1_000_000L - Libc.monotonicNanos();
+            Summary summary = new Summary();
+            EventProcessor processor = new EventProcessor(new SystemStateReader(),
+                    new FailureAssembler(cgroups, new ProcessInspector(), wallMinusMonotonic), sinks, summary);
+            long[] counters = new long[EventLayout.CNT_SLOTS];
+            long collapsedBefore = 0;
+            int status = capture(session.ringBuffer(), processor, session, counters, summary, sinks, text);
+            session.readCounters(counters);
+            Stats last = summary.stats(counters, text == null ? collapsedBefore : text.collapsed(), true);
+            for (FailureSink sink : sinks) {
+                sink.stats(last);
+                sink.close();
+            }
+            summary.print(err, counters, processor.malformed());
+            return status;
+        } catch (UncheckedIOException | IOException e) {
+            err.println("forktrace: writing " + (output == null ? "standard output" : output) + " failed: "
+                    + describe(e) + " (events up to this point were written; the probes are detached)");
+            return 1;
+        }
+    }
+
+    /** The poll loop: drain the ring whenever the kernel wakes us, and at least once a second emit stats. */
+    private int capture(RingBuffer ring, EventProcessor processor, ProbeSession session, long[] counters,
+            Summary summary, List<FailureSink> sinks, TextSink text) throws IOException {
+        long deadline = durationSeconds > 0 ? System.nanoTime() + (long) (durationSeconds * 1e9) : Long.MAX_VALUE;
+        long nextStats = System.nanoTime() + 1_000_000_000L;
+        while (running && System.nanoTime() < deadline) {
+            long waitMillis = Math.min(250, Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+            if (ring.await((int) waitMillis)) {
+                ring.drain(processor);
+            }
+            if (System.nanoTime() >= nextStats) {
+                nextStats = System.nanoTime() + 1_000_000_000L;
+                Stats stats = summary.stats(session.readCounters(counters), text == null ? 0 : text.collapsed(), false);
+                for (FailureSink sink : sinks) {
+                    sink.stats(stats);
+                }
+            }
+        }
+        ring.drain(processor); // what arrived before the stop is delivered, not lost
+        return 0;
+    }
+
+    static String attachedLine(List<ProbeSession.Hook> hooks) {
+        String kernel = readKernelRelease();
+        String attached = hooks.stream().filter(ProbeSession.Hook::attached)
+                .map(h -> h.name() + "=" + h.tier()).collect(Collectors.joining(", "));
+        String tiers = hooks.stream().filter(ProbeSession.Hook::attached).map(ProbeSession.Hook::tier).distinct()
+                .collect(Collectors.joining("+"));
+        String missing = hooks.stream().filter(h -> !h.attached())
+                .map(h -> h.name() + (h.note().isEmpty() ? "" : " (" + h.note() + ")")).collect(Collectors.joining("; "));
+        return "forktrace: attached to Linux " + kernel + ", tier " + (tiers.isEmpty() ? "none" : tiers) + ", hooks: "
+                + attached + (missing.isEmpty() ? "" : "; not available: " + missing);
+    }
+
+    static String readKernelRelease() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip();
+        } catch (IOException e) {
+            return "(unknown release)";
+        }
+    }
+
+    /** SIGINT and SIGTERM end the capture cleanly with status 0, instead of the JVM's 130/143. */
+    @SuppressWarnings("removal")
+    private void installStopSignals() {
+        sun.misc.SignalHandler stop = signal -> running = false;
+        sun.misc.Signal.handle(new sun.misc.Signal("INT"), stop);
+        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), stop);
+    }
+
+    static String describe(Exception e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file or directory";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
+        return cause.getMessage() == null ? cause.toString() : cause.getMessage();
+    }
+}

@@ -1,0 +1,181 @@
+package dev.forktrace.output;
+
+import dev.forktrace.proto.v1.ForkFailure;
+import dev.forktrace.proto.v1.Offender;
+import dev.forktrace.proto.v1.Stats;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Human output. Storms are collapsed: the first failure of a kind (same cause, scope and process) is
+ * printed in full, identical ones within the window are counted and reported as one line when it
+ * closes. On a terminal ({@code live}) a table of causes refreshed in place replaces the line stream.
+ */
+public final class TextSink implements FailureSink {
+    static final long WINDOW_NANOS = 1_000_000_000L;
+    private static final long RATE_WINDOW_NANOS = 10_000_000_000L;
+
+    private final PrintWriter out;
+    private final boolean live;
+    private final Map<String, Burst> bursts = new LinkedHashMap<>();
+    private final Map<String, Row> rows = new HashMap<>();
+    private long collapsed;
+
+    private static final class Burst {
+        final long firstNanos;
+        final String description;
+        long repeats;
+
+        Burst(long firstNanos, String description) {
+            this.firstNanos = firstNanos;
+            this.description = description;
+        }
+    }
+
+    private static final class Row {
+        final String cause;
+        final String scope;
+        long count;
+        long windowStartNanos;
+        long windowCount;
+        double rate;
+        String topOffender = "";
+        String message = "";
+
+        Row(String cause, String scope) {
+            this.cause = cause;
+            this.scope = scope;
+        }
+    }
+
+    public TextSink(PrintWriter out, boolean live) {
+        this.out = out;
+        this.live = live;
+    }
+
+    public long collapsed() {
+        return collapsed;
+    }
+
+    @Override
+    public void accept(ForkFailure f) {
+        long now = System.nanoTime();
+        if (live) {
+            updateRow(f, now);
+            return;
+        }
+        String key = f.getCause() + "|" + f.getScope().getName() + "|" + f.getPid();
+        Burst burst = bursts.get(key);
+        if (burst != null && now - burst.firstNanos < WINDOW_NANOS) {
+            burst.repeats++;
+            collapsed++;
+            return;
+        }
+        if (burst != null) {
+            report(burst);
+        }
+        bursts.put(key, new Burst(now, f.getCause() + " in " + f.getScope().getName() + " by '" + f.getProcessComm()
+                + "' (pid " + f.getPid() + ")"));
+        out.println(line(f));
+        out.flush();
+    }
+
+    /** One readable line for one failure. */
+    public static String line(ForkFailure f) {
+        Instant time = Instant.ofEpochSecond(f.getTime().getSeconds(), f.getTime().getNanos());
+        StringBuilder b = new StringBuilder(256)
+                .append(time).append(' ')
+                .append(f.getSyscall().name().toLowerCase()).append(' ')
+                .append(f.getErrno()).append(" pid ").append(f.getPid()).append(" tid ").append(f.getTid())
+                .append(" '").append(f.getComm()).append("' (").append(f.getProcessComm()).append(')')
+                .append(f.getThread() ? " new thread" : " new process")
+                .append(": ").append(f.getCause()).append(" [").append(f.getConfidence()).append("] ")
+                .append(f.getMessage());
+        if (f.hasJava() && !f.getJava().getMain().isEmpty()) {
+            b.append(" [JVM ").append(f.getJava().getMain()).append(", thread '").append(f.getJava().getThreadName())
+                    .append("']");
+        }
+        return b.toString();
+    }
+
+    private void report(Burst burst) {
+        if (burst.repeats > 0) {
+            out.printf("  ... %d more identical failures within %.1fs: %s%n", burst.repeats, WINDOW_NANOS / 1e9,
+                    burst.description);
+        }
+    }
+
+    private void updateRow(ForkFailure f, long now) {
+        String key = f.getCause() + "|" + f.getScope().getName();
+        Row row = rows.computeIfAbsent(key, k -> new Row(f.getCause().name(), f.getScope().getName()));
+        row.count++;
+        if (now - row.windowStartNanos > RATE_WINDOW_NANOS) {
+            row.rate = row.windowStartNanos == 0 ? 0 : row.windowCount * 1e9 / (now - row.windowStartNanos);
+            row.windowStartNanos = now;
+            row.windowCount = 0;
+        }
+        row.windowCount++;
+        if (f.getOffendersCount() > 0) {
+            Offender o = f.getOffenders(0);
+            row.topOffender = o.getComm() + " (pid " + o.getPid() + ", " + o.getTasks() + " tasks)";
+        }
+        row.message = f.getMessage();
+    }
+
+    @Override
+    public void stats(Stats stats) {
+        long now = System.nanoTime();
+        if (live) {
+            redraw(stats, now);
+            return;
+        }
+        for (Iterator<Burst> it = bursts.values().iterator(); it.hasNext(); ) {
+            Burst burst = it.next();
+            if (now - burst.firstNanos >= WINDOW_NANOS) {
+                report(burst);
+                it.remove();
+            }
+        }
+        out.flush();
+    }
+
+    private void redraw(Stats stats, long now) {
+        List<Row> sorted = new ArrayList<>(rows.values());
+        sorted.sort(Comparator.comparingLong((Row r) -> r.count).reversed());
+        out.print("\033[H\033[2J");
+        out.printf("forktrace: %d failures delivered, %d dropped   (Ctrl-C to stop)%n%n", stats.getDelivered(),
+                stats.getDropped());
+        out.printf("%-24s %-36s %8s %8s  %s%n", "CAUSE", "SCOPE", "COUNT", "RATE/s", "TOP OFFENDER");
+        for (Row r : sorted) {
+            double rate = now - r.windowStartNanos > 0 && r.windowStartNanos != 0
+                    ? Math.max(r.rate, r.windowCount * 1e9 / Math.max(1, now - r.windowStartNanos)) : r.rate;
+            out.printf("%-24s %-36s %8d %8.1f  %s%n", r.cause, truncate(r.scope, 36), r.count, rate, r.topOffender);
+        }
+        if (!sorted.isEmpty()) {
+            out.println();
+            out.println(sorted.get(0).message);
+        }
+        out.flush();
+    }
+
+    private static String truncate(String s, int max) {
+        return s.length() <= max ? s : "..." + s.substring(s.length() - max + 3);
+    }
+
+    @Override
+    public void close() throws IOException {
+        for (Burst burst : bursts.values()) {
+            report(burst);
+        }
+        bursts.clear();
+        out.flush();
+    }
+}

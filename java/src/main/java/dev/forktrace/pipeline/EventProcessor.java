@@ -1,0 +1,67 @@
+package dev.forktrace.pipeline;
+
+import dev.forktrace.attribution.Attribution;
+import dev.forktrace.attribution.Attributor;
+import dev.forktrace.attribution.RawEvent;
+import dev.forktrace.attribution.SystemState;
+import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.bpf.RingBuffer;
+import dev.forktrace.output.FailureSink;
+import dev.forktrace.proto.v1.ForkFailure;
+import dev.forktrace.system.SystemStateReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/**
+ * The per-event path: ring record -> zero-copy view -> attribution -> ForkFailure -> sinks. One
+ * instance runs on the single consumer thread; nothing here is shared.
+ */
+public final class EventProcessor implements RingBuffer.RecordHandler {
+    private final RawEvent raw = new RawEvent();
+    private final Attribution attribution = new Attribution();
+    private final Attributor attributor = new Attributor();
+    private final SystemStateReader systemState;
+    private final FailureAssembler assembler;
+    private final List<FailureSink> sinks;
+    private final Summary summary;
+    private long sequence;
+    private long malformed;
+
+    public EventProcessor(SystemStateReader systemState, FailureAssembler assembler, List<FailureSink> sinks,
+            Summary summary) {
+        this.systemState = systemState;
+        this.assembler = assembler;
+        this.sinks = sinks;
+        this.summary = summary;
+    }
+
+    @Override
+    public void onRecord(MemorySegment ring, long offset, int length) {
+        if (length < EventLayout.EVENT_SIZE) {
+            malformed++; // a record from another producer or layout: counted, never misread
+            return;
+        }
+        raw.wrap(ring, offset);
+        SystemState system = systemState.current();
+        attributor.attribute(raw, system, attribution);
+        ForkFailure failure = assembler.assemble(++sequence, raw, attribution, system);
+        summary.record(failure);
+        for (FailureSink sink : sinks) {
+            try {
+                sink.accept(failure);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    public long delivered() {
+        return sequence;
+    }
+
+    public long malformed() {
+        return malformed;
+    }
+}

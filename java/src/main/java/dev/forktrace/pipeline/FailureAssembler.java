@@ -1,0 +1,273 @@
+package dev.forktrace.pipeline;
+
+import com.google.protobuf.Timestamp;
+import dev.forktrace.attribution.Attribution;
+import dev.forktrace.attribution.KernelNames;
+import dev.forktrace.attribution.RawEvent;
+import dev.forktrace.attribution.SystemState;
+import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.proto.v1.Cause;
+import dev.forktrace.proto.v1.Evidence;
+import dev.forktrace.proto.v1.ForkFailure;
+import dev.forktrace.proto.v1.JavaContext;
+import dev.forktrace.proto.v1.KernelSnapshot;
+import dev.forktrace.proto.v1.MemcgState;
+import dev.forktrace.proto.v1.Offender;
+import dev.forktrace.proto.v1.PidNamespaceLevel;
+import dev.forktrace.proto.v1.PidsCgroupLevel;
+import dev.forktrace.proto.v1.Scope;
+import dev.forktrace.proto.v1.ScopeKind;
+import dev.forktrace.proto.v1.Syscall;
+import dev.forktrace.proto.v1.Tier;
+import dev.forktrace.system.CgroupPaths;
+import dev.forktrace.system.CgroupPaths.Hierarchy;
+import dev.forktrace.system.JvmInfo;
+import dev.forktrace.system.ProcessInspector;
+import java.util.List;
+
+/**
+ * Turns a kernel record plus its attribution into the public ForkFailure message: names for ids,
+ * the evidence, the offenders and the one-sentence explanation. Runs only for events that are written.
+ */
+public final class FailureAssembler {
+    private static final long PAGE = 4096;
+    private final CgroupPaths cgroups;
+    private final ProcessInspector processes;
+    private final long wallMinusMonotonicNanos;
+
+    public FailureAssembler(CgroupPaths cgroups, ProcessInspector processes, long wallMinusMonotonicNanos) {
+        this.cgroups = cgroups;
+        this.processes = processes;
+        this.wallMinusMonotonicNanos = wallMinusMonotonicNanos;
+    }
+
+    public ForkFailure assemble(long sequence, RawEvent e, Attribution a, SystemState system) {
+        long wall = e.ktimeNanos() + wallMinusMonotonicNanos;
+        long flags = e.cloneFlags();
+        ForkFailure.Builder f = ForkFailure.newBuilder()
+                .setSequence(sequence)
+                .setTime(Timestamp.newBuilder().setSeconds(Math.floorDiv(wall, 1_000_000_000L))
+                        .setNanos((int) Math.floorMod(wall, 1_000_000_000L)))
+                .setKtimeNs(e.ktimeNanos())
+                .setSyscall(syscall(e.syscall()))
+                .setErrno(KernelNames.errnoName(e.errno()))
+                .setErrnoValue(e.errno())
+                .setPid(e.pid())
+                .setTid(e.tid())
+                .setPpid(e.ppid())
+                .setUid(e.uid())
+                .setComm(e.comm())
+                .setProcessComm(e.processComm())
+                .setCloneFlags(flags)
+                .addAllCloneFlagNames(KernelNames.cloneFlagNames(flags))
+                .setThread((flags & KernelNames.CLONE_THREAD) != 0)
+                .setCgroupId(e.cgroupId())
+                .setTier(tier(e.hookTier()))
+                .setCause(a.cause)
+                .setConfidence(a.confidence);
+        if (e.pidNamespaceDepth() > 0) {
+            f.setPidNamespaceInum((int) e.pidNamespaceInum(0)).setPidNamespaceLevel(e.pidNamespaceLevel(0));
+        }
+        KernelSnapshot snapshot = snapshot(e, system);
+        f.setSnapshot(snapshot);
+        Scope scope = scope(e, a, snapshot, system);
+        f.setScope(scope);
+        f.addAllEvidence(evidence(e, a, snapshot, system));
+        boolean byMemory = isMemory(a.cause);
+        List<Offender> offenders = offenders(e, a, scope, byMemory);
+        f.addAllOffenders(offenders).setOffenderRanking(byMemory ? "memory" : "tasks");
+        List<String> argv = processes.argv(e.pid());
+        if (JvmInfo.isJava(e.processComm(), argv)) {
+            f.setJava(JavaContext.newBuilder().setThreadName(e.comm()).setMain(JvmInfo.mainOf(argv)));
+        }
+        f.setMessage(Messages.explain(f, a));
+        return f.build();
+    }
+
+    static boolean isMemory(Cause cause) {
+        return cause == Cause.MEMCG_LIMIT || cause == Cause.OVERCOMMIT_LIMIT
+                || cause == Cause.SLAB_ALLOCATION_FAILURE || cause == Cause.PAGE_ALLOCATION_FAILURE;
+    }
+
+    static Syscall syscall(int code) {
+        return switch (code) {
+            case EventLayout.SYS_CLONE -> Syscall.CLONE;
+            case EventLayout.SYS_CLONE3 -> Syscall.CLONE3;
+            case EventLayout.SYS_FORK -> Syscall.FORK;
+            case EventLayout.SYS_VFORK -> Syscall.VFORK;
+            case EventLayout.SYS_KERNEL -> Syscall.KERNEL_THREAD;
+            default -> Syscall.SYSCALL_UNSPECIFIED;
+        };
+    }
+
+    static Tier tier(int code) {
+        return switch (code) {
+            case EventLayout.TIER_FENTRY -> Tier.FENTRY;
+            case EventLayout.TIER_KPROBE -> Tier.KPROBE;
+            default -> Tier.TRACEPOINT;
+        };
+    }
+
+    private KernelSnapshot snapshot(RawEvent e, SystemState system) {
+        KernelSnapshot.Builder s = KernelSnapshot.newBuilder()
+                .setRlimitNproc(e.rlimitNproc())
+                .setNprocCount(e.nprocCount())
+                .setUserNsInum((int) e.userNamespaceInum())
+                .setCapEffective(e.capEffective())
+                .setAllocPidError(e.allocPidError())
+                .setPidsCanForkError(e.pidsCanForkError())
+                .setSlabCache(e.slabCache())
+                .setPageCounterUsageBytes(e.pageCounterUsagePages() * PAGE)
+                .setPageCounterMaxBytes(e.pageCounterMaxPages() * PAGE)
+                .setThreadsMax(system.threadsMax())
+                .setNrThreads(system.nrThreads())
+                .setGlobalPidMax(system.globalPidMax())
+                .setOvercommitMemory(system.overcommitMemory())
+                .setCommittedAsBytes(system.committedAsBytes())
+                .setCommitLimitBytes(system.commitLimitBytes());
+        for (int i = 0; i < e.pidNamespaceDepth(); i++) {
+            int raw = e.pidAllocatedRaw(i);
+            s.addPidNamespaces(PidNamespaceLevel.newBuilder().setInum((int) e.pidNamespaceInum(i))
+                    .setLevel(e.pidNamespaceLevel(i)).setPidsAllocated(raw & ~EventLayout.PIDNS_ADDING)
+                    .setAccepting((raw & EventLayout.PIDNS_ADDING) != 0).setPidMax(e.pidMax(i)));
+        }
+        for (int i = 0; i < e.pidsCgroupDepth(); i++) {
+            s.addPidsCgroups(PidsCgroupLevel.newBuilder().setCgroupId(e.pidsCgroupId(i))
+                    .setPath(cgroups.describe(Hierarchy.PIDS, e.pidsCgroupId(i)))
+                    .setCurrent(e.pidsCounter(i)).setLimit(e.pidsLimit(i))
+                    .setEvents(e.pidsEvents(i)).setEventsAtEntry(e.pidsEventsAtEntry(i)));
+        }
+        if (e.memcgId() != 0) {
+            s.setMemcg(MemcgState.newBuilder().setCgroupId(e.memcgId())
+                    .setPath(cgroups.describe(Hierarchy.MEMORY, e.memcgId()))
+                    .setUsageBytes(e.memcgUsagePages() * PAGE).setMaxBytes(e.memcgMaxPages() * PAGE)
+                    .setFailcnt(e.memcgFailcnt()).setEventsMax(e.memcgEventsMax())
+                    .setEventsMaxAtEntry(e.memcgEventsMaxAtEntry()).setEventsOom(e.memcgEventsOom()));
+        }
+        int evidence = e.evidence();
+        for (int bit = 0; bit < EventLayout.EVIDENCE_NAMES.length; bit++) {
+            if ((evidence & (1 << bit)) != 0) {
+                s.addHooks(EventLayout.EVIDENCE_NAMES[bit]);
+            }
+        }
+        return s.build();
+    }
+
+    private Scope scope(RawEvent e, Attribution a, KernelSnapshot snapshot, SystemState system) {
+        Scope.Builder scope = Scope.newBuilder().setKind(a.scopeKind).setLimit(a.limit).setCurrent(a.current);
+        switch (a.scopeKind) {
+            case CGROUP -> scope.setName(a.scopeLevel >= 0 && a.scopeLevel < snapshot.getPidsCgroupsCount()
+                    ? snapshot.getPidsCgroups(a.scopeLevel).getPath() : "unknown cgroup");
+            case USER -> scope.setName(a.cause == Cause.NAMESPACE_LIMIT
+                    ? "user namespace " + e.userNamespaceInum() + " of " + Users.describe(e.uid())
+                    : Users.describe(e.uid()));
+            case PID_NAMESPACE -> scope.setName("pidns " + e.pidNamespaceInum(a.scopeLevel) + " level "
+                    + e.pidNamespaceLevel(a.scopeLevel));
+            case MEMCG -> scope.setName(snapshot.getMemcg().getPath())
+                    .setLimit(a.limit * PAGE).setCurrent(a.current * PAGE);
+            case SYSTEM -> scope.setName(switch (a.cause) {
+                case THREADS_MAX -> "kernel.threads-max";
+                case OVERCOMMIT_LIMIT -> "vm.overcommit_memory=2 (CommitLimit)";
+                case SLAB_ALLOCATION_FAILURE -> e.slabCache().isEmpty() ? "slab allocator" : "slab cache " + e.slabCache();
+                case PAGE_ALLOCATION_FAILURE -> "page allocator";
+                default -> "system";
+            });
+            default -> { }
+        }
+        return scope.build();
+    }
+
+    private List<Evidence> evidence(RawEvent e, Attribution a, KernelSnapshot s, SystemState system) {
+        EvidenceList list = new EvidenceList();
+        list.add("errno", KernelNames.errnoName(e.errno()), e.errno(), 0, "returned");
+        switch (a.cause) {
+            case PIDS_CGROUP_LIMIT -> {
+                for (PidsCgroupLevel level : s.getPidsCgroupsList()) {
+                    if (level.getEvents() > level.getEventsAtEntry() && (e.evidence() & EventLayout.EV_ENTRY_SNAPSHOT) != 0) {
+                        list.add("pids.events", level.getPath(), level.getEvents(), level.getEventsAtEntry(),
+                                "increased_from");
+                    }
+                }
+                if (a.scopeLevel >= 0 && a.scopeLevel < s.getPidsCgroupsCount()) {
+                    PidsCgroupLevel level = s.getPidsCgroups(a.scopeLevel);
+                    list.add("pids.current", level.getPath(), level.getCurrent(), level.getLimit(),
+                            level.getCurrent() >= level.getLimit() ? "at_or_above_limit" : "below_limit");
+                }
+                if ((e.evidence() & EventLayout.EV_PIDS_CAN_FORK) != 0) {
+                    list.add("hook.pids_can_fork", "copy_process", e.pidsCanForkError(), 0, "returned");
+                }
+                if ((e.evidence() & EventLayout.EV_PIDS_REJECT_MSG) != 0) {
+                    list.add("printk.pids_reject", "cgroup: fork rejected by pids controller", 1, 0, "printed");
+                }
+            }
+            case RLIMIT_NPROC -> list.add("ucount.nproc", Users.describe(e.uid()), e.nprocCount(), e.rlimitNproc(),
+                    "at_or_above_limit");
+            case THREADS_MAX -> list.add("nr_threads", "kernel.threads-max", system.nrThreads(), system.threadsMax(),
+                    "at_or_above_limit");
+            case PID_NAMESPACE_FULL, PID_NAMESPACE_DEAD -> {
+                if (a.scopeLevel >= 0) {
+                    PidNamespaceLevel ns = s.getPidNamespaces(a.scopeLevel);
+                    String subject = "pidns " + ns.getInum() + " level " + ns.getLevel();
+                    if (a.cause == Cause.PID_NAMESPACE_DEAD) {
+                        list.add("pid_ns.pidns_adding", subject, 0, 1, "flag_clear");
+                    } else {
+                        list.add("pid_ns.pid_allocated", subject, ns.getPidsAllocated(), a.limit, "at_or_above_limit");
+                    }
+                }
+                if ((e.evidence() & EventLayout.EV_ALLOC_PID) != 0) {
+                    list.add("hook.alloc_pid", "copy_process", e.allocPidError(), 0, "returned");
+                }
+            }
+            case MEMCG_LIMIT -> {
+                MemcgState m = s.getMemcg();
+                if (m.getEventsMax() > m.getEventsMaxAtEntry()) {
+                    list.add("memcg.events.max", m.getPath(), m.getEventsMax(), m.getEventsMaxAtEntry(), "increased_from");
+                }
+                list.add("memcg.usage_bytes", m.getPath(), m.getUsageBytes(), m.getMaxBytes(),
+                        m.getUsageBytes() >= m.getMaxBytes() ? "at_or_above_limit" : "below_limit");
+                if ((e.evidence() & EventLayout.EV_PAGE_COUNTER) != 0) {
+                    list.add("hook.page_counter_try_charge", "failing counter", s.getPageCounterUsageBytes(),
+                            s.getPageCounterMaxBytes(), "returned");
+                }
+            }
+            case SLAB_ALLOCATION_FAILURE -> list.add("slab_out_of_memory", e.slabCache(), 1, 0, "printed");
+            case PAGE_ALLOCATION_FAILURE -> list.add("printk.page_allocation_failure", "page allocator", 1, 0, "printed");
+            case OVERCOMMIT_LIMIT -> list.add("meminfo.committed_as", "vm.overcommit_memory=2",
+                    system.committedAsBytes(), system.commitLimitBytes(), "compared_with_commit_limit");
+            default -> { }
+        }
+        return list.build();
+    }
+
+    private List<Offender> offenders(RawEvent e, Attribution a, Scope scope, boolean byMemory) {
+        return switch (a.scopeKind) {
+            case CGROUP -> {
+                CgroupPaths.Cgroup cgroup = a.scopeLevel >= 0 ? cgroups.find(Hierarchy.PIDS, e.pidsCgroupId(a.scopeLevel)) : null;
+                yield cgroup == null ? List.of() : processes.inCgroup(cgroup.directory(), false);
+            }
+            case MEMCG -> {
+                CgroupPaths.Cgroup cgroup = cgroups.find(Hierarchy.MEMORY, e.memcgId());
+                yield cgroup == null ? List.of() : processes.inCgroup(cgroup.directory(), true);
+            }
+            case USER -> processes.ofUser(e.uid());
+            case PID_NAMESPACE -> processes.inPidNamespace(e.pidNamespaceInum(a.scopeLevel),
+                    e.pidNamespaceLevel(a.scopeLevel) == 0);
+            case SYSTEM -> processes.onSystem(byMemory);
+            default -> List.of();
+        };
+    }
+
+    /** Small builder for evidence rows. */
+    private static final class EvidenceList {
+        private final java.util.ArrayList<Evidence> rows = new java.util.ArrayList<>(4);
+
+        void add(String key, String subject, long value, long comparedTo, String relation) {
+            rows.add(Evidence.newBuilder().setKey(key).setSubject(subject).setValue(value).setComparedTo(comparedTo)
+                    .setRelation(relation).build());
+        }
+
+        List<Evidence> build() {
+            return rows;
+        }
+    }
+}

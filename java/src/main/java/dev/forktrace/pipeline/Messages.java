@@ -1,0 +1,56 @@
+package dev.forktrace.pipeline;
+
+import dev.forktrace.attribution.Attribution;
+import dev.forktrace.proto.v1.ForkFailure;
+import dev.forktrace.proto.v1.ForkFailureOrBuilder;
+import dev.forktrace.proto.v1.Offender;
+
+/** The one sentence a tired operator reads: what really happened, and whether the errno lies. */
+public final class Messages {
+    private Messages() {}
+
+    public static String explain(ForkFailureOrBuilder f, Attribution a) {
+        String errno = f.getErrno();
+        String scope = f.getScope().getName();
+        long limit = f.getScope().getLimit();
+        long current = f.getScope().getCurrent();
+        String lie = a.errnoMisleading ? errno + ", but memory is fine: " : errno + ": ";
+        String holder = f.getOffendersCount() == 0 ? "" : "; " + holderText(f.getOffenders(0), f.getOffenderRanking());
+        return switch (f.getCause()) {
+            case PIDS_CGROUP_LIMIT -> lie + "cgroup " + scope + " is at its pids limit (" + current + " of " + limit
+                    + " tasks)" + holder + ". Raise pids.max or stop what holds the tasks.";
+            case RLIMIT_NPROC -> lie + scope + " has " + current + " processes/threads against RLIMIT_NPROC " + limit
+                    + holder + ". Raise ulimit -u (nproc) or stop that user's tasks.";
+            case THREADS_MAX -> lie + "the system has " + current + " threads against kernel.threads-max " + limit
+                    + holder + ".";
+            case PID_NAMESPACE_FULL -> lie + "pid namespace " + scope + " has no free pid (" + current
+                    + " allocated, pid_max " + limit + ")" + holder + ".";
+            case PID_NAMESPACE_DEAD -> lie + "pid namespace " + scope
+                    + " lost its init (pid 1 exited); nothing new can start in it" + holder + ".";
+            case MEMCG_LIMIT -> errno + ": memory cgroup " + scope + " is at its limit (" + mib(current) + " of "
+                    + mib(limit) + ")" + holder + ".";
+            case OVERCOMMIT_LIMIT -> errno + ": strict overcommit (vm.overcommit_memory=2) refused the new address "
+                    + "space; Committed_AS " + mib(current) + " of CommitLimit " + mib(limit) + holder + ".";
+            case SLAB_ALLOCATION_FAILURE -> errno + ": the kernel could not allocate from the " + scope
+                    + " during fork (real kernel memory shortage or a kmem limit).";
+            case PAGE_ALLOCATION_FAILURE -> errno + ": the page allocator failed during fork (memory pressure or "
+                    + "fragmentation).";
+            case NAMESPACE_LIMIT -> errno + ": a namespace limit (user.max_*_namespaces or nesting depth) refused "
+                    + "the new namespace for " + scope + ".";
+            case INVALID_REQUEST -> errno + ": the kernel rejected the request itself (flags or permissions), not "
+                    + "a resource limit.";
+            case INTERRUPTED -> errno + ": a fatal signal arrived while the task was being created.";
+            default -> errno + ": no limit was found at its maximum and no kernel hook saw the refusal; see the "
+                    + "snapshot.";
+        };
+    }
+
+    private static String holderText(Offender o, String ranking) {
+        String amount = ranking.equals("memory") ? mib(o.getMemoryBytes()) + " resident" : o.getTasks() + " tasks";
+        return "'" + o.getComm() + "' (pid " + o.getPid() + ") holds " + amount;
+    }
+
+    static String mib(long bytes) {
+        return bytes < 0 ? "?" : (bytes >> 20) + " MiB";
+    }
+}

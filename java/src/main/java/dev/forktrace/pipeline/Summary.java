@@ -1,0 +1,103 @@
+package dev.forktrace.pipeline;
+
+import dev.forktrace.attribution.KernelNames;
+import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.proto.v1.Cause;
+import dev.forktrace.proto.v1.CauseCount;
+import dev.forktrace.proto.v1.ErrnoCount;
+import dev.forktrace.proto.v1.ForkFailure;
+import dev.forktrace.proto.v1.Stats;
+import com.google.protobuf.Timestamp;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Running totals for the periodic Stats message and the summary printed at exit. */
+public final class Summary {
+    private static final int MAX_PROCESSES = 10_000; // bound memory when every failure is a new process
+    private final Map<Cause, Long> byCause = new EnumMap<>(Cause.class);
+    private final Map<String, Long> byCauseAndScope = new HashMap<>();
+    private final Map<String, Long> byProcess = new HashMap<>();
+    private long otherProcesses;
+    private long delivered;
+
+    public void record(ForkFailure f) {
+        delivered++;
+        byCause.merge(f.getCause(), 1L, Long::sum);
+        if (byCauseAndScope.size() < MAX_PROCESSES) {
+            byCauseAndScope.merge(f.getCause() + " " + f.getScope().getKind() + " " + f.getScope().getName(), 1L, Long::sum);
+        }
+        String process = f.getProcessComm() + " (pid " + f.getPid() + ")";
+        if (byProcess.containsKey(process) || byProcess.size() < MAX_PROCESSES) {
+            byProcess.merge(process, 1L, Long::sum);
+        } else {
+            otherProcesses++;
+        }
+    }
+
+    public long delivered() {
+        return delivered;
+    }
+
+    /** Stats message from kernel counters (EventLayout.CNT_*) and what was delivered. */
+    public Stats stats(long[] counters, long collapsed, boolean last) {
+        Instant now = Instant.now();
+        Stats.Builder stats = Stats.newBuilder()
+                .setTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()))
+                .setDropped(counters[EventLayout.CNT_DROPPED])
+                .setDelivered(delivered)
+                .setCollapsed(collapsed)
+                .setFinal(last);
+        for (int errno = 1; errno < EventLayout.ERRNO_SLOTS; errno++) {
+            long count = counters[EventLayout.CNT_ERRNO_BASE + errno];
+            if (count > 0) {
+                stats.addKernelErrnoCounts(ErrnoCount.newBuilder().setErrno(KernelNames.errnoName(errno)).setCount(count));
+            }
+        }
+        long beyond = counters[EventLayout.CNT_ERRNO_BASE];
+        if (beyond > 0) {
+            stats.addKernelErrnoCounts(ErrnoCount.newBuilder().setErrno("E" + EventLayout.ERRNO_SLOTS + "+").setCount(beyond));
+        }
+        byCause.forEach((cause, count) -> stats.addCauseCounts(CauseCount.newBuilder().setCause(cause).setCount(count)));
+        return stats.build();
+    }
+
+    /** The human summary at exit. */
+    public void print(PrintStream out, long[] counters, long malformed) {
+        long failures = 0;
+        StringBuilder errnos = new StringBuilder();
+        for (int errno = 0; errno < EventLayout.ERRNO_SLOTS; errno++) {
+            long count = counters[EventLayout.CNT_ERRNO_BASE + errno];
+            if (count > 0) {
+                failures += count;
+                errnos.append(errnos.isEmpty() ? "" : ", ")
+                        .append(errno == 0 ? "E" + EventLayout.ERRNO_SLOTS + "+" : KernelNames.errnoName(errno))
+                        .append(' ').append(count);
+            }
+        }
+        out.printf("forktrace: summary: %d failed task creations (kernel count)%s%n", failures,
+                errnos.isEmpty() ? "" : ": " + errnos);
+        out.printf("forktrace:   delivered %d, dropped %d (ring buffer full)%s, restarts ignored %d%n", delivered,
+                counters[EventLayout.CNT_DROPPED], malformed > 0 ? ", malformed " + malformed : "",
+                counters[EventLayout.CNT_RESTARTS]);
+        top(out, "by cause and scope", byCauseAndScope);
+        top(out, "by process", byProcess);
+        if (otherProcesses > 0) {
+            out.printf("forktrace:     (%d failures of further processes not itemised)%n", otherProcesses);
+        }
+    }
+
+    private static void top(PrintStream out, String title, Map<String, Long> counts) {
+        if (counts.isEmpty()) {
+            return;
+        }
+        out.println("forktrace:   " + title + ":");
+        counts.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()))
+                .limit(10)
+                .forEach(e -> out.printf("forktrace:     %8d  %s%n", e.getValue(), e.getKey()));
+    }
+}

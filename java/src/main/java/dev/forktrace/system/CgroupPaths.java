@@ -1,0 +1,135 @@
+package dev.forktrace.system;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Maps the kernfs ids BPF records (css->cgroup->kn->id, the inode number of the cgroup's directory on
+ * 64-bit kernels) to paths. Each hierarchy numbers its cgroups on its own, so ids are looked up per
+ * hierarchy: the pids and memory controllers' (cgroup v1 mounts, or cgroup2 when they are bound there)
+ * and cgroup2's. Paths are relative to the hierarchy root, as /proc/PID/cgroup shows them.
+ */
+public final class CgroupPaths {
+    public enum Hierarchy { PIDS, MEMORY, UNIFIED }
+
+    /** A cgroup directory: its hierarchy's mount point and its path below it ("/a/b"). */
+    public record Cgroup(Path mount, String path) {
+        public Path directory() {
+            return path.equals("/") ? mount : mount.resolve(path.substring(1));
+        }
+    }
+
+    private static final long REFRESH_NANOS = 200_000_000L;
+    private final Map<Hierarchy, Path> mounts;
+    private final Map<Hierarchy, Map<Long, Cgroup>> byId = new EnumMap<>(Hierarchy.class);
+    private final Map<Hierarchy, Long> refreshedAt = new EnumMap<>(Hierarchy.class);
+
+    public CgroupPaths(Map<Hierarchy, Path> mounts) {
+        this.mounts = mounts;
+        for (Hierarchy h : Hierarchy.values()) {
+            byId.put(h, new HashMap<>());
+            refreshedAt.put(h, Long.MIN_VALUE / 2);
+        }
+    }
+
+    /** Reads /proc/self/mountinfo: which mount holds the pids and memory controllers, and cgroup2. */
+    public static CgroupPaths forThisMachine() {
+        Map<Hierarchy, Path> found = new EnumMap<>(Hierarchy.class);
+        String mountinfo = ProcFs.read(Path.of("/proc/self/mountinfo"));
+        if (mountinfo != null) {
+            for (String line : mountinfo.split("\n")) {
+                String[] halves = line.split(" - ", 2); // "... mountpoint opts - fstype source superopts"
+                String[] left = halves[0].split(" ");
+                if (halves.length < 2 || left.length < 5) {
+                    continue;
+                }
+                String[] right = halves[1].split(" ");
+                Path mountPoint = Path.of(left[4].replace("\\040", " "));
+                String superOptions = right.length > 2 ? "," + right[2] + "," : "";
+                if (right[0].equals("cgroup2")) {
+                    found.putIfAbsent(Hierarchy.UNIFIED, mountPoint);
+                } else if (right[0].equals("cgroup")) {
+                    if (superOptions.contains(",pids,")) {
+                        found.putIfAbsent(Hierarchy.PIDS, mountPoint);
+                    }
+                    if (superOptions.contains(",memory,")) {
+                        found.putIfAbsent(Hierarchy.MEMORY, mountPoint);
+                    }
+                }
+            }
+        }
+        Path unified = found.get(Hierarchy.UNIFIED);
+        if (unified != null) { // controllers not bound to a v1 hierarchy live in cgroup2
+            String controllers = ProcFs.read(unified.resolve("cgroup.controllers"));
+            if (controllers != null && controllers.contains("pids")) {
+                found.putIfAbsent(Hierarchy.PIDS, unified);
+            }
+            if (controllers != null && controllers.contains("memory")) {
+                found.putIfAbsent(Hierarchy.MEMORY, unified);
+            }
+        }
+        return new CgroupPaths(found);
+    }
+
+    public Path mount(Hierarchy hierarchy) {
+        return mounts.get(hierarchy);
+    }
+
+    /** The cgroup with this kernfs id in the hierarchy, looking again (at most every 200 ms) when it is new. */
+    public synchronized Cgroup find(Hierarchy hierarchy, long id) {
+        Map<Long, Cgroup> known = byId.get(hierarchy);
+        Cgroup cgroup = known.get(id);
+        if (cgroup == null && mounts.containsKey(hierarchy)
+                && System.nanoTime() - refreshedAt.get(hierarchy) > REFRESH_NANOS) {
+            refresh(hierarchy);
+            cgroup = known.get(id);
+        }
+        return cgroup;
+    }
+
+    /** Path for output: "/a/b", or "cgroup id N" when the cgroup is already gone. */
+    public String describe(Hierarchy hierarchy, long id) {
+        Cgroup cgroup = find(hierarchy, id);
+        return cgroup != null ? cgroup.path() : "cgroup id " + id;
+    }
+
+    /**
+     * The kernfs id of a cgroup given as an absolute directory or as a path below a hierarchy root,
+     * with the hierarchy it was found in.
+     */
+    public Map.Entry<Hierarchy, Long> resolve(String path) throws IOException {
+        Path direct = Path.of(path);
+        for (Map.Entry<Hierarchy, Path> mount : mounts.entrySet()) {
+            Path candidate = direct.isAbsolute() && direct.startsWith(mount.getValue()) ? direct
+                    : mount.getValue().resolve(path.startsWith("/") ? path.substring(1) : path);
+            if (Files.isDirectory(candidate)) {
+                return Map.entry(mount.getKey(), (Long) Files.getAttribute(candidate, "unix:ino"));
+            }
+        }
+        throw new IOException("no cgroup '" + path + "' in the cgroup hierarchies " + mounts.values());
+    }
+
+    private void refresh(Hierarchy hierarchy) {
+        refreshedAt.put(hierarchy, System.nanoTime());
+        Path mount = mounts.get(hierarchy);
+        Map<Long, Cgroup> known = byId.get(hierarchy);
+        try (Stream<Path> dirs = Files.walk(mount)) {
+            dirs.filter(Files::isDirectory).forEach(dir -> {
+                try {
+                    long ino = (Long) Files.getAttribute(dir, "unix:ino");
+                    String relative = mount.relativize(dir).toString();
+                    known.put(ino, new Cgroup(mount, "/" + relative));
+                } catch (IOException | RuntimeException e) {
+                    // removed while walking: not the one we look for
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            // a hierarchy that vanished or cannot be read contributes nothing
+        }
+    }
+}

@@ -1,0 +1,184 @@
+package dev.forktrace.system;
+
+import dev.forktrace.proto.v1.Offender;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntPredicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Finds who holds a limited resource: the processes inside a scope, ranked by the tasks (threads) they
+ * hold, or by resident memory for memory causes. Read right when the failure arrives (milliseconds after
+ * it), so a process that exits shortly after is still named; cached per scope for a moment so a storm of
+ * identical failures does not rescan /proc each time.
+ */
+public final class ProcessInspector {
+    public static final int MAX_OFFENDERS = 5;
+    private static final int CMDLINE_MAX = 160;
+    private static final long CACHE_NANOS = 250_000_000L;
+    private static final Pattern CONTAINER_ID = Pattern.compile("([0-9a-f]{64})");
+
+    private final Path proc;
+    private final Map<String, CachedRanking> cache = new HashMap<>();
+
+    private record CachedRanking(long readAt, List<Offender> offenders) {}
+
+    public ProcessInspector(Path proc) {
+        this.proc = proc;
+    }
+
+    public ProcessInspector() {
+        this(Path.of("/proc"));
+    }
+
+    /** Processes whose tgid is listed in the cgroup directory or any cgroup below it (pids counts hierarchically). */
+    public List<Offender> inCgroup(Path cgroupDirectory, boolean byMemory) {
+        return cached("cg:" + cgroupDirectory + byMemory, () -> rank(pidsBelow(cgroupDirectory), byMemory));
+    }
+
+    /** Processes of a user (real uid), which RLIMIT_NPROC counts. */
+    public List<Offender> ofUser(int uid) {
+        return cached("uid:" + uid, () -> rank(allPids(pid -> realUid(pid) == uid), false));
+    }
+
+    /** Processes in a pid namespace (by inode); level 0 means every process. */
+    public List<Offender> inPidNamespace(long inum, boolean initial) {
+        String link = "pid:[" + inum + "]";
+        return cached("pidns:" + inum, () -> rank(allPids(pid -> initial || link.equals(namespaceLink(pid))), false));
+    }
+
+    public List<Offender> onSystem(boolean byMemory) {
+        return cached("system" + byMemory, () -> rank(allPids(pid -> true), byMemory));
+    }
+
+    private List<Offender> cached(String key, java.util.function.Supplier<List<Offender>> scan) {
+        long now = System.nanoTime();
+        CachedRanking hit = cache.get(key);
+        if (hit != null && now - hit.readAt() < CACHE_NANOS) {
+            return hit.offenders();
+        }
+        if (cache.size() > 256) {
+            cache.clear();
+        }
+        List<Offender> offenders = scan.get();
+        cache.put(key, new CachedRanking(now, offenders));
+        return offenders;
+    }
+
+    private List<Integer> pidsBelow(Path directory) {
+        List<Integer> pids = new ArrayList<>();
+        try (var dirs = Files.walk(directory)) {
+            dirs.filter(Files::isDirectory).forEach(dir -> {
+                String procs = ProcFs.read(dir.resolve("cgroup.procs"));
+                if (procs == null) {
+                    return;
+                }
+                for (String line : procs.split("\n")) {
+                    if (!line.isBlank()) {
+                        pids.add(Integer.parseInt(line.trim()));
+                    }
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            // the cgroup is gone: whatever was read so far is the answer
+        }
+        return pids;
+    }
+
+    private List<Integer> allPids(IntPredicate keep) {
+        List<Integer> pids = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(proc)) {
+            for (Path entry : entries) {
+                String name = entry.getFileName().toString();
+                if (!name.isEmpty() && Character.isDigit(name.charAt(0))) {
+                    int pid = Integer.parseInt(name);
+                    if (keep.test(pid)) {
+                        pids.add(pid);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // /proc unreadable: no offenders rather than a crash
+        }
+        return pids;
+    }
+
+    private int realUid(int pid) {
+        String status = ProcFs.read(proc.resolve(pid + "/status"));
+        return (int) ProcFs.field(status, "Uid", -1);
+    }
+
+    private String namespaceLink(int pid) {
+        try {
+            return Files.readSymbolicLink(proc.resolve(pid + "/ns/pid")).toString();
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    private List<Offender> rank(List<Integer> pids, boolean byMemory) {
+        List<Offender> all = new ArrayList<>(pids.size());
+        for (int pid : pids) {
+            Offender offender = describe(pid);
+            if (offender != null) {
+                all.add(offender);
+            }
+        }
+        Comparator<Offender> order = byMemory
+                ? Comparator.comparingLong(Offender::getMemoryBytes).reversed()
+                : Comparator.comparingInt(Offender::getTasks).reversed();
+        all.sort(order.thenComparingInt(Offender::getPid));
+        return List.copyOf(all.subList(0, Math.min(MAX_OFFENDERS, all.size())));
+    }
+
+    /** One process as an offender, or null when it has already gone. */
+    public Offender describe(int pid) {
+        Path dir = proc.resolve(Integer.toString(pid));
+        String status = ProcFs.read(dir.resolve("status"));
+        if (status == null) {
+            return null;
+        }
+        Offender.Builder offender = Offender.newBuilder()
+                .setPid(pid)
+                .setTasks((int) Math.max(0, ProcFs.field(status, "Threads", 0)))
+                .setUid((int) Math.max(0, ProcFs.field(status, "Uid", 0)))
+                .setMemoryBytes(Math.max(0, ProcFs.field(status, "VmRSS", 0)) * 1024);
+        String comm = ProcFs.read(dir.resolve("comm"));
+        offender.setComm(comm == null ? "" : comm.strip());
+        offender.setCmdline(shorten(commandLine(pid)));
+        String cgroups = ProcFs.read(dir.resolve("cgroup"));
+        if (cgroups != null) {
+            Matcher m = CONTAINER_ID.matcher(cgroups);
+            if (m.find()) {
+                offender.setContainerId(m.group(1).substring(0, 12));
+            }
+        }
+        return offender.build();
+    }
+
+    /** argv joined by spaces ("" when gone or a kernel thread). */
+    public String commandLine(int pid) {
+        return String.join(" ", argv(pid));
+    }
+
+    /** argv of a process (empty when gone or a kernel thread). */
+    public List<String> argv(int pid) {
+        String raw = ProcFs.read(proc.resolve(pid + "/cmdline"));
+        if (raw == null || raw.isEmpty()) {
+            return List.of();
+        }
+        return List.of(raw.split("\0"));
+    }
+
+    static String shorten(String text) {
+        return text.length() <= CMDLINE_MAX ? text : text.substring(0, CMDLINE_MAX - 3) + "...";
+    }
+}

@@ -1,0 +1,101 @@
+package dev.forktrace.bpf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.lang.foreign.GroupLayout;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.StructLayout;
+import java.lang.reflect.Field;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The build-time drift check: native/layout_dump (compiled from bpf/forktrace.h by CMake) writes every
+ * offset and size; Java's EventLayout must agree on all of them, field by field, both ways.
+ */
+class EventLayoutTest {
+    private static final Map<String, StructLayout> STRUCTS = Map.of(
+            "ft_event", EventLayout.EVENT,
+            "ft_pidns_level", EventLayout.PIDNS_LEVEL,
+            "ft_pids_level", EventLayout.PIDS_LEVEL,
+            "ft_config", EventLayout.CONFIG);
+
+    private static List<String[]> dump() throws IOException {
+        String location = System.getProperty("forktrace.layoutDump", "build/out/event_layout.txt");
+        Path file = Path.of(location);
+        if (!Files.isReadable(file)) {
+            fail(file + " is missing: build the C side first (cmake -S . -B build && cmake --build build); "
+                    + "it is what Java's event layout is checked against");
+        }
+        List<String[]> rows = new ArrayList<>();
+        for (String line : Files.readAllLines(file)) {
+            if (!line.isBlank()) {
+                rows.add(line.trim().split("\\s+"));
+            }
+        }
+        return rows;
+    }
+
+    @Test
+    void everyCFieldHasTheSameOffsetAndSizeInJava() throws IOException {
+        Map<String, long[]> cFields = new LinkedHashMap<>();
+        for (String[] row : dump()) {
+            if (row[0].equals("const")) {
+                continue;
+            }
+            if (row[1].equals("sizeof")) {
+                StructLayout java = STRUCTS.get(row[0]);
+                assertTrue(java != null, "C struct " + row[0] + " has no Java layout");
+                assertEquals(Long.parseLong(row[2]), java.byteSize(), "sizeof(struct " + row[0] + ")");
+                continue;
+            }
+            cFields.put(row[0], new long[] {Long.parseLong(row[1]), Long.parseLong(row[2])});
+        }
+        assertTrue(cFields.size() > 40, "the layout dump lists too few fields: " + cFields.size());
+        for (Map.Entry<String, long[]> c : cFields.entrySet()) {
+            String[] name = c.getKey().split("\\.", 2);
+            StructLayout java = STRUCTS.get(name[0]);
+            assertTrue(java != null, "C struct " + name[0] + " has no Java layout");
+            MemoryLayout member = java.memberLayouts().stream()
+                    .filter(m -> m.name().orElse("").equals(name[1])).findFirst()
+                    .orElseThrow(() -> new AssertionError("Java's " + name[0] + " lacks C field " + name[1]));
+            assertEquals(c.getValue()[0], java.byteOffset(MemoryLayout.PathElement.groupElement(name[1])),
+                    "offset of " + c.getKey());
+            assertEquals(c.getValue()[1], member.byteSize(), "size of " + c.getKey());
+        }
+        for (Map.Entry<String, StructLayout> java : STRUCTS.entrySet()) {
+            for (MemoryLayout member : ((GroupLayout) java.getValue()).memberLayouts()) {
+                String key = java.getKey() + "." + member.name().orElseThrow();
+                assertTrue(cFields.containsKey(key), "Java field " + key + " is not in bpf/forktrace.h");
+            }
+        }
+    }
+
+    @Test
+    void constantsMatchTheHeader() throws IOException, ReflectiveOperationException {
+        Map<String, String> javaNames = Map.ofEntries(
+                Map.entry("FT_COMM_LEN", "COMM_LEN"), Map.entry("FT_PIDNS_LEVELS", "PIDNS_LEVELS"),
+                Map.entry("FT_CGROUP_LEVELS", "CGROUP_LEVELS"), Map.entry("FT_ERRNO_SLOTS", "ERRNO_SLOTS"),
+                Map.entry("FT_CNT_SLOTS", "CNT_SLOTS"), Map.entry("FT_CNT_ERRNO_BASE", "CNT_ERRNO_BASE"),
+                Map.entry("FT_CNT_DROPPED", "CNT_DROPPED"), Map.entry("FT_CNT_EMITTED", "CNT_EMITTED"),
+                Map.entry("FT_CNT_FAILURES", "CNT_FAILURES"), Map.entry("FT_CNT_FILTERED", "CNT_FILTERED"),
+                Map.entry("FT_CNT_RESTARTS", "CNT_RESTARTS"));
+        int checked = 0;
+        for (String[] row : dump()) {
+            if (row[0].equals("const") && javaNames.containsKey(row[1])) {
+                Field field = EventLayout.class.getField(javaNames.get(row[1]));
+                assertEquals(Long.parseLong(row[2]), ((Number) field.get(null)).longValue(), row[1]);
+                checked++;
+            }
+        }
+        assertEquals(javaNames.size(), checked, "constants found in the layout dump");
+    }
+}
