@@ -2,19 +2,12 @@ package dev.forktrace.cli;
 
 import dev.forktrace.bpf.BpfException;
 import dev.forktrace.bpf.EventLayout;
-import dev.forktrace.bpf.Libc;
 import dev.forktrace.bpf.ProbeSession;
-import dev.forktrace.bpf.RingBuffer;
 import dev.forktrace.output.FailureSink;
 import dev.forktrace.output.JsonLinesSink;
 import dev.forktrace.output.TextSink;
-import dev.forktrace.pipeline.EventProcessor;
-import dev.forktrace.pipeline.FailureAssembler;
-import dev.forktrace.pipeline.Summary;
-import dev.forktrace.proto.v1.Stats;
+import dev.forktrace.pipeline.Capture;
 import dev.forktrace.system.CgroupPaths;
-import dev.forktrace.system.ProcessInspector;
-import dev.forktrace.system.SystemStateReader;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
 import java.io.PrintStream;
@@ -24,7 +17,6 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -125,48 +117,18 @@ public final class WatchCommand implements Callable<Integer> {
         try (session) {
             installStopSignals();
             err.println(attachedLine(session.hooks()));
-            long wallMinusMonotonic = Instant.now().toEpochMilli() * 1_000_000L - Libc.monotonicNanos();
-            Summary summary = new Summary();
-            EventProcessor processor = new EventProcessor(new SystemStateReader(),
-                    new FailureAssembler(cgroups, new ProcessInspector(), wallMinusMonotonic), sinks, summary);
-            long[] counters = new long[EventLayout.CNT_SLOTS];
-            long collapsedBefore = 0;
-            int status = capture(session.ringBuffer(), processor, session, counters, summary, sinks, text);
-            session.readCounters(counters);
-            Stats last = summary.stats(counters, text == null ? collapsedBefore : text.collapsed(), true);
-            for (FailureSink sink : sinks) {
-                sink.stats(last);
-                sink.close();
-            }
-            summary.print(err, counters, processor.malformed());
-            return status;
+            TextSink textSink = text;
+            Capture capture = new Capture(session, cgroups, sinks, () -> textSink == null ? 0 : textSink.collapsed());
+            long deadline = durationSeconds > 0 ? System.nanoTime() + (long) (durationSeconds * 1e9) : Long.MAX_VALUE;
+            capture.run(() -> running, deadline);
+            capture.finish();
+            capture.printSummary(err);
+            return 0;
         } catch (UncheckedIOException | IOException e) {
             err.println("forktrace: writing " + (output == null ? "standard output" : output) + " failed: "
                     + describe(e) + " (events up to this point were written; the probes are detached)");
             return 1;
         }
-    }
-
-    /** The poll loop: drain the ring whenever the kernel wakes us, and at least once a second emit stats. */
-    private int capture(RingBuffer ring, EventProcessor processor, ProbeSession session, long[] counters,
-            Summary summary, List<FailureSink> sinks, TextSink text) throws IOException {
-        long deadline = durationSeconds > 0 ? System.nanoTime() + (long) (durationSeconds * 1e9) : Long.MAX_VALUE;
-        long nextStats = System.nanoTime() + 1_000_000_000L;
-        while (running && System.nanoTime() < deadline) {
-            long waitMillis = Math.min(250, Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
-            if (ring.await((int) waitMillis)) {
-                ring.drain(processor);
-            }
-            if (System.nanoTime() >= nextStats) {
-                nextStats = System.nanoTime() + 1_000_000_000L;
-                Stats stats = summary.stats(session.readCounters(counters), text == null ? 0 : text.collapsed(), false);
-                for (FailureSink sink : sinks) {
-                    sink.stats(stats);
-                }
-            }
-        }
-        ring.drain(processor); // what arrived before the stop is delivered, not lost
-        return 0;
     }
 
     static String attachedLine(List<ProbeSession.Hook> hooks) {

@@ -1,0 +1,179 @@
+package dev.forktrace.api;
+
+import dev.forktrace.bpf.BpfException;
+import dev.forktrace.bpf.ProbeSession;
+import dev.forktrace.output.FailureSink;
+import dev.forktrace.pipeline.Capture;
+import dev.forktrace.proto.v1.ForkFailure;
+import dev.forktrace.system.CgroupPaths;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * forktrace attached from Java: the kernel probes are live when {@link #attach} returns; failures
+ * arrive on a capture thread and are handed to listeners and queued for {@link #poll}; {@link #close}
+ * detaches. Needs root or CAP_BPF + CAP_PERFMON.
+ *
+ * <pre>{@code
+ * try (ForktraceProbe probe = ForktraceProbe.attach(Target.thisProcess())) {
+ *     runWorkload();
+ *     for (Failure f : probe.failures()) System.out.println(f);
+ * }
+ * }</pre>
+ */
+public final class ForktraceProbe implements AutoCloseable {
+    private static final int QUEUE_LIMIT = 100_000;
+    private final ProbeSession session;
+    private final Capture capture;
+    private final Thread thread;
+    private final List<Consumer<Failure>> listeners = new CopyOnWriteArrayList<>();
+    private final LinkedBlockingQueue<Failure> queue = new LinkedBlockingQueue<>(QUEUE_LIMIT);
+    private final List<Failure> all = new CopyOnWriteArrayList<>();
+    private volatile boolean open = true;
+    private volatile Throwable captureError;
+    private long notQueued;
+
+    /** Attaches with the default tier choice and no extra output. */
+    public static ForktraceProbe attach(Target target) {
+        return attach(target, ProbeSession.TIER_AUTO, List.of());
+    }
+
+    /**
+     * Attaches and, in addition to listeners, writes every failure to the given sinks (closed on
+     * {@link #close}).
+     */
+    public static ForktraceProbe attach(Target target, int tier, List<FailureSink> extraSinks) {
+        CgroupPaths cgroups = CgroupPaths.forThisMachine();
+        ProbeSession.Filter filter = switch (target) {
+            case Target.Process p -> new ProbeSession.Filter(Math.toIntExact(p.pid()), false, 0, "");
+            case Target.ProcessTree t -> new ProbeSession.Filter(0, true, 0, "");
+            case Target.Cgroup c -> {
+                try {
+                    yield new ProbeSession.Filter(0, false, cgroups.resolve(c.path()).getValue(), "");
+                } catch (IOException e) {
+                    throw new IllegalArgumentException(e.getMessage(), e);
+                }
+            }
+            case Target.Everything e -> ProbeSession.Filter.ALL;
+        };
+        ProbeSession session = ProbeSession.open(filter, tier);
+        try {
+            session.attach();
+            if (target instanceof Target.ProcessTree tree) {
+                session.trackProcessTree(Math.toIntExact(tree.pid()));
+            }
+            return new ForktraceProbe(session, cgroups, extraSinks);
+        } catch (RuntimeException e) {
+            session.close();
+            throw e;
+        }
+    }
+
+    private ForktraceProbe(ProbeSession session, CgroupPaths cgroups, List<FailureSink> extraSinks) {
+        this.session = session;
+        List<FailureSink> sinks = new ArrayList<>(extraSinks);
+        sinks.add(new FailureSink() {
+            @Override
+            public void accept(ForkFailure failure) {
+                deliver(Failure.of(failure));
+            }
+
+            @Override
+            public void close() {}
+        });
+        this.capture = new Capture(session, cgroups, sinks, () -> 0);
+        this.thread = Thread.ofPlatform().daemon().name("forktrace-capture").start(this::captureLoop);
+    }
+
+    private void captureLoop() {
+        try {
+            capture.run(() -> open, Long.MAX_VALUE);
+        } catch (IOException | RuntimeException e) {
+            captureError = e;
+        }
+    }
+
+    private void deliver(Failure failure) {
+        all.add(failure);
+        if (!queue.offer(failure)) {
+            notQueued++; // poll() users fell behind; failures() and listeners still see it
+        }
+        for (Consumer<Failure> listener : listeners) {
+            listener.accept(failure);
+        }
+    }
+
+    public void addListener(Consumer<Failure> listener) {
+        listeners.add(listener);
+    }
+
+    /** The next failure, waiting up to timeout; null when none arrived. */
+    public Failure poll(Duration timeout) throws InterruptedException {
+        return queue.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Every failure seen so far, in order. */
+    public List<Failure> failures() {
+        return List.copyOf(all);
+    }
+
+    /**
+     * Waits until the ring buffer holds nothing undelivered (or timeout), so that failures which already
+     * happened are in {@link #failures()}.
+     */
+    public void flush(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (session.ringBuffer().available() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        Thread.sleep(20); // the capture thread may still be assembling the last record it took
+    }
+
+    /** In-kernel count of failures matching the target (exact even when the ring overflowed). */
+    public long kernelFailureCount() {
+        long[] counters = session.readCounters(new long[dev.forktrace.bpf.EventLayout.CNT_SLOTS]);
+        long total = 0;
+        for (int i = 0; i < dev.forktrace.bpf.EventLayout.ERRNO_SLOTS; i++) {
+            total += counters[dev.forktrace.bpf.EventLayout.CNT_ERRNO_BASE + i];
+        }
+        return total;
+    }
+
+    /** Failures lost because the ring buffer was full. */
+    public long dropped() {
+        return session.readCounters(new long[dev.forktrace.bpf.EventLayout.CNT_SLOTS])[dev.forktrace.bpf.EventLayout.CNT_DROPPED];
+    }
+
+    public Capture capture() {
+        return capture;
+    }
+
+    /** Detaches the probes after delivering every failure already captured. */
+    @Override
+    public void close() {
+        if (!open) {
+            return;
+        }
+        open = false;
+        try {
+            thread.join(5_000);
+            capture.finish();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            session.close();
+        }
+        if (captureError != null) {
+            throw new BpfException("the capture thread failed: " + captureError, 0, BpfException.EXIT_RUNTIME);
+        }
+    }
+}

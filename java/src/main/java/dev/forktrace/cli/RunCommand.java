@@ -1,0 +1,145 @@
+package dev.forktrace.cli;
+
+import dev.forktrace.api.Failure;
+import dev.forktrace.api.ForktraceProbe;
+import dev.forktrace.api.Target;
+import dev.forktrace.bpf.BpfException;
+import dev.forktrace.output.FailureSink;
+import dev.forktrace.output.JsonLinesSink;
+import dev.forktrace.output.TextSink;
+import dev.forktrace.proto.v1.Cause;
+import dev.forktrace.proto.v1.ForkFailure;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * `forktrace run -- COMMAND`: trace one command's process tree, print the diagnosis at its end, exit with
+ * its status, or with {@link #EXIT_EXPECTATION} / {@link #EXIT_FAILURES} when --expect or
+ * --fail-on-failure says the run is wrong.
+ */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Run a command, trace task creation in its process tree, and diagnose every failure.")
+public final class RunCommand implements Callable<Integer> {
+    static final int EXIT_EXPECTATION = 3;
+    static final int EXIT_FAILURES = 4;
+
+    @Option(names = "--expect", paramLabel = "CAUSE",
+            description = "Cause(s) the run must show, e.g. PIDS_CGROUP_LIMIT; exit 3 when the observed set differs.")
+    List<Cause> expected = new ArrayList<>();
+
+    @Option(names = "--fail-on-failure", description = "Exit 4 when any task creation in the tree failed.")
+    boolean failOnFailure;
+
+    @Option(names = "--format", description = "text (default) or json.")
+    WatchCommand.Format format = WatchCommand.Format.text;
+
+    @Option(names = "--output", paramLabel = "FILE", description = "Write events here instead of standard error.")
+    Path output;
+
+    @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "The command and its arguments (after --).")
+    List<String> command;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintStream err = System.err;
+        Writer writer;
+        try {
+            writer = output == null ? new OutputStreamWriter(err, StandardCharsets.UTF_8)
+                    : Files.newBufferedWriter(output, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            err.println("forktrace: cannot write the output file " + output + ": " + WatchCommand.describe(e));
+            return 1;
+        }
+        FailureSink sink = format == WatchCommand.Format.json ? new JsonLinesSink(writer, output == null)
+                : new TextSink(new PrintWriter(writer), false);
+        long self = ProcessHandle.current().pid();
+        // The tree is rooted at this JVM so that the command is tracked from its very first instruction:
+        // the kernel adds it when the JVM forks it. The JVM's own failures are left out below.
+        FailureSink commandOnly = new FailureSink() {
+            @Override
+            public void accept(ForkFailure failure) throws IOException {
+                if (failure.getPid() != self) {
+                    sink.accept(failure);
+                }
+            }
+
+            @Override
+            public void stats(dev.forktrace.proto.v1.Stats stats) throws IOException {
+                sink.stats(stats);
+            }
+
+            @Override
+            public void close() throws IOException {
+                sink.close();
+            }
+        };
+        ForktraceProbe probe;
+        try {
+            probe = ForktraceProbe.attach(Target.processTree(self), dev.forktrace.bpf.ProbeSession.TIER_AUTO,
+                    List.of(commandOnly));
+        } catch (BpfException e) {
+            err.println("forktrace: " + e.getMessage());
+            return e.exitCode();
+        }
+        int status;
+        try {
+            Process process;
+            try {
+                process = new ProcessBuilder(command).inheritIO().start();
+            } catch (IOException e) {
+                err.println("forktrace: cannot start " + String.join(" ", command) + ": " + e.getMessage());
+                return 127;
+            }
+            status = process.waitFor();
+            probe.flush(Duration.ofSeconds(2));
+        } finally {
+            probe.close();
+        }
+        List<Failure> failures = probe.failures().stream().filter(f -> f.pid() != self).toList();
+        return verdict(err, status, failures);
+    }
+
+    private int verdict(PrintStream err, int status, List<Failure> failures) {
+        Set<Cause> observed = EnumSet.noneOf(Cause.class);
+        failures.forEach(f -> observed.add(f.cause()));
+        err.printf("forktrace: %s exited with status %d; %d failed task creation(s) in its process tree%s%n",
+                command.get(0), status, failures.size(), observed.isEmpty() ? "" : ", causes " + new TreeSet<>(observed));
+        if (!failures.isEmpty()) {
+            err.println("forktrace: first: " + failures.get(0));
+        }
+        if (!expected.isEmpty()) {
+            Set<Cause> want = EnumSet.copyOf(expected);
+            if (!want.equals(observed)) {
+                Set<Cause> missing = EnumSet.copyOf(want);
+                missing.removeAll(observed);
+                Set<Cause> unexpected = EnumSet.copyOf(observed);
+                unexpected.removeAll(want);
+                err.printf("forktrace: expectation not met: expected %s, observed %s (missing %s, unexpected %s)%n",
+                        new TreeSet<>(want), new TreeSet<>(observed), new TreeSet<>(missing), new TreeSet<>(unexpected));
+                return EXIT_EXPECTATION;
+            }
+            err.println("forktrace: expectation met: " + new TreeSet<>(want));
+        }
+        if (failOnFailure && !failures.isEmpty()) {
+            err.println("forktrace: --fail-on-failure: task creation failed " + failures.size() + " time(s)");
+            return EXIT_FAILURES;
+        }
+        return status;
+    }
+}

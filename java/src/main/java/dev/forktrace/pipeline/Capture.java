@@ -1,0 +1,100 @@
+package dev.forktrace.pipeline;
+
+import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.bpf.Libc;
+import dev.forktrace.bpf.ProbeSession;
+import dev.forktrace.output.FailureSink;
+import dev.forktrace.proto.v1.Stats;
+import dev.forktrace.system.CgroupPaths;
+import dev.forktrace.system.ProcessInspector;
+import dev.forktrace.system.SystemStateReader;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
+
+/**
+ * One capture: an attached session, the per-event pipeline and the sinks, driven by a poll loop that
+ * drains the ring whenever the kernel wakes it and emits Stats at least once a second. Used by the
+ * watch and run commands and by the Java API.
+ */
+public final class Capture {
+    private static final long STATS_INTERVAL_NANOS = 1_000_000_000L;
+    private final ProbeSession session;
+    private final List<FailureSink> sinks;
+    private final LongSupplier collapsed;
+    private final Summary summary = new Summary();
+    private final EventProcessor processor;
+    private final long[] counters = new long[EventLayout.CNT_SLOTS];
+
+    /** @param collapsed how many failures the sinks folded into earlier ones (for Stats), or () -> 0 */
+    public Capture(ProbeSession session, CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
+        this.session = session;
+        this.sinks = sinks;
+        this.collapsed = collapsed;
+        long wallMinusMonotonic = Instant.now().toEpochMilli() * 1_000_000L - Libc.monotonicNanos();
+        this.processor = new EventProcessor(new SystemStateReader(),
+                new FailureAssembler(cgroups, new ProcessInspector(), wallMinusMonotonic), sinks, summary);
+    }
+
+    /** Runs until keepGoing is false or the deadline (System.nanoTime) passes, then delivers what is left. */
+    public void run(BooleanSupplier keepGoing, long deadlineNanos) throws IOException {
+        var ring = session.ringBuffer();
+        long nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
+        while (keepGoing.getAsBoolean() && System.nanoTime() < deadlineNanos) {
+            long waitMillis = Math.min(250, Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000));
+            if (ring.await((int) waitMillis)) {
+                ring.drain(processor);
+            }
+            if (System.nanoTime() >= nextStats) {
+                nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
+                emit(summary.stats(session.readCounters(counters), collapsed.getAsLong(), false));
+            }
+        }
+        ring.drain(processor); // what arrived before the stop is delivered, not lost
+    }
+
+    /** Final Stats to every sink, then closes them. */
+    public void finish() throws IOException {
+        ring().drain(processor);
+        session.readCounters(counters);
+        Stats last = summary.stats(counters, collapsed.getAsLong(), true);
+        IOException first = null;
+        for (FailureSink sink : sinks) {
+            try {
+                sink.stats(last);
+                sink.close();
+            } catch (IOException e) {
+                first = first == null ? e : first;
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    private dev.forktrace.bpf.RingBuffer ring() {
+        return session.ringBuffer();
+    }
+
+    private void emit(Stats stats) throws IOException {
+        for (FailureSink sink : sinks) {
+            sink.stats(stats);
+        }
+    }
+
+    public void printSummary(PrintStream out) {
+        summary.print(out, counters, processor.malformed());
+    }
+
+    /** Kernel counters as last read (EventLayout.CNT_*). */
+    public long[] counters() {
+        return counters.clone();
+    }
+
+    public Summary summary() {
+        return summary;
+    }
+}
