@@ -40,24 +40,43 @@ public final class RingBuffer implements AutoCloseable {
     private final MemorySegment data;
     private final long mask;
     private final int epollFd;
-    private final Arena arena = Arena.ofConfined();
-    private final Libc.EpollScratch scratch = new Libc.EpollScratch(arena);
+    private final Arena arena;
+    private final Libc.EpollScratch scratch;
 
+    /** Maps the ring of a BPF_MAP_TYPE_RINGBUF fd and registers it with a new epoll instance. */
     public RingBuffer(int mapFd, long size) {
+        this(mapRing(mapFd, size, Libc.pageSize()), Libc.pageSize(), size, Libc.epollCreate());
+        Libc.epollAdd(epollFd, mapFd);
+    }
+
+    /**
+     * Over given memory: consumer page, then producer page followed by the data (twice the size, as the
+     * kernel maps it). Tests use it to drive the protocol without a kernel; epollFd -1 means no waiting.
+     */
+    RingBuffer(MemorySegment[] consumerAndProducer, long page, long size, int epollFd) {
         if (Long.bitCount(size) != 1) {
             throw new IllegalArgumentException("ring buffer size " + size + " is not a power of two");
         }
-        long page = Libc.pageSize();
-        this.consumerPage = Libc.mmap(page, Libc.PROT_READ | Libc.PROT_WRITE, mapFd, 0);
-        this.producerAndData = Libc.mmap(page + 2 * size, Libc.PROT_READ, mapFd, page);
+        this.consumerPage = consumerAndProducer[0];
+        this.producerAndData = consumerAndProducer[1];
         this.data = producerAndData.asSlice(page, 2 * size);
         this.mask = size - 1;
-        this.epollFd = Libc.epollCreate();
-        Libc.epollAdd(epollFd, mapFd);
+        this.epollFd = epollFd;
+        this.arena = Arena.ofConfined();
+        this.scratch = new Libc.EpollScratch(arena);
+    }
+
+    private static MemorySegment[] mapRing(int mapFd, long size, long page) {
+        MemorySegment consumer = Libc.mmap(page, Libc.PROT_READ | Libc.PROT_WRITE, mapFd, 0);
+        MemorySegment producer = Libc.mmap(page + 2 * size, Libc.PROT_READ, mapFd, page);
+        return new MemorySegment[] {consumer, producer};
     }
 
     /** Blocks up to timeoutMillis for data; true if data may be available. */
     public boolean await(int timeoutMillis) {
+        if (epollFd < 0) {
+            return available() > 0;
+        }
         return Libc.epollWait(epollFd, scratch, timeoutMillis) > 0 || available() > 0;
     }
 
@@ -94,9 +113,11 @@ public final class RingBuffer implements AutoCloseable {
 
     @Override
     public void close() {
-        Libc.close(epollFd);
-        Libc.munmap(producerAndData);
-        Libc.munmap(consumerPage);
+        if (epollFd >= 0) { // mapped by us
+            Libc.close(epollFd);
+            Libc.munmap(producerAndData);
+            Libc.munmap(consumerPage);
+        }
         arena.close();
     }
 }

@@ -1,0 +1,37 @@
+package dev.forktrace.output;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.forktrace.proto.v1.Cause;
+import dev.forktrace.proto.v1.ForkFailure;
+import dev.forktrace.proto.v1.Scope;
+import dev.forktrace.proto.v1.ScopeKind;
+import dev.forktrace.proto.v1.Syscall;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+
+class TextSinkTest {
+    private static ForkFailure failure(int pid) {
+        return ForkFailure.newBuilder().setPid(pid).setTid(pid).setSyscall(Syscall.CLONE).setErrno("EAGAIN")
+                .setComm("worker").setProcessComm("app").setCause(Cause.PIDS_CGROUP_LIMIT)
+                .setScope(Scope.newBuilder().setKind(ScopeKind.CGROUP).setName("/ex").setLimit(5).setCurrent(5))
+                .setMessage("EAGAIN: cgroup /ex is at its pids limit (5 of 5 tasks).").build();
+    }
+
+    @Test
+    void identicalFailuresInAStormArePrintedOnceAndCounted() throws Exception {
+        StringWriter text = new StringWriter();
+        TextSink sink = new TextSink(new PrintWriter(text), false);
+        for (int i = 0; i < 1000; i++) {
+            sink.accept(failure(42));
+        }
+        sink.accept(failure(43)); // another process: its own line
+        sink.close();
+        String out = text.toString();
+        assertEquals(2, out.lines().filter(l -> l.contains("PIDS_CGROUP_LIMIT [")).count(), out);
+        assertTrue(out.contains("999 more identical failures"), out);
+        assertEquals(999, sink.collapsed());
+    }
+}
