@@ -59,12 +59,18 @@ lab_sysctl() {
 	lab_log "sysctl $1=$2"
 }
 
-LAB_CGROUPS=""
-lab_restore() {
+# lab_restore_sysctls: puts back what lab_sysctl changed (call it as soon as the
+# workload is done: a lowered pid_max or threads-max starves everything else).
+lab_restore_sysctls() {
 	while read -r _value _file; do
 		echo "$_value" >"$_file" 2>/dev/null || lab_log "could not restore $_file to $_value"
 	done <"$LAB_RESTORE"
 	: >"$LAB_RESTORE"
+}
+
+LAB_CGROUPS=""
+lab_restore() {
+	lab_restore_sysctls
 	lab_watch_stop 2>/dev/null
 	for _cg in $LAB_CGROUPS; do
 		# Kill what is left inside, then remove the group.
@@ -101,6 +107,14 @@ lab_in_cgroup() {
 	_cg=$1
 	shift
 	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$_cg" "$@"
+}
+
+# lab_in_cgroup_unkillable CGROUP CMD...: same with oom_score_adj -1000, so a
+# memcg OOM finds nothing to kill and the charge fails instead.
+lab_in_cgroup_unkillable() {
+	_cg=$1
+	shift
+	sh -c 'echo -1000 >/proc/self/oom_score_adj && echo $$ >"$0/cgroup.procs" && exec "$@"' "$_cg" "$@"
 }
 
 # ---------------------------------------------------------------- workload
