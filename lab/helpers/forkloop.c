@@ -11,6 +11,13 @@
  *     -c KB     each child touches KB of fresh memory before it waits (memcg)
  *     -w PATH   after the set-up, print "FORKLOOP ready" and wait until PATH exists
  *     -H SEC    keep the children alive SEC seconds after the last failure
+ *     -v        children share forkloop's memory (clone(CLONE_VM | SIGCHLD)) and
+ *               never touch user memory, so a full memory cgroup cannot trap
+ *               them in page-fault retries (seen on 6.12: CoW faults of
+ *               ordinary fork children at the memcg limit livelocked the guest)
+ *     -L        fault in and lock forkloop's own memory first (mlockall), so a
+ *               full memory cgroup makes fork fail instead of forkloop's own
+ *               page faults (seen on 5.10: the parent died of SIGSEGV)
  *
  * Children and threads only wait; children die with the parent (PR_SET_PDEATHSIG)
  * and are killed and reaped before forkloop prints its summary line:
@@ -20,6 +27,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +53,35 @@ static const char *errno_name(int e)
 	}
 }
 
+/*
+ * clone(CLONE_VM | SIGCHLD) whose child runs only syscalls from registers:
+ * prctl(PR_SET_PDEATHSIG, SIGKILL), then pause() forever. The child shares the
+ * parent's stack pointer but never reads or writes memory, so no stack of its
+ * own is needed. Returns the child's pid or -errno.
+ */
+static long clone_vm_waiter(void)
+{
+	long ret;
+	register long r10 __asm__("r10") = 0;
+	register long r8 __asm__("r8") = 0;
+	__asm__ volatile(
+		"syscall\n\t"
+		"test %%rax, %%rax\n\t"
+		"jnz 1f\n\t"
+		"mov $157, %%eax\n\t" /* SYS_prctl */
+		"mov $1, %%edi\n\t"   /* PR_SET_PDEATHSIG */
+		"mov $9, %%esi\n\t"   /* SIGKILL */
+		"syscall\n\t"
+		"2: mov $34, %%eax\n\t" /* SYS_pause */
+		"syscall\n\t"
+		"jmp 2b\n\t"
+		"1:\n\t"
+		: "=a"(ret)
+		: "a"(56L /* SYS_clone */), "D"((long)(CLONE_VM | SIGCHLD)), "S"(0L), "d"(0L), "r"(r10), "r"(r8)
+		: "rcx", "r11", "memory");
+	return ret;
+}
+
 static void *thread_wait(void *arg)
 {
 	(void)arg;
@@ -61,11 +98,11 @@ static void sleep_ms(long ms)
 
 int main(int argc, char **argv)
 {
-	int threads = 0, touch = 0, opt;
+	int threads = 0, touch = 0, lock = 0, share_vm = 0, opt;
 	long max = 100000, max_fails = 1, map_mb = 0, child_kb = 0, hold = 0;
 	const char *wait_path = NULL;
 
-	while ((opt = getopt(argc, argv, "tn:f:m:Tc:w:H:")) != -1) {
+	while ((opt = getopt(argc, argv, "tn:f:m:Tc:w:H:Lv")) != -1) {
 		switch (opt) {
 		case 't': threads = 1; break;
 		case 'n': max = atol(optarg); break;
@@ -75,8 +112,10 @@ int main(int argc, char **argv)
 		case 'c': child_kb = atol(optarg); break;
 		case 'w': wait_path = optarg; break;
 		case 'H': hold = atol(optarg); break;
+		case 'L': lock = 1; break;
+		case 'v': share_vm = 1; break;
 		default:
-			fprintf(stderr, "usage: forkloop [-t] [-n MAX] [-f FAILS] [-m MB] [-T] [-c KB] [-w PATH] [-H SEC]\n");
+			fprintf(stderr, "usage: forkloop [-t] [-n MAX] [-f FAILS] [-m MB] [-T] [-c KB] [-w PATH] [-H SEC] [-L] [-v]\n");
 			return 2;
 		}
 	}
@@ -104,6 +143,19 @@ int main(int argc, char **argv)
 	}
 
 	pid_t *children = threads ? NULL : calloc((size_t)max, sizeof(pid_t));
+	if (!threads && !children) {
+		fprintf(stderr, "forkloop: cannot allocate the table of %ld children\n", max);
+		return 1;
+	}
+	if (lock) {
+		volatile char stack[256 * 1024];
+		for (size_t i = 0; i < sizeof(stack); i += 4096)
+			stack[i] = 0;
+		if (children)
+			memset(children, 0, (size_t)max * sizeof(pid_t));
+		if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+			fprintf(stderr, "forkloop: mlockall: %s (continuing)\n", strerror(errno));
+	}
 	long created = 0, failed = 0, counts[8] = { 0 };
 	int first_errno = 0;
 	static const int known[] = { EAGAIN, ENOMEM, ENOSPC, EINTR, EINVAL, EPERM, EUSERS };
@@ -118,6 +170,12 @@ int main(int argc, char **argv)
 			pthread_attr_setstacksize(&attr, 64 * 1024);
 			err = pthread_create(&t, &attr, thread_wait, NULL);
 			pthread_attr_destroy(&attr);
+		} else if (share_vm) {
+			long pid = clone_vm_waiter();
+			if (pid < 0)
+				err = (int)-pid;
+			else
+				children[created] = (pid_t)pid;
 		} else {
 			pid_t pid = fork();
 			if (pid == 0) {

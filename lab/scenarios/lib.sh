@@ -121,12 +121,37 @@ lab_in_cgroup_unkillable() {
 # lab_forkloop ARGS...: runs forkloop, echoes its output and sets WL_CREATED,
 # WL_FAILED, WL_ERRNO, WL_ERRNOS from its summary line. Prefix with
 # lab_in_cgroup etc. through WL_PREFIX (e.g. WL_PREFIX="lab_in_cgroup $cg").
+LAB_WORKLOAD_TIMEOUT=${LAB_WORKLOAD_TIMEOUT:-120}
 lab_forkloop() {
-	$WL_PREFIX forkloop "$@" >"$LAB_TMP/forkloop.out" 2>&1
+	$WL_PREFIX forkloop "$@" >"$LAB_TMP/forkloop.out" 2>&1 &
+	_wl=$!
+	_waited=0
+	while kill -0 $_wl 2>/dev/null && [ $_waited -lt $((LAB_WORKLOAD_TIMEOUT * 10)) ]; do
+		sleep 0.1
+		_waited=$((_waited + 1))
+	done
+	if kill -0 $_wl 2>/dev/null; then
+		lab_log "forkloop still running after ${LAB_WORKLOAD_TIMEOUT} s; its tasks:"
+		lab_dump_tasks forkloop
+		kill -9 $(pidof forkloop) $_wl 2>/dev/null
+	fi
+	wait $_wl
 	WL_STATUS=$?
 	cat "$LAB_TMP/forkloop.out"
 	lab_parse_forkloop "$LAB_TMP/forkloop.out"
 }
+# lab_dump_tasks COMM: state and kernel stack of every task named COMM (for hangs).
+lab_dump_tasks() {
+	_n=0
+	for _p in $(pidof "$1"); do
+		_n=$((_n + 1))
+		[ $_n -le 5 ] || continue
+		echo "  pid $_p state $(cut -d' ' -f3 "/proc/$_p/stat" 2>/dev/null) wchan $(cat "/proc/$_p/wchan" 2>/dev/null)"
+		sed 's/^/    /' "/proc/$_p/stack" 2>/dev/null | head -12
+	done
+	echo "  ($_n tasks named $1; states: $(for _p in $(pidof "$1"); do cut -d' ' -f3 "/proc/$_p/stat"; done 2>/dev/null | sort | uniq -c | tr -s ' \n' ' '))"
+}
+
 lab_parse_forkloop() {
 	_line=$(grep '^FORKLOOP created=' "$1" | tail -1)
 	WL_CREATED=$(echo "$_line" | sed -n 's/.*created=\([0-9]*\).*/\1/p')
@@ -146,37 +171,38 @@ lab_forktrace() {
 }
 
 # lab_watch_start ARGS...: starts `forktrace watch --format json ARGS` in the
-# background (output in $LAB_TMP/watch.json, stderr in watch.err) and waits
-# until it printed its stream header, i.e. the hooks are attached.
+# background (one ForkFailure per line in $LAB_TMP/watch.json, messages in
+# watch.err) and waits until it says on stderr that its hooks are attached.
 LAB_WATCH_PID=""
 lab_watch_start() {
 	# shellcheck disable=SC2046
 	lab_forktrace watch --format json $(lab_tier_args) "$@" >"$LAB_TMP/watch.json" 2>"$LAB_TMP/watch.err" &
 	LAB_WATCH_PID=$!
 	_waited=0
-	while [ ! -s "$LAB_TMP/watch.json" ]; do
+	until grep -q 'attached to' "$LAB_TMP/watch.err"; do
 		if ! kill -0 "$LAB_WATCH_PID" 2>/dev/null; then
 			wait "$LAB_WATCH_PID"
 			_rc=$?
 			LAB_WATCH_PID=""
-			lab_log "forktrace watch exited with status $_rc before it was ready:"
+			lab_log "forktrace watch exited with status $_rc before it attached:"
 			cat "$LAB_TMP/watch.err"
 			return 1
 		fi
 		if [ $_waited -ge 1800 ]; then
-			lab_log "forktrace watch printed nothing in 180 s:"
+			lab_log "forktrace watch did not attach in 180 s:"
 			cat "$LAB_TMP/watch.err"
 			return 1
 		fi
 		sleep 0.1
 		_waited=$((_waited + 1))
 	done
-	lab_log "forktrace watch ready after $((_waited / 10)).$((_waited % 10)) s"
+	lab_log "forktrace watch attached after $((_waited / 10)).$((_waited % 10)) s: $(grep -m1 'attached to' "$LAB_TMP/watch.err")"
 }
 
 # lab_watch_stop: SIGINT (a clean stop that flushes the final stats), then KILL after 60 s.
 lab_watch_stop() {
 	[ -n "$LAB_WATCH_PID" ] || return 0
+	sleep 1 # the last failures' records reach the ring buffer consumer before the stop
 	kill -INT "$LAB_WATCH_PID" 2>/dev/null
 	_waited=0
 	while kill -0 "$LAB_WATCH_PID" 2>/dev/null && [ $_waited -lt 600 ]; do
@@ -201,7 +227,7 @@ lab_failures() {
 # and FT_DETAILS. Returns 0 when the cause matched.
 lab_expect_cause() {
 	_want=$1 _comm=$2 _primary=${1%%|*}
-	if ! jq -e . "$LAB_TMP/watch.json" >/dev/null 2>&1; then
+	if ! jq . "$LAB_TMP/watch.json" >/dev/null 2>&1; then
 		FT_VERDICT=missed FT_DETAILS="watch output is not JSON: $(head -c 200 "$LAB_TMP/watch.json")"
 		lab_matrix "$_primary" missed "invalid-output"
 		return 1
@@ -214,13 +240,15 @@ lab_expect_cause() {
 		set -- $_match
 		FT_VERDICT=$(echo "$2" | tr 'A-Z' 'a-z')
 		FT_DETAILS="forktrace: $1 $2 tier=$3 errno=$4 events=$_events"
-		lab_matrix "$_primary" "$FT_VERDICT" "tier=$3"
+		_shown=$FT_VERDICT
+		[ "$1" = "$_primary" ] || _shown="$FT_VERDICT($1)"
+		lab_matrix "$_primary" "$_shown" "tier=$3"
 		[ "$FT_VERDICT" = confirmed ] || [ "$FT_VERDICT" = inferred ] && return 0
 		return 1
 	fi
-	_seen=$(jq -r '.cause' "$LAB_TMP/failures.jsonl" | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+	_seen=$(jq -r '.cause' "$LAB_TMP/failures.jsonl" | sort | uniq -c | awk '{printf "%s%s:%s", s, $2, $1; s = ","}')
 	FT_VERDICT=missed FT_DETAILS="forktrace: no $_want event for $_comm (events=$_events causes: ${_seen:-none})"
-	lab_matrix "$_primary" missed "${_seen:-no-events}" | tr -d ';'
+	lab_matrix "$_primary" missed "${_seen:-no-events}"
 	return 1
 }
 
