@@ -15,6 +15,8 @@
  *               never touch user memory, so a full memory cgroup cannot trap
  *               them in page-fault retries (seen on 6.12: CoW faults of
  *               ordinary fork children at the memcg limit livelocked the guest)
+ *     -r N      set RLIMIT_NPROC to N (soft and hard) first
+ *     -u UID    then drop to UID (and gid UID): root is exempt from RLIMIT_NPROC
  *     -L        fault in and lock forkloop's own memory first (mlockall), so a
  *               full memory cgroup makes fork fail instead of forkloop's own
  *               page faults (seen on 5.10: the parent died of SIGSEGV)
@@ -33,7 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <grp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -99,10 +103,11 @@ static void sleep_ms(long ms)
 int main(int argc, char **argv)
 {
 	int threads = 0, touch = 0, lock = 0, share_vm = 0, opt;
+	long nproc = -1, uid = -1;
 	long max = 100000, max_fails = 1, map_mb = 0, child_kb = 0, hold = 0;
 	const char *wait_path = NULL;
 
-	while ((opt = getopt(argc, argv, "tn:f:m:Tc:w:H:Lv")) != -1) {
+	while ((opt = getopt(argc, argv, "tn:f:m:Tc:w:H:Lvr:u:")) != -1) {
 		switch (opt) {
 		case 't': threads = 1; break;
 		case 'n': max = atol(optarg); break;
@@ -114,14 +119,27 @@ int main(int argc, char **argv)
 		case 'H': hold = atol(optarg); break;
 		case 'L': lock = 1; break;
 		case 'v': share_vm = 1; break;
+		case 'r': nproc = atol(optarg); break;
+		case 'u': uid = atol(optarg); break;
 		default:
-			fprintf(stderr, "usage: forkloop [-t] [-n MAX] [-f FAILS] [-m MB] [-T] [-c KB] [-w PATH] [-H SEC] [-L] [-v]\n");
+			fprintf(stderr, "usage: forkloop [-t] [-n MAX] [-f FAILS] [-m MB] [-T] [-c KB] [-w PATH] [-H SEC] [-L] [-v] [-r NPROC] [-u UID]\n");
 			return 2;
 		}
 	}
 	if (max < 1 || max_fails < 1) {
 		fprintf(stderr, "forkloop: -n and -f need positive numbers\n");
 		return 2;
+	}
+	if (nproc >= 0) {
+		struct rlimit rl = { (rlim_t)nproc, (rlim_t)nproc };
+		if (setrlimit(RLIMIT_NPROC, &rl) != 0) {
+			fprintf(stderr, "forkloop: setrlimit(RLIMIT_NPROC, %ld): %s\n", nproc, strerror(errno));
+			return 1;
+		}
+	}
+	if (uid >= 0 && (setgroups(0, NULL) != 0 || setgid((gid_t)uid) != 0 || setuid((uid_t)uid) != 0)) {
+		fprintf(stderr, "forkloop: cannot switch to uid %ld: %s\n", uid, strerror(errno));
+		return 1;
 	}
 	if (map_mb > 0) {
 		size_t len = (size_t)map_mb << 20;
