@@ -242,6 +242,13 @@ lab_expect_cause() {
 		FT_DETAILS="forktrace: $1 $2 tier=$3 errno=$4 events=$_events"
 		_shown=$FT_VERDICT
 		[ "$1" = "$_primary" ] || _shown="$FT_VERDICT($1)"
+		_forced=$(echo "$LAB_TIER" | tr 'a-z' 'A-Z')
+		if [ "$LAB_TIER" != auto ] && [ "$3" != "$_forced" ]; then
+			# A forced tier that the event does not show was not really tested.
+			FT_VERDICT=missed FT_DETAILS="$FT_DETAILS (tier $_forced was forced)"
+			lab_matrix "$_primary" missed "tier=$3-not-$_forced"
+			return 1
+		fi
 		lab_matrix "$_primary" "$_shown" "tier=$3"
 		[ "$FT_VERDICT" = confirmed ] || [ "$FT_VERDICT" = inferred ] && return 0
 		return 1
