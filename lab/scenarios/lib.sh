@@ -166,8 +166,11 @@ lab_have_forktrace() {
 	[ -f "$FT_JAR" ] && [ -f "$FORKTRACE_NATIVE_DIR/forktrace.bpf.o" ] && [ -f "$FORKTRACE_NATIVE_DIR/libforktrace_shim.so" ]
 }
 lab_tier_args() { [ "$LAB_TIER" = auto ] || echo "--tier $LAB_TIER"; }
+# JVM start-up dominates under TCG: C1 only, and a dynamic CDS archive that the
+# first forktrace run in the guest writes and later runs map.
 lab_forktrace() {
-	(cd "$FT_HOME" && java -XX:TieredStopAtLevel=1 -Xshare:auto --enable-native-access=ALL-UNNAMED -jar "$FT_JAR" "$@")
+	(cd "$FT_HOME" && java -XX:TieredStopAtLevel=1 -XX:+AutoCreateSharedArchive \
+		-XX:SharedArchiveFile=/tmp/forktrace-cds.jsa --enable-native-access=ALL-UNNAMED -jar "$FT_JAR" "$@")
 }
 
 # lab_watch_start ARGS...: starts `forktrace watch --format json ARGS` in the
