@@ -15,8 +15,11 @@ LAB_RESULTS_DIR=${LAB_RESULTS_DIR:-/tmp/lab-results}
 LAB_TMP=/tmp/lab-$LAB_SCENARIO
 FT_HOME=/opt/forktrace
 FT_JAR=$FT_HOME/target/forktrace.jar
-# forktrace's NativeLibraries: use build/out instead of the copies inside the jar.
-export FORKTRACE_NATIVE_DIR=$FT_HOME/build/out
+# Written by lab/run: FT_READY=1 when forktrace is in the initramfs, FT_NATIVE_DIR
+# when build/out was copied (else the jar's own native parts are used).
+FT_READY=0 FT_NATIVE_DIR=""
+[ -f "$FT_HOME/lab.env" ] && . "$FT_HOME/lab.env"
+[ -n "$FT_NATIVE_DIR" ] && export FORKTRACE_NATIVE_DIR="$FT_NATIVE_DIR"
 mkdir -p "$LAB_RESULTS_DIR" "$LAB_TMP"
 
 lab_log() { echo "[$LAB_SCENARIO] $*"; }
@@ -162,15 +165,16 @@ lab_parse_forkloop() {
 }
 
 # ---------------------------------------------------------------- forktrace
-lab_have_forktrace() {
-	[ -f "$FT_JAR" ] && [ -f "$FORKTRACE_NATIVE_DIR/forktrace.bpf.o" ] && [ -f "$FORKTRACE_NATIVE_DIR/libforktrace_shim.so" ]
-}
+lab_have_forktrace() { [ "$FT_READY" = 1 ] && [ -f "$FT_JAR" ]; }
 lab_tier_args() { [ "$LAB_TIER" = auto ] || echo "--tier $LAB_TIER"; }
 # JVM start-up dominates under TCG: C1 only, and a dynamic CDS archive that the
-# first forktrace run in the guest writes and later runs map.
+# first forktrace run in the guest writes and later runs map. JVM warnings go
+# to stderr (their default is stdout, where the JSON is), minus the archive
+# dump's per-class chatter.
 lab_forktrace() {
 	(cd "$FT_HOME" && java -XX:TieredStopAtLevel=1 -XX:+AutoCreateSharedArchive \
-		-XX:SharedArchiveFile=/tmp/forktrace-cds.jsa --enable-native-access=ALL-UNNAMED -jar "$FT_JAR" "$@")
+		-XX:SharedArchiveFile=/tmp/forktrace-cds.jsa -Xlog:disable -Xlog:all=warning,cds=off,cds+dynamic=off:stderr \
+		--enable-native-access=ALL-UNNAMED -jar "$FT_JAR" "$@")
 }
 
 # lab_watch_start ARGS...: starts `forktrace watch --format json ARGS` in the
@@ -281,6 +285,11 @@ lab_forktrace_finish() {
 	lab_fail "$3; $FT_DETAILS"
 }
 
+# lab_error_line FILE: the line of a forktrace/JVM error output that says what went wrong.
+lab_error_line() {
+	grep -E '^forktrace:|^Caused by:|Exception|Error' "$1" | tail -1 | cut -c1-300
+}
+
 # lab_forktrace_begin ARGS...: starts the watch when forktrace is in the
 # initramfs; sets FT_WATCHING=1 or FT_SKIP_REASON.
 lab_forktrace_begin() {
@@ -289,6 +298,6 @@ lab_forktrace_begin() {
 		FT_SKIP_REASON="forktrace not built when the initramfs was made"
 		return 0
 	fi
-	lab_watch_start "$@" || lab_fail "forktrace watch did not start"
+	lab_watch_start "$@" || lab_fail "forktrace watch did not start: $(lab_error_line "$LAB_TMP/watch.err")"
 	FT_WATCHING=1
 }
