@@ -171,10 +171,11 @@ lab_tier_args() { [ "$LAB_TIER" = auto ] || echo "--tier $LAB_TIER"; }
 # first forktrace run in the guest writes and later runs map. JVM warnings go
 # to stderr (their default is stdout, where the JSON is), minus the archive
 # dump's per-class chatter.
+FT_JAVA_OPTS="-XX:TieredStopAtLevel=1 -XX:+AutoCreateSharedArchive -XX:SharedArchiveFile=/tmp/forktrace-cds.jsa
+	-Xlog:disable -Xlog:all=warning,cds=off,cds+dynamic=off:stderr --enable-native-access=ALL-UNNAMED"
 lab_forktrace() {
-	(cd "$FT_HOME" && java -XX:TieredStopAtLevel=1 -XX:+AutoCreateSharedArchive \
-		-XX:SharedArchiveFile=/tmp/forktrace-cds.jsa -Xlog:disable -Xlog:all=warning,cds=off,cds+dynamic=off:stderr \
-		--enable-native-access=ALL-UNNAMED -jar "$FT_JAR" "$@")
+	# shellcheck disable=SC2086
+	(cd "$FT_HOME" && exec java $FT_JAVA_OPTS -jar "$FT_JAR" "$@")
 }
 
 # lab_watch_start ARGS...: starts `forktrace watch --format json ARGS` in the
@@ -182,8 +183,9 @@ lab_forktrace() {
 # watch.err) and waits until it says on stderr that its hooks are attached.
 LAB_WATCH_PID=""
 lab_watch_start() {
-	# shellcheck disable=SC2046
-	lab_forktrace watch --format json $(lab_tier_args) "$@" >"$LAB_TMP/watch.json" 2>"$LAB_TMP/watch.err" &
+	# A plain background command, so $! is the JVM that lab_watch_stop signals.
+	# shellcheck disable=SC2046,SC2086
+	java $FT_JAVA_OPTS -jar "$FT_JAR" watch --format json $(lab_tier_args) "$@" >"$LAB_TMP/watch.json" 2>"$LAB_TMP/watch.err" &
 	LAB_WATCH_PID=$!
 	_waited=0
 	until grep -q 'attached to' "$LAB_TMP/watch.err"; do
@@ -206,17 +208,21 @@ lab_watch_start() {
 	lab_log "forktrace watch attached after $((_waited / 10)).$((_waited % 10)) s: $(grep -m1 'attached to' "$LAB_TMP/watch.err")"
 }
 
-# lab_watch_stop: SIGINT (a clean stop that flushes the final stats), then KILL after 60 s.
+# lab_watch_stop: SIGTERM (a clean stop for forktrace), then KILL after 60 s.
+# Not SIGINT: a non-interactive shell starts background jobs with SIGINT ignored.
 lab_watch_stop() {
 	[ -n "$LAB_WATCH_PID" ] || return 0
 	sleep 1 # the last failures' records reach the ring buffer consumer before the stop
-	kill -INT "$LAB_WATCH_PID" 2>/dev/null
+	kill -TERM "$LAB_WATCH_PID" 2>/dev/null
 	_waited=0
 	while kill -0 "$LAB_WATCH_PID" 2>/dev/null && [ $_waited -lt 600 ]; do
 		sleep 0.1
 		_waited=$((_waited + 1))
 	done
-	kill -9 "$LAB_WATCH_PID" 2>/dev/null
+	if kill -0 "$LAB_WATCH_PID" 2>/dev/null; then
+		lab_log "forktrace watch ignored SIGTERM for 60 s; killing it"
+		kill -9 "$LAB_WATCH_PID" 2>/dev/null
+	fi
 	wait "$LAB_WATCH_PID" 2>/dev/null
 	LAB_WATCH_STATUS=$?
 	LAB_WATCH_PID=""
