@@ -56,14 +56,21 @@ enum ft_tier {
 	FT_TIER_FENTRY = 2,
 };
 
+/* ft_config.filter_cgroup_hierarchy: each hierarchy numbers its cgroups on its own. */
+enum ft_cgroup_hierarchy {
+	FT_CGROUP_UNIFIED = 0,    /* cgroup v2: bpf_get_current_cgroup_id() */
+	FT_CGROUP_PIDS = 1,       /* the pids controller's hierarchy (v1 or v2) */
+	FT_CGROUP_MEMORY = 2,     /* the memory controller's hierarchy (v1 or v2) */
+};
+
 /* Program configuration, written into .rodata before load. */
 struct ft_config {
 	__u32 filter_tgid;        /* 0 = any process */
 	__u32 filter_tree;        /* 1 = only tgids in the traced_tgids map */
-	__u64 filter_cgroup_id;   /* 0 = any; else v2 cgroup id or pids/memory css cgroup id */
+	__u64 filter_cgroup_id;   /* 0 = any; else kernfs id of a cgroup in filter_cgroup_hierarchy */
 	char filter_comm[FT_COMM_LEN]; /* "" = any; else exact process name */
-	__u32 pids_cgrp_id;       /* enum cgroup_subsys_id values, resolved at load */
-	__u32 memory_cgrp_id;
+	__u32 filter_cgroup_hierarchy; /* enum ft_cgroup_hierarchy */
+	__u32 _pad0;
 };
 
 struct ft_pidns_level {

@@ -52,11 +52,12 @@ public final class ForktraceProbe implements AutoCloseable {
     public static ForktraceProbe attach(Target target, int tier, List<FailureSink> extraSinks) {
         CgroupPaths cgroups = CgroupPaths.forThisMachine();
         ProbeSession.Filter filter = switch (target) {
-            case Target.Process p -> new ProbeSession.Filter(Math.toIntExact(p.pid()), false, 0, "");
-            case Target.ProcessTree t -> new ProbeSession.Filter(0, true, 0, "");
+            case Target.Process p -> new ProbeSession.Filter(Math.toIntExact(p.pid()), false, 0, 0, "");
+            case Target.ProcessTree t -> new ProbeSession.Filter(0, true, 0, 0, "");
             case Target.Cgroup c -> {
                 try {
-                    yield new ProbeSession.Filter(0, false, cgroups.resolve(c.path()).getValue(), "");
+                    var found = cgroups.resolve(c.path());
+                    yield new ProbeSession.Filter(0, false, found.getValue(), found.getKey().code(), "");
                 } catch (IOException e) {
                     throw new IllegalArgumentException(e.getMessage(), e);
                 }

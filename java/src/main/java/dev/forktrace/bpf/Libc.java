@@ -52,6 +52,7 @@ public final class Libc {
     private static final MethodHandle SYSCONF = downcall("sysconf", false, FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
     private static final MethodHandle CLOCK_GETTIME = downcall("clock_gettime", false,
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle SIGNAL = downcall("signal", false, FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS));
     private static final MethodHandle STRERROR = downcall("strerror", false, FunctionDescriptor.of(ADDRESS, JAVA_INT));
     private static final int SC_PAGESIZE = 30;
 
@@ -60,7 +61,7 @@ public final class Libc {
     private static MethodHandle downcall(String name, boolean captureErrno, FunctionDescriptor descriptor) {
         MemorySegment symbol = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
         return captureErrno
-                ? LINKER.downcallHandle(symbol, descriptor.insertArgumentLayouts(0, ADDRESS), CAPTURE_ERRNO)
+                ? LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO) // the capture segment becomes the first argument
                 : LINKER.downcallHandle(symbol, descriptor);
     }
 
@@ -175,6 +176,19 @@ public final class Libc {
     public static void close(int fd) {
         try {
             int ignored = (int) CLOSE.invokeExact(fd);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * Resets a signal to its default action. A process started in the background by a shell inherits
+     * SIGINT ignored, and the JVM then refuses to handle it; calling this first makes Ctrl-C and
+     * `kill -INT` stop forktrace cleanly wherever it was started.
+     */
+    public static void restoreDefaultSignal(int signal) {
+        try {
+            MemorySegment ignored = (MemorySegment) SIGNAL.invokeExact(signal, MemorySegment.NULL); // SIG_DFL is 0
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

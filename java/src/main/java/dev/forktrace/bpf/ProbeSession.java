@@ -16,9 +16,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /** forktrace's BPF programs, loaded and attached: open, {@link #attach}, read the ring, close. */
 public final class ProbeSession implements AutoCloseable {
 
-    /** What to capture. tgid 0, cgroupId 0 and an empty comm mean "any". */
-    public record Filter(int tgid, boolean processTree, long cgroupId, String comm) {
-        public static final Filter ALL = new Filter(0, false, 0, "");
+    /**
+     * What to capture. tgid 0, cgroupId 0 and an empty comm mean "any". cgroupHierarchy says whose id
+     * cgroupId is (enum ft_cgroup_hierarchy: 0 cgroup v2, 1 pids, 2 memory); the cgroup's descendants match too.
+     */
+    public record Filter(int tgid, boolean processTree, long cgroupId, int cgroupHierarchy, String comm) {
+        public static final Filter ALL = new Filter(0, false, 0, 0, "");
     }
 
     /** How one design hook is covered on this kernel. */
@@ -46,6 +49,8 @@ public final class ProbeSession implements AutoCloseable {
             config.set(JAVA_INT, EventLayout.offset(EventLayout.CONFIG, "filter_tgid"), filter.tgid());
             config.set(JAVA_INT, EventLayout.offset(EventLayout.CONFIG, "filter_tree"), filter.processTree() ? 1 : 0);
             config.set(JAVA_LONG, EventLayout.offset(EventLayout.CONFIG, "filter_cgroup_id"), filter.cgroupId());
+            config.set(JAVA_INT, EventLayout.offset(EventLayout.CONFIG, "filter_cgroup_hierarchy"),
+                    filter.cgroupHierarchy());
             byte[] comm = filter.comm().getBytes(StandardCharsets.UTF_8);
             if (comm.length >= EventLayout.COMM_LEN) {
                 throw new IllegalArgumentException("process name '" + filter.comm() + "' is longer than the kernel's "

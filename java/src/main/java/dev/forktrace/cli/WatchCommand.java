@@ -2,6 +2,7 @@ package dev.forktrace.cli;
 
 import dev.forktrace.bpf.BpfException;
 import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.bpf.Libc;
 import dev.forktrace.bpf.ProbeSession;
 import dev.forktrace.output.FailureSink;
 import dev.forktrace.output.JsonLinesSink;
@@ -84,10 +85,12 @@ public final class WatchCommand implements Callable<Integer> {
         }
         CgroupPaths cgroups = CgroupPaths.forThisMachine();
         long cgroupId = 0;
+        int hierarchy = 0;
         if (cgroup != null) {
             try {
                 Map.Entry<CgroupPaths.Hierarchy, Long> found = cgroups.resolve(cgroup);
                 cgroupId = found.getValue();
+                hierarchy = found.getKey().code();
             } catch (IOException e) {
                 err.println("forktrace: --cgroup: " + e.getMessage());
                 return 2;
@@ -105,7 +108,7 @@ public final class WatchCommand implements Callable<Integer> {
 
         ProbeSession session;
         try {
-            session = ProbeSession.open(new ProbeSession.Filter(pid, false, cgroupId, comm), tier.code);
+            session = ProbeSession.open(new ProbeSession.Filter(pid, false, cgroupId, hierarchy, comm), tier.code);
             session.attach();
         } catch (BpfException e) {
             err.println("forktrace: " + e.getMessage());
@@ -155,6 +158,8 @@ public final class WatchCommand implements Callable<Integer> {
     @SuppressWarnings("removal")
     private void installStopSignals() {
         sun.misc.SignalHandler stop = signal -> running = false;
+        Libc.restoreDefaultSignal(2);  // SIGINT
+        Libc.restoreDefaultSignal(15); // SIGTERM
         sun.misc.Signal.handle(new sun.misc.Signal("INT"), stop);
         sun.misc.Signal.handle(new sun.misc.Signal("TERM"), stop);
     }

@@ -37,6 +37,7 @@ public final class Capture {
         long wallMinusMonotonic = Instant.now().toEpochMilli() * 1_000_000L - Libc.monotonicNanos();
         this.processor = new EventProcessor(new SystemStateReader(),
                 new FailureAssembler(cgroups, new ProcessInspector(), wallMinusMonotonic), sinks, summary);
+        processor.warmUp();
     }
 
     /** Runs until keepGoing is false or the deadline (System.nanoTime) passes, then delivers what is left. */

@@ -57,6 +57,20 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
         }
     }
 
+    /**
+     * Runs one all-zero record through attribution and assembly without delivering it, so the classes
+     * of the per-event path are loaded before the first real failure: offenders are read from /proc when
+     * a failure arrives, and a process that exits right after it must still be there to be named.
+     */
+    public void warmUp() {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment zero = arena.allocate(EventLayout.EVENT_SIZE, 8);
+            raw.wrap(zero, 0);
+            attributor.attribute(raw, systemState.current(), attribution);
+            assembler.assemble(0, raw, attribution, systemState.current());
+        }
+    }
+
     public long delivered() {
         return sequence;
     }

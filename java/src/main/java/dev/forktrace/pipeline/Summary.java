@@ -80,6 +80,10 @@ public final class Summary {
         }
         out.printf("forktrace: summary: %d failed task creations (kernel count)%s%n", failures,
                 errnos.isEmpty() ? "" : ": " + errnos);
+        if (counters[EventLayout.CNT_FILTERED] > 0) {
+            out.printf("forktrace:   %d more failures on this machine were outside the filter%n",
+                    counters[EventLayout.CNT_FILTERED]);
+        }
         out.printf("forktrace:   delivered %d, dropped %d (ring buffer full)%s, restarts ignored %d%n", delivered,
                 counters[EventLayout.CNT_DROPPED], malformed > 0 ? ", malformed " + malformed : "",
                 counters[EventLayout.CNT_RESTARTS]);

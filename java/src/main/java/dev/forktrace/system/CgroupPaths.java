@@ -15,7 +15,20 @@ import java.util.stream.Stream;
  * and cgroup2's. Paths are relative to the hierarchy root, as /proc/PID/cgroup shows them.
  */
 public final class CgroupPaths {
-    public enum Hierarchy { PIDS, MEMORY, UNIFIED }
+    /** The hierarchies forktrace reads; code() is enum ft_cgroup_hierarchy of bpf/forktrace.h. */
+    public enum Hierarchy {
+        PIDS(1), MEMORY(2), UNIFIED(0);
+
+        private final int code;
+
+        Hierarchy(int code) {
+            this.code = code;
+        }
+
+        public int code() {
+            return code;
+        }
+    }
 
     /** A cgroup directory: its hierarchy's mount point and its path below it ("/a/b"). */
     public record Cgroup(Path mount, String path) {

@@ -1,6 +1,7 @@
 package dev.forktrace.system;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,10 +10,14 @@ import java.nio.file.Path;
 public final class ProcFs {
     private ProcFs() {}
 
-    /** The file's text, or null when it cannot be read (gone, no permission). */
+    /**
+     * The file's text, or null when it cannot be read (gone, no permission). Read in large chunks from
+     * offset 0: /proc/sys integer files answer EOF to any read at a non-zero offset, and Files.readString
+     * reads a zero-size file one byte first.
+     */
     public static String read(Path file) {
-        try {
-            return Files.readString(file, StandardCharsets.ISO_8859_1);
+        try (InputStream in = Files.newInputStream(file)) {
+            return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
         } catch (IOException | RuntimeException e) {
             return null;
         }

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * core_fixes.bpf.h: every kernel-version difference forktrace reads around, in one place. Each
+ * ___flavour struct describes an older layout; bpf_core_field_exists() picks one at load time.
+ */
+#ifndef FORKTRACE_CORE_FIXES_BPF_H
+#define FORKTRACE_CORE_FIXES_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+
+/*
+ * RLIMIT_NPROC moved from user_struct->processes to ucounts->rlimit[UCOUNT_RLIMIT_NPROC] in v5.14,
+ * commit 21d1c5e386bc ("Reimplement RLIMIT_NPROC on top of ucounts").
+ */
+struct user_struct___pre_5_14 {
+	atomic_t processes;
+} __attribute__((preserve_access_index));
+
+/*
+ * pids.events: a single events_limit counter (5.10, 6.1) until the 2024 series "cgroup/pids: Make
+ * event counters hierarchical" (Michal Koutny) replaced it by events[] and events_local[] (6.12, 6.18).
+ */
+struct pids_cgroup___pre_6_10 {
+	struct cgroup_subsys_state css;
+	atomic64_t counter;
+	atomic64_t limit;
+	atomic64_t events_limit;
+} __attribute__((preserve_access_index));
+
+/* Per-namespace pid_max: "pid: allow pid_max to be set per pid namespace" (Alexander Mikhalitsyn,
+ * 2024-25; absent in 6.12, present in 6.18). Older kernels have only the global kernel.pid_max. */
+struct pid_namespace___pid_max {
+	int pid_max;
+} __attribute__((preserve_access_index));
+
+/* Sum of the pids event counters of one cgroup, whatever this kernel calls them. */
+static __always_inline __s64 pids_events_sum(struct cgroup_subsys_state *css)
+{
+	struct pids_cgroup *pids = (struct pids_cgroup *)css;
+	__s64 sum = 0, v = 0;
+
+	if (bpf_core_field_exists(pids->events)) {
+		bpf_core_read(&v, sizeof(v), &pids->events[0]);
+		sum += v;
+		bpf_core_read(&v, sizeof(v), &pids->events[1]);
+		sum += v;
+		if (bpf_core_field_exists(pids->events_local)) {
+			bpf_core_read(&v, sizeof(v), &pids->events_local[0]);
+			sum += v;
+			bpf_core_read(&v, sizeof(v), &pids->events_local[1]);
+			sum += v;
+		}
+	} else {
+		struct pids_cgroup___pre_6_10 *old = (void *)css;
+		bpf_core_read(&v, sizeof(v), &old->events_limit);
+		sum = v;
+	}
+	return sum;
+}
+
+/* The caller's NPROC count: ucounts on 5.14+, user_struct before. *from_user says which. */
+static __always_inline __s64 nproc_count(const struct cred *cred, __u32 *from_user)
+{
+	struct ucounts *ucounts = NULL;
+	long v = -1;
+
+	if (bpf_core_field_exists(ucounts->rlimit)) {
+		ucounts = BPF_CORE_READ(cred, ucounts);
+		if (ucounts)
+			bpf_core_read(&v, sizeof(v), &ucounts->rlimit[bpf_core_enum_value(enum rlimit_type, UCOUNT_RLIMIT_NPROC)]);
+		return v;
+	}
+	struct user_struct___pre_5_14 *user = (void *)BPF_CORE_READ(cred, user);
+	int processes = -1;
+	if (user)
+		bpf_core_read(&processes, sizeof(processes), &user->processes);
+	*from_user = 1;
+	return processes;
+}
+
+static __always_inline int pid_namespace_pid_max(struct pid_namespace *ns)
+{
+	struct pid_namespace___pid_max *with_max = (void *)ns;
+	int max = -1;
+
+	if (bpf_core_field_exists(with_max->pid_max))
+		bpf_core_read(&max, sizeof(max), &with_max->pid_max);
+	return max;
+}
+
+#endif /* FORKTRACE_CORE_FIXES_BPF_H */

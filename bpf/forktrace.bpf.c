@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * forktrace.bpf.c: observe failed task creation and the kernel state that explains it.
+ *
+ * Three tiers deliver the same events (the shim loads one per hook, see native/forktrace_shim.c):
+ *   tracepoint  tp/syscalls/sys_{enter,exit}_{clone,clone3,fork,vfork}   (taxes every syscall a little)
+ *   kprobe      kprobe/kretprobe on kernel_clone and __x64_sys_{clone,clone3} (task creation only)
+ *   fentry      fentry/fexit on kernel_clone and __x64_sys_{clone,clone3}     (task creation only, cheapest)
+ * plus evidence hooks inside copy_process (copy_process, alloc_pid, pids_can_fork, slab_out_of_memory,
+ * page_counter_try_charge) in the fentry or kprobe flavour, and tp_btf/console for kernel messages.
+ *
+ * Syscall entry stores per-thread state in `inflight`; hooks add evidence to it; syscall exit turns a
+ * failure into one struct ft_event (bpf/forktrace.h) in the `events` ring buffer.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "forktrace.h"
+#include "core_fixes.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* The only variable in .rodata: the shim writes it before load. */
+const volatile struct ft_config cfg = {};
+
+#define SIGCHLD 17
+#define CLONE_VM 0x00000100
+#define CLONE_VFORK 0x00004000
+#define MAX_ERRNO 4095
+#define RLIMIT_NPROC 6
+#define PF_KTHREAD 0x00200000
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FT_CNT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* State of one task creation in progress, keyed by the calling thread's tid. */
+struct inflight {
+	__u64 clone_flags;
+	__u64 memcg_events_max;
+	__u64 page_counter_usage;
+	__u64 page_counter_max;
+	__u64 page_counter_fail;  /* kprobe tier: page_counter_try_charge's `fail` argument */
+	__s64 pids_events[FT_CGROUP_LEVELS];
+	__u32 syscall;
+	__u32 evidence;
+	__s32 alloc_pid_error;
+	__s32 pids_can_fork_error;
+	char slab_cache[FT_SLAB_NAME_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+/* Processes of a traced tree (forktrace run, the Java API's process tree target). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_tgids SEC(".maps");
+
+static __always_inline void count(__u32 slot)
+{
+	__u64 *value = bpf_map_lookup_elem(&counters, &slot);
+
+	if (value)
+		(*value)++;
+}
+
+static __always_inline struct cgroup_subsys_state *task_css(struct task_struct *task, int subsys_id)
+{
+	return BPF_CORE_READ(task, cgroups, subsys[subsys_id]);
+}
+
+static __always_inline int pids_subsys_id(void)
+{
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, pids_cgrp_id))
+		return -1;
+	return bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id);
+}
+
+static __always_inline int memory_subsys_id(void)
+{
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return -1;
+	return bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+}
+
+static __always_inline __u64 css_cgroup_id(struct cgroup_subsys_state *css)
+{
+	return BPF_CORE_READ(css, cgroup, kn, id);
+}
+
+static __always_inline bool in_cgroup_or_below(struct cgroup_subsys_state *css, __u64 wanted)
+{
+	for (int i = 0; i < FT_CGROUP_LEVELS && css; i++) {
+		if (css_cgroup_id(css) == wanted)
+			return true;
+		css = BPF_CORE_READ(css, parent);
+	}
+	return false;
+}
+
+static __always_inline bool passes_filter(struct task_struct *task, __u32 tgid)
+{
+	if (cfg.filter_tgid && cfg.filter_tgid != tgid)
+		return false;
+	if (cfg.filter_tree && !bpf_map_lookup_elem(&traced_tgids, &tgid))
+		return false;
+	if (cfg.filter_comm[0]) {
+		char comm[FT_COMM_LEN];
+		BPF_CORE_READ_STR_INTO(&comm, task, group_leader, comm);
+		for (int i = 0; i < FT_COMM_LEN; i++) {
+			if (comm[i] != cfg.filter_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	if (cfg.filter_cgroup_id) {
+		if (cfg.filter_cgroup_hierarchy == FT_CGROUP_UNIFIED) {
+			bool found = false;
+			for (int level = 0; level < 16 && !found; level++)
+				found = bpf_get_current_ancestor_cgroup_id(level) == cfg.filter_cgroup_id;
+			return found;
+		}
+		int id = cfg.filter_cgroup_hierarchy == FT_CGROUP_PIDS ? pids_subsys_id() : memory_subsys_id();
+		if (id < 0 || !in_cgroup_or_below(task_css(task, id), cfg.filter_cgroup_id))
+			return false;
+	}
+	return true;
+}
+
+static __always_inline __u64 memcg_events_max(struct mem_cgroup *memcg)
+{
+	long v = 0;
+
+	if (memcg)
+		bpf_core_read(&v, sizeof(v),
+			      &memcg->memory_events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_MAX)]);
+	return v;
+}
+
+/* Syscall entry: remember the request and the counters whose change proves a refusal. */
+static __always_inline void record_entry(__u64 clone_flags, __u32 syscall)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight state = {};
+	int id;
+
+	state.clone_flags = clone_flags;
+	state.syscall = syscall;
+	state.evidence = FT_EV_ENTRY_SNAPSHOT;
+	id = pids_subsys_id();
+	if (id >= 0) {
+		struct cgroup_subsys_state *css = task_css(task, id);
+		for (int i = 0; i < FT_CGROUP_LEVELS && css; i++) {
+			if (!BPF_CORE_READ(css, parent))
+				break; /* the root has no limit */
+			state.pids_events[i] = pids_events_sum(css);
+			css = BPF_CORE_READ(css, parent);
+		}
+	}
+	id = memory_subsys_id();
+	if (id >= 0)
+		state.memcg_events_max = memcg_events_max((struct mem_cgroup *)task_css(task, id));
+	bpf_map_update_elem(&inflight, &tid, &state, BPF_ANY);
+}
+
+static __always_inline void fill_pid_namespaces(struct ft_event *e, struct task_struct *task)
+{
+	struct pid_namespace *ns = BPF_CORE_READ(task, nsproxy, pid_ns_for_children);
+	__u32 depth = 0;
+
+	for (int i = 0; i < FT_PIDNS_LEVELS && ns; i++) {
+		e->pidns[i].inum = BPF_CORE_READ(ns, ns.inum);
+		e->pidns[i].level = BPF_CORE_READ(ns, level);
+		e->pidns[i].pid_allocated = BPF_CORE_READ(ns, pid_allocated);
+		e->pidns[i].pid_max = pid_namespace_pid_max(ns);
+		depth++;
+		ns = BPF_CORE_READ(ns, parent);
+	}
+	e->pidns_depth = depth;
+}
+
+static __always_inline void fill_pids_cgroups(struct ft_event *e, struct task_struct *task, struct inflight *state)
+{
+	int id = pids_subsys_id();
+	__u32 depth = 0;
+
+	if (id < 0)
+		return;
+	struct cgroup_subsys_state *css = task_css(task, id);
+	for (int i = 0; i < FT_CGROUP_LEVELS && css; i++) {
+		if (!BPF_CORE_READ(css, parent))
+			break;
+		struct pids_cgroup *pids = (struct pids_cgroup *)css;
+		e->pids[i].cgroup_id = css_cgroup_id(css);
+		bpf_core_read(&e->pids[i].counter, sizeof(__s64), &pids->counter);
+		bpf_core_read(&e->pids[i].limit, sizeof(__s64), &pids->limit);
+		e->pids[i].events = pids_events_sum(css);
+		e->pids[i].events_at_entry = state ? state->pids_events[i] : 0;
+		depth++;
+		css = BPF_CORE_READ(css, parent);
+	}
+	e->pids_depth = depth;
+}
+
+static __always_inline void fill_memcg(struct ft_event *e, struct task_struct *task, struct inflight *state)
+{
+	int id = memory_subsys_id();
+
+	if (id < 0)
+		return;
+	struct mem_cgroup *memcg = (struct mem_cgroup *)task_css(task, id);
+	if (!memcg)
+		return;
+	e->memcg_id = css_cgroup_id(&memcg->css);
+	bpf_core_read(&e->memcg_usage_pages, sizeof(__u64), &memcg->memory.usage);
+	e->memcg_max_pages = BPF_CORE_READ(memcg, memory.max);
+	if (bpf_core_field_exists(memcg->memory.failcnt))
+		e->memcg_failcnt = BPF_CORE_READ(memcg, memory.failcnt);
+	e->memcg_events_max = memcg_events_max(memcg);
+	e->memcg_events_max_at_entry = state ? state->memcg_events_max : 0;
+	bpf_core_read(&e->memcg_events_oom, sizeof(__u64),
+		      &memcg->memory_events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM)]);
+}
+
+/* A failed task creation: count it and, if it passes the filter, write the event with the snapshot. */
+static __always_inline void emit_failure(long ret, __u32 syscall, __u32 tier, struct inflight *state)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	long err = -ret;
+
+	count(FT_CNT_FAILURES);
+	if (!passes_filter(task, tgid)) {
+		count(FT_CNT_FILTERED);
+		return;
+	}
+	count(FT_CNT_ERRNO_BASE + (err > 0 && err < FT_ERRNO_SLOTS ? err : 0));
+
+	struct ft_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(FT_CNT_DROPPED);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ktime_ns = bpf_ktime_get_ns();
+	e->pid = tgid;
+	e->tid = (__u32)pid_tgid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->error = (__s32)ret;
+	e->syscall = state ? state->syscall : syscall;
+	e->hook_tier = tier;
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	BPF_CORE_READ_STR_INTO(&e->process_comm, task, group_leader, comm);
+
+	const struct cred *cred = BPF_CORE_READ(task, real_cred);
+	const struct cred *effective = BPF_CORE_READ(task, cred);
+	bpf_core_read(&e->cap_effective, sizeof(__u64), &effective->cap_effective);
+	e->rlimit_nproc = BPF_CORE_READ(task, signal, rlim[RLIMIT_NPROC].rlim_cur);
+	__u32 from_user = 0;
+	e->nproc_count = nproc_count(cred, &from_user);
+	e->user_ns_inum = BPF_CORE_READ(cred, user_ns, ns.inum);
+
+	if (state) {
+		e->clone_flags = state->clone_flags;
+		e->evidence = state->evidence;
+		e->alloc_pid_error = state->alloc_pid_error;
+		e->pids_can_fork_error = state->pids_can_fork_error;
+		e->page_counter_usage = state->page_counter_usage;
+		e->page_counter_max = state->page_counter_max;
+		__builtin_memcpy(e->slab_cache, state->slab_cache, sizeof(e->slab_cache));
+	}
+	if (from_user)
+		e->evidence |= FT_EV_NPROC_FROM_USER;
+	fill_pid_namespaces(e, task);
+	fill_pids_cgroups(e, task, state);
+	fill_memcg(e, task, state);
+	bpf_ringbuf_submit(e, 0);
+	count(FT_CNT_EMITTED);
+}
+
+/* Syscall exit: successes and restarts only clean up; failures become events. */
+static __always_inline void record_exit(long ret, __u32 syscall, __u32 tier)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *state = bpf_map_lookup_elem(&inflight, &tid);
+
+	if (ret < 0 && ret != -FT_ERESTARTNOINTR)
+		emit_failure(ret, syscall, tier, state);
+	else if (ret == -FT_ERESTARTNOINTR)
+		count(FT_CNT_RESTARTS);
+	if (state)
+		bpf_map_delete_elem(&inflight, &tid);
+}
+
+static __always_inline __u64 clone3_flags(const void *uargs)
+{
+	__u64 flags = 0; /* struct clone_args starts with __aligned_u64 flags */
+
+	bpf_probe_read_user(&flags, sizeof(flags), uargs);
+	return flags;
+}
+
+/* ---- tracepoint tier ---- */
+
+SEC("tracepoint/syscalls/sys_enter_clone")
+int tp_enter_clone(struct trace_event_raw_sys_enter *ctx)
+{
+	record_entry(ctx->args[0], FT_SYS_CLONE);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_clone")
+int tp_exit_clone(struct trace_event_raw_sys_exit *ctx)
+{
+	record_exit(ctx->ret, FT_SYS_CLONE, FT_TIER_TRACEPOINT);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_clone3")
+int tp_enter_clone3(struct trace_event_raw_sys_enter *ctx)
+{
+	record_entry(clone3_flags((const void *)ctx->args[0]), FT_SYS_CLONE3);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_clone3")
+int tp_exit_clone3(struct trace_event_raw_sys_exit *ctx)
+{
+	record_exit(ctx->ret, FT_SYS_CLONE3, FT_TIER_TRACEPOINT);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_fork")
+int tp_enter_fork(struct trace_event_raw_sys_enter *ctx)
+{
+	record_entry(SIGCHLD, FT_SYS_FORK);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_fork")
+int tp_exit_fork(struct trace_event_raw_sys_exit *ctx)
+{
+	record_exit(ctx->ret, FT_SYS_FORK, FT_TIER_TRACEPOINT);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_vfork")
+int tp_enter_vfork(struct trace_event_raw_sys_enter *ctx)
+{
+	record_entry(CLONE_VFORK | CLONE_VM | SIGCHLD, FT_SYS_VFORK);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_vfork")
+int tp_exit_vfork(struct trace_event_raw_sys_exit *ctx)
+{
+	record_exit(ctx->ret, FT_SYS_VFORK, FT_TIER_TRACEPOINT);
+	return 0;
+}
+
+/*
+ * ---- fentry and kprobe tiers ----
+ * kernel_clone() (named so since 5.10, "fork: introduce kernel_clone()"; _do_fork before) is the one
+ * place every clone, clone3, fork and vfork passes, so its return is where these tiers emit. The
+ * clone/clone3 wrappers are hooked only to name the syscall exactly (fork and vfork wrappers lack BTF
+ * on some kernels, 6.18 among them); kernel_clone's entry names the rest from its flags. A clone3 that
+ * fails before kernel_clone (bad arguments) is still pending at the wrapper's exit and emitted there.
+ */
+
+static __always_inline void kernel_clone_entered(struct kernel_clone_args *args)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 flags;
+
+	if (bpf_map_lookup_elem(&inflight, &tid))
+		return; /* a clone/clone3 wrapper already recorded it */
+	flags = BPF_CORE_READ(args, flags) | (BPF_CORE_READ(args, exit_signal) & 0xff);
+	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+		record_entry(flags, FT_SYS_KERNEL);
+	else
+		record_entry(flags, (flags & CLONE_VFORK) ? FT_SYS_VFORK : FT_SYS_FORK);
+}
+
+/* At a wrapper's exit: emit only what kernel_clone's exit did not (failures before kernel_clone). */
+static __always_inline void wrapper_returned(long ret, __u32 syscall, __u32 tier)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (bpf_map_lookup_elem(&inflight, &tid))
+		record_exit(ret, syscall, tier);
+}
+
+SEC("fentry/__x64_sys_clone")
+int BPF_PROG(fe_clone, const struct pt_regs *regs)
+{
+	record_entry(BPF_CORE_READ(regs, di), FT_SYS_CLONE);
+	return 0;
+}
+
+SEC("fexit/__x64_sys_clone")
+int BPF_PROG(fx_clone, const struct pt_regs *regs, long ret)
+{
+	wrapper_returned(ret, FT_SYS_CLONE, FT_TIER_FENTRY);
+	return 0;
+}
+
+SEC("fentry/__x64_sys_clone3")
+int BPF_PROG(fe_clone3, const struct pt_regs *regs)
+{
+	record_entry(clone3_flags((const void *)BPF_CORE_READ(regs, di)), FT_SYS_CLONE3);
+	return 0;
+}
+
+SEC("fexit/__x64_sys_clone3")
+int BPF_PROG(fx_clone3, const struct pt_regs *regs, long ret)
+{
+	wrapper_returned(ret, FT_SYS_CLONE3, FT_TIER_FENTRY);
+	return 0;
+}
+
+SEC("fentry/kernel_clone")
+int BPF_PROG(fe_kernel_clone, struct kernel_clone_args *args)
+{
+	kernel_clone_entered(args);
+	return 0;
+}
+
+SEC("fexit/kernel_clone")
+int BPF_PROG(fx_kernel_clone, struct kernel_clone_args *args, pid_t ret)
+{
+	record_exit(ret, FT_SYS_UNKNOWN, FT_TIER_FENTRY);
+	return 0;
+}
+
+SEC("kprobe/__x64_sys_clone")
+int BPF_KPROBE(kp_clone, const struct pt_regs *regs)
+{
+	record_entry(BPF_CORE_READ(regs, di), FT_SYS_CLONE);
+	return 0;
+}
+
+SEC("kretprobe/__x64_sys_clone")
+int BPF_KRETPROBE(kr_clone, long ret)
+{
+	wrapper_returned(ret, FT_SYS_CLONE, FT_TIER_KPROBE);
+	return 0;
+}
+
+SEC("kprobe/__x64_sys_clone3")
+int BPF_KPROBE(kp_clone3, const struct pt_regs *regs)
+{
+	record_entry(clone3_flags((const void *)BPF_CORE_READ(regs, di)), FT_SYS_CLONE3);
+	return 0;
+}
+
+SEC("kretprobe/__x64_sys_clone3")
+int BPF_KRETPROBE(kr_clone3, long ret)
+{
+	wrapper_returned(ret, FT_SYS_CLONE3, FT_TIER_KPROBE);
+	return 0;
+}
+
+SEC("kprobe/kernel_clone")
+int BPF_KPROBE(kp_kernel_clone, struct kernel_clone_args *args)
+{
+	kernel_clone_entered(args);
+	return 0;
+}
+
+SEC("kretprobe/kernel_clone")
+int BPF_KRETPROBE(kr_kernel_clone, long ret)
+{
+	record_exit((int)ret, FT_SYS_UNKNOWN, FT_TIER_KPROBE);
+	return 0;
+}
+
+/* ---- evidence hooks inside copy_process ---- */
+
+static __always_inline struct inflight *current_inflight(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(&inflight, &tid);
+}
+
+static __always_inline bool is_err(const void *ptr)
+{
+	return (unsigned long)ptr >= (unsigned long)-MAX_ERRNO;
+}
+
+/*
+ * copy_process() returned: for a syscall in flight this is evidence only; for a caller that is not a
+ * syscall (kernel threads via kthreadd, io_uring's create_io_thread) it is the only sighting.
+ */
+static __always_inline void copy_process_returned(const void *ret, __u32 tier)
+{
+	struct inflight *state = current_inflight();
+
+	if (!is_err(ret))
+		return;
+	if (state) {
+		state->evidence |= FT_EV_COPY_PROCESS;
+		return;
+	}
+	emit_failure((long)ret, FT_SYS_KERNEL, tier, NULL);
+}
+
+SEC("fexit/copy_process")
+int BPF_PROG(fx_copy_process, struct pid *pid, int trace, int node, struct kernel_clone_args *args,
+	     struct task_struct *ret)
+{
+	copy_process_returned(ret, FT_TIER_FENTRY);
+	return 0;
+}
+
+SEC("kretprobe/copy_process")
+int BPF_KRETPROBE(kr_copy_process, void *ret)
+{
+	copy_process_returned(ret, FT_TIER_KPROBE);
+	return 0;
+}
+
+static __always_inline void alloc_pid_returned(const void *ret)
+{
+	struct inflight *state = current_inflight();
+
+	if (state && is_err(ret)) {
+		state->evidence |= FT_EV_ALLOC_PID;
+		state->alloc_pid_error = (__s32)(long)ret;
+	}
+}
+
+/* alloc_pid(ns, set_tid, set_tid_size) since 5.5 (clone3 set_tid); only the return value is read. */
+SEC("fexit/alloc_pid")
+int BPF_PROG(fx_alloc_pid, struct pid_namespace *ns, pid_t *set_tid, size_t set_tid_size, struct pid *ret)
+{
+	alloc_pid_returned(ret);
+	return 0;
+}
+
+SEC("kretprobe/alloc_pid")
+int BPF_KRETPROBE(kr_alloc_pid, void *ret)
+{
+	alloc_pid_returned(ret);
+	return 0;
+}
+
+static __always_inline void pids_can_fork_returned(int ret)
+{
+	struct inflight *state = current_inflight();
+
+	if (state && ret) {
+		state->evidence |= FT_EV_PIDS_CAN_FORK;
+		state->pids_can_fork_error = ret;
+	}
+}
+
+/* pids_can_fork(task, cset) since 5.7; reached through cgroup_subsys.can_fork, so never inlined. */
+SEC("fexit/pids_can_fork")
+int BPF_PROG(fx_pids_can_fork, struct task_struct *task, struct css_set *cset, int ret)
+{
+	pids_can_fork_returned(ret);
+	return 0;
+}
+
+SEC("kretprobe/pids_can_fork")
+int BPF_KRETPROBE(kr_pids_can_fork, int ret)
+{
+	pids_can_fork_returned(ret);
+	return 0;
+}
+
+static __always_inline void slab_failed(struct kmem_cache *cache)
+{
+	struct inflight *state = current_inflight();
+
+	if (state) {
+		state->evidence |= FT_EV_SLAB_OOM;
+		bpf_probe_read_kernel_str(state->slab_cache, sizeof(state->slab_cache), BPF_CORE_READ(cache, name));
+	}
+}
+
+/* Only called when a slab allocation failed (CONFIG_SLUB_DEBUG), so attaching it costs nothing. */
+SEC("fentry/slab_out_of_memory")
+int BPF_PROG(fe_slab_oom, struct kmem_cache *s, gfp_t gfpflags, int nid)
+{
+	slab_failed(s);
+	return 0;
+}
+
+SEC("kprobe/slab_out_of_memory")
+int BPF_KPROBE(kp_slab_oom, struct kmem_cache *s)
+{
+	slab_failed(s);
+	return 0;
+}
+
+/*
+ * page_counter_try_charge() runs on every memory charge in the system, so it is attached only on
+ * request (it would tax page faults); the memcg MEMCG_MAX event delta confirms memcg refusals anyway.
+ */
+static __always_inline void page_counter_failed(struct page_counter *failed)
+{
+	struct inflight *state = current_inflight();
+
+	if (state && failed) {
+		state->evidence |= FT_EV_PAGE_COUNTER;
+		bpf_core_read(&state->page_counter_usage, sizeof(__u64), &failed->usage);
+		state->page_counter_max = BPF_CORE_READ(failed, max);
+	}
+}
+
+SEC("fexit/page_counter_try_charge")
+int BPF_PROG(fx_page_counter, struct page_counter *counter, unsigned long nr_pages, struct page_counter **fail,
+	     bool ret)
+{
+	struct page_counter *failed = NULL;
+
+	if (!ret) {
+		bpf_probe_read_kernel(&failed, sizeof(failed), fail);
+		page_counter_failed(failed);
+	}
+	return 0;
+}
+
+SEC("kprobe/page_counter_try_charge")
+int BPF_KPROBE(kp_page_counter, struct page_counter *counter, unsigned long nr_pages, struct page_counter **fail)
+{
+	struct inflight *state = current_inflight();
+
+	if (state)
+		state->page_counter_fail = (__u64)fail;
+	return 0;
+}
+
+SEC("kretprobe/page_counter_try_charge")
+int BPF_KRETPROBE(kr_page_counter, bool ret)
+{
+	struct inflight *state = current_inflight();
+	struct page_counter *failed = NULL;
+
+	if (state && !ret && state->page_counter_fail) {
+		bpf_probe_read_kernel(&failed, sizeof(failed), (void *)state->page_counter_fail);
+		page_counter_failed(failed);
+	}
+	return 0;
+}
+
+/* ---- kernel messages printed while a task creation is in flight ---- */
+
+static __always_inline bool starts_with(const char *text, const char *prefix, int length)
+{
+	for (int i = 0; i < length; i++)
+		if (text[i] != prefix[i])
+			return false;
+	return true;
+}
+
+/* printk's console tracepoint fires in the printing task's context on ringbuffer-era kernels. */
+SEC("tp_btf/console")
+int BPF_PROG(tpb_console, const char *text, size_t len)
+{
+	struct inflight *state = current_inflight();
+	char line[64] = {};
+
+	if (!state)
+		return 0;
+	bpf_probe_read_kernel_str(line, sizeof(line), text);
+	if (starts_with(line, "cgroup: fork rejected", 21))
+		state->evidence |= FT_EV_PIDS_REJECT_MSG;
+	else if (starts_with(line, "SLUB: Unable to allocate", 24))
+		state->evidence |= FT_EV_SLAB_OOM;
+	else {
+		/* warn_alloc(): "<comm>: page allocation failure: order:N, ..." */
+		for (int i = 0; i < 24; i++) {
+			if (starts_with(&line[i], ": page allocation failure", 25)) {
+				state->evidence |= FT_EV_PAGE_ALLOC_FAIL;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- process tree tracking ---- */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tpb_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+	__u32 child_tgid = BPF_CORE_READ(child, tgid);
+	__u8 one = 1;
+
+	if (child_tgid != parent_tgid && bpf_map_lookup_elem(&traced_tgids, &parent_tgid))
+		bpf_map_update_elem(&traced_tgids, &child_tgid, &one, BPF_ANY);
+	return 0;
+}

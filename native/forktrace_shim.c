@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * forktrace_shim.c: open, configure, tier-select, load and attach forktrace.bpf.o with libbpf.
+ * See forktrace_shim.h for the contract. No event parsing happens here: Java maps the ring itself.
+ */
+#define _GNU_SOURCE
+#include "forktrace_shim.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define API __attribute__((visibility("default")))
+#define MAX_LINKS 64
+#define TRACEFS "/sys/kernel/tracing"
+
+static __thread char last_error[2048];
+/* libbpf's warnings for the call in progress: the useful part of a load failure. */
+static __thread char libbpf_log[4096];
+
+static int fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return err < 0 ? err : -err;
+}
+
+static int print_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t used = strlen(libbpf_log);
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (used + strlen(line) + 1 >= sizeof(libbpf_log))
+		used = 0; /* keep the newest lines */
+	snprintf(libbpf_log + used, sizeof(libbpf_log) - used, "%s", line);
+	return 0;
+}
+
+API const char *ft_last_error(void)
+{
+	return last_error;
+}
+
+/* One design hook and how it is covered: the programs of each tier, the choice, why. */
+struct hook {
+	const char *name;
+	const char *function;        /* kernel function probed by the fentry/kprobe flavours */
+	const char *fentry_progs[2]; /* entry and exit programs, NULL when absent */
+	const char *kprobe_progs[2];
+	const char *tracepoint_progs[8];
+	bool opt_in;                 /* attached only on request (hot path) */
+	int tier;                    /* chosen: enum ft_tier, or -1 none */
+	char note[256];
+};
+
+struct ft_session {
+	struct bpf_object *obj;
+	struct bpf_link *links[MAX_LINKS];
+	int link_count;
+	struct hook *hooks;
+	int hook_count;
+	bool tree;
+};
+
+static struct hook hook_table[] = {
+	{ "syscalls", "kernel_clone", { "fe_kernel_clone", "fx_kernel_clone" }, { "kp_kernel_clone", "kr_kernel_clone" },
+	  { "tp_enter_clone", "tp_exit_clone", "tp_enter_clone3", "tp_exit_clone3", "tp_enter_fork", "tp_exit_fork",
+	    "tp_enter_vfork", "tp_exit_vfork" } },
+	{ "copy_process", "copy_process", { NULL, "fx_copy_process" }, { NULL, "kr_copy_process" }, {} },
+	{ "alloc_pid", "alloc_pid", { NULL, "fx_alloc_pid" }, { NULL, "kr_alloc_pid" }, {} },
+	{ "pids_can_fork", "pids_can_fork", { NULL, "fx_pids_can_fork" }, { NULL, "kr_pids_can_fork" }, {} },
+	{ "slab_out_of_memory", "slab_out_of_memory", { "fe_slab_oom", NULL }, { "kp_slab_oom", NULL }, {} },
+	{ "page_counter_try_charge", "page_counter_try_charge", { NULL, "fx_page_counter" },
+	  { "kp_page_counter", "kr_page_counter" }, {}, .opt_in = true },
+	{ "console", NULL, {}, {}, { "tpb_console" } },
+};
+#define HOOK_COUNT (sizeof(hook_table) / sizeof(hook_table[0]))
+/* The functions the fentry/kprobe flavours of the "syscalls" hook need, all three. */
+static const char *syscall_functions[] = { "kernel_clone", "__x64_sys_clone", "__x64_sys_clone3" };
+#define SYSCALL_FUNCTIONS 3
+
+/* ---- feature probes (the libbpf-tools way: try the real thing on a tiny program) ---- */
+
+static struct btf *vmlinux_btf(void)
+{
+	static struct btf *btf;
+
+	if (!btf)
+		btf = btf__load_vmlinux_btf();
+	return libbpf_get_error(btf) ? NULL : btf;
+}
+
+/* 0 when an fexit program can be loaded for this function, else the negative errno. */
+static int probe_fentry(const char *function)
+{
+	struct btf *btf = vmlinux_btf();
+	struct bpf_insn insns[] = {
+		{ .code = 0xb7, .dst_reg = 0, .imm = 0 }, /* r0 = 0 */
+		{ .code = 0x95 },                         /* exit */
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FEXIT);
+	int id, fd;
+
+	if (!btf)
+		return -ENOENT;
+	id = btf__find_by_name_kind(btf, function, BTF_KIND_FUNC);
+	if (id <= 0)
+		return -ENOENT; /* inlined, renamed or absent in this kernel */
+	opts.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ft_probe", "GPL", insns, 2, &opts);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* 0 when kprobes exist and the function is a kprobe-able symbol, else the negative errno. */
+static int probe_kprobe(const char *function)
+{
+	char line[512], wanted[256];
+	FILE *f;
+	int found = -ENOENT;
+
+	if (access(TRACEFS "/kprobe_events", F_OK) != 0 && access("/sys/kernel/debug/tracing/kprobe_events", F_OK) != 0)
+		return -EOPNOTSUPP;
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return -errno;
+	snprintf(wanted, sizeof(wanted), " %s\n", function);
+	while (fgets(line, sizeof(line), f)) {
+		char *space = strchr(line, ' ');
+		if (space && (space[1] == 't' || space[1] == 'T') && strstr(line, wanted)) {
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static bool probe_tp_btf(const char *event)
+{
+	struct btf *btf = vmlinux_btf();
+	char name[128];
+
+	snprintf(name, sizeof(name), "btf_trace_%s", event);
+	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
+}
+
+/* libbpf attaches tp/ programs through tracefs; mount it when we may and it is missing. */
+static void ensure_tracefs(void)
+{
+	if (access(TRACEFS "/events", F_OK) == 0 || access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return;
+	if (geteuid() == 0)
+		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
+}
+
+/* ---- session ---- */
+
+static int write_config(struct bpf_object *obj, const struct ft_config *cfg)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+		size_t size = 0;
+		if (!strstr(name, ".rodata") || strstr(name, ".str"))
+			continue;
+		const void *initial = bpf_map__initial_value(map, &size);
+		if (!initial || size < sizeof(*cfg))
+			return fail(-EINVAL, "the BPF object's .rodata is %zu bytes, smaller than struct ft_config", size);
+		char *data = malloc(size);
+		if (!data)
+			return fail(-ENOMEM, "out of memory");
+		memcpy(data, initial, size);
+		/* cfg is the only variable in .rodata (see forktrace.bpf.c), so it sits at offset 0. */
+		memcpy(data, cfg, sizeof(*cfg));
+		int err = bpf_map__set_initial_value(map, data, size);
+		free(data);
+		return err ? fail(err, "cannot write the configuration into .rodata: %s", strerror(-err)) : 0;
+	}
+	return fail(-ENOENT, "the BPF object has no .rodata section for its configuration");
+}
+
+static void set_autoload(struct bpf_object *obj, const char *name, bool on)
+{
+	struct bpf_program *prog;
+
+	if (!name)
+		return;
+	prog = bpf_object__find_program_by_name(obj, name);
+	if (prog)
+		bpf_program__set_autoload(prog, on);
+}
+
+static bool tier_allowed(int request, int tier)
+{
+	if (request == FT_TIER_AUTO)
+		return true;
+	/* A forced tier uses that tier, and tracepoints where a hook has no such flavour. */
+	return tier == request;
+}
+
+/* Decide each hook's tier and set autoload for every program accordingly. */
+static void choose_tiers(struct ft_session *s, int request, bool want_hot_hooks)
+{
+	for (int h = 0; h < s->hook_count; h++) {
+		struct hook *hook = &s->hooks[h];
+		int fentry_err = -EOPNOTSUPP, kprobe_err = -EOPNOTSUPP;
+		bool is_syscalls = strcmp(hook->name, "syscalls") == 0;
+
+		hook->tier = -1;
+		hook->note[0] = 0;
+		if (hook->function && tier_allowed(request, FT_TIER_FENTRY)) {
+			fentry_err = 0;
+			for (unsigned i = 0; i < (is_syscalls ? SYSCALL_FUNCTIONS : 1) && !fentry_err; i++)
+				fentry_err = probe_fentry(is_syscalls ? syscall_functions[i] : hook->function);
+		}
+		if (hook->function && fentry_err && tier_allowed(request, FT_TIER_KPROBE)) {
+			kprobe_err = 0;
+			for (unsigned i = 0; i < (is_syscalls ? SYSCALL_FUNCTIONS : 1) && !kprobe_err; i++)
+				kprobe_err = probe_kprobe(is_syscalls ? syscall_functions[i] : hook->function);
+		}
+		if (hook->opt_in && !want_hot_hooks) {
+			snprintf(hook->note, sizeof(hook->note),
+				 "available (%s) but not attached: it runs on every memory charge; memcg refusals are "
+				 "confirmed by memcg event counters instead",
+				 !fentry_err ? "fentry" : !kprobe_err ? "kprobe" : "no");
+		} else if (hook->function && !fentry_err) {
+			hook->tier = FT_TIER_FENTRY;
+		} else if (hook->function && !kprobe_err) {
+			hook->tier = FT_TIER_KPROBE;
+			snprintf(hook->note, sizeof(hook->note), "fentry unavailable (%s)", strerror(-fentry_err));
+		} else if (hook->tracepoint_progs[0] && (!hook->function || request == FT_TIER_AUTO ||
+							 request == FT_TIER_TRACEPOINT || is_syscalls)) {
+			bool ok = strncmp(hook->tracepoint_progs[0], "tpb_", 4) ? true : probe_tp_btf("console");
+			if (ok) {
+				hook->tier = FT_TIER_TRACEPOINT;
+				if (hook->function)
+					snprintf(hook->note, sizeof(hook->note),
+						 "fentry unavailable (%s), kprobes unavailable (%s): syscall tracepoints, "
+						 "which tax every syscall slightly",
+						 strerror(-fentry_err), strerror(-kprobe_err));
+			} else {
+				snprintf(hook->note, sizeof(hook->note), "tp_btf/console not available on this kernel");
+			}
+		} else {
+			snprintf(hook->note, sizeof(hook->note),
+				 "fentry unavailable (%s), kprobes unavailable (%s): causes it confirms are inferred "
+				 "from counters instead",
+				 strerror(-fentry_err), strerror(-kprobe_err));
+		}
+		for (int i = 0; i < 2; i++) {
+			set_autoload(s->obj, hook->fentry_progs[i], hook->tier == FT_TIER_FENTRY);
+			set_autoload(s->obj, hook->kprobe_progs[i], hook->tier == FT_TIER_KPROBE);
+		}
+		for (int i = 0; i < 8; i++)
+			set_autoload(s->obj, hook->tracepoint_progs[i], hook->tier == FT_TIER_TRACEPOINT);
+		if (is_syscalls) {
+			/* the wrappers' entry/exit pairs, besides kernel_clone's in the table */
+			const char *suffixes[] = { "clone", "clone3" };
+			char name[32];
+			for (int i = 0; i < 2; i++) {
+				snprintf(name, sizeof(name), "fe_%s", suffixes[i]);
+				set_autoload(s->obj, name, hook->tier == FT_TIER_FENTRY);
+				snprintf(name, sizeof(name), "fx_%s", suffixes[i]);
+				set_autoload(s->obj, name, hook->tier == FT_TIER_FENTRY);
+				snprintf(name, sizeof(name), "kp_%s", suffixes[i]);
+				set_autoload(s->obj, name, hook->tier == FT_TIER_KPROBE);
+				snprintf(name, sizeof(name), "kr_%s", suffixes[i]);
+				set_autoload(s->obj, name, hook->tier == FT_TIER_KPROBE);
+			}
+		}
+	}
+}
+
+/* FT_TIER_* request, plus this bit to attach hot hooks (page_counter_try_charge). */
+#define FT_WANT_HOT_HOOKS 0x100
+
+API int ft_open(const char *bpf_object_path, const struct ft_config *cfg, int tier_request, struct ft_session **out)
+{
+	struct ft_session *s;
+	int err;
+	bool hot = tier_request != FT_TIER_AUTO && (tier_request & FT_WANT_HOT_HOOKS);
+
+	if (tier_request != FT_TIER_AUTO)
+		tier_request &= ~FT_WANT_HOT_HOOKS;
+	last_error[0] = 0;
+	libbpf_log[0] = 0;
+	libbpf_set_print(print_to_log);
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		return fail(-ENOENT, "/sys/kernel/btf/vmlinux is missing: this kernel was built without BTF "
+				     "(CONFIG_DEBUG_INFO_BTF), which forktrace's CO-RE programs need");
+	ensure_tracefs();
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return fail(-ENOMEM, "out of memory");
+	s->hooks = malloc(sizeof(hook_table));
+	memcpy(s->hooks, hook_table, sizeof(hook_table));
+	s->hook_count = HOOK_COUNT;
+	s->tree = cfg->filter_tree;
+	s->obj = bpf_object__open_file(bpf_object_path, NULL);
+	err = libbpf_get_error(s->obj);
+	if (err) {
+		s->obj = NULL;
+		ft_close(s);
+		return fail(err, "cannot open %s: %s", bpf_object_path, strerror(-err));
+	}
+	err = write_config(s->obj, cfg);
+	if (err) {
+		ft_close(s);
+		return err;
+	}
+	choose_tiers(s, tier_request, hot);
+	set_autoload(s->obj, "tpb_fork", cfg->filter_tree != 0);
+	err = bpf_object__load(s->obj);
+	if (err) {
+		int e = errno ? errno : -err;
+		ft_close(s);
+		if (e == EPERM || e == EACCES)
+			return fail(-EPERM, "the kernel refused to load BPF programs (%s): forktrace needs root or "
+					    "CAP_BPF + CAP_PERFMON. libbpf said: %.1500s",
+				    strerror(e), libbpf_log);
+		return fail(-e, "loading the BPF programs failed (%s). libbpf said: %.1500s", strerror(e), libbpf_log);
+	}
+	*out = s;
+	return 0;
+}
+
+API int ft_attach(struct ft_session *s)
+{
+	struct bpf_program *prog;
+
+	libbpf_log[0] = 0;
+	bpf_object__for_each_program(prog, s->obj) {
+		if (!bpf_program__autoload(prog))
+			continue;
+		if (s->link_count >= MAX_LINKS)
+			return fail(-E2BIG, "more than %d programs to attach", MAX_LINKS);
+		struct bpf_link *link = bpf_program__attach(prog);
+		int err = libbpf_get_error(link);
+		if (err) {
+			const char *name = bpf_program__name(prog);
+			if (strncmp(name, "tp_", 3) == 0 && access(TRACEFS "/events", F_OK) != 0)
+				return fail(err, "cannot attach %s: tracefs is not mounted at " TRACEFS
+						 " (mount -t tracefs tracefs " TRACEFS ")", name);
+			return fail(err, "cannot attach %s (%s) to %s: %s. libbpf said: %.1000s", name,
+				    strerror(-err), bpf_program__section_name(prog), strerror(-err), libbpf_log);
+		}
+		s->links[s->link_count++] = link;
+	}
+	return 0;
+}
+
+API int ft_ringbuf_fd(struct ft_session *s)
+{
+	int fd = bpf_object__find_map_fd_by_name(s->obj, "events");
+	return fd < 0 ? fail(fd, "the BPF object has no 'events' ring buffer") : fd;
+}
+
+API long ft_ringbuf_size(struct ft_session *s)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(s->obj, "events");
+	return map ? (long)bpf_map__max_entries(map) : -ENOENT;
+}
+
+API int ft_read_counters(struct ft_session *s, uint64_t *out, int n)
+{
+	int fd = bpf_object__find_map_fd_by_name(s->obj, "counters");
+	int cpus = libbpf_num_possible_cpus();
+	uint64_t *values;
+
+	if (fd < 0)
+		return fail(fd, "the BPF object has no 'counters' map");
+	if (cpus <= 0)
+		return fail(cpus, "cannot count the possible CPUs");
+	values = calloc(cpus, sizeof(*values));
+	if (!values)
+		return fail(-ENOMEM, "out of memory");
+	if (n > FT_CNT_SLOTS)
+		n = FT_CNT_SLOTS;
+	for (uint32_t key = 0; key < (uint32_t)n; key++) {
+		out[key] = 0;
+		if (bpf_map_lookup_elem(fd, &key, values) == 0)
+			for (int cpu = 0; cpu < cpus; cpu++)
+				out[key] += values[cpu];
+	}
+	free(values);
+	return n;
+}
+
+static const char *tier_name(int tier)
+{
+	switch (tier) {
+	case FT_TIER_FENTRY: return "fentry";
+	case FT_TIER_KPROBE: return "kprobe";
+	case FT_TIER_TRACEPOINT: return "tracepoint";
+	default: return "none";
+	}
+}
+
+API int ft_describe_hooks(struct ft_session *s, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	for (int h = 0; h < s->hook_count; h++) {
+		int n = snprintf(buf + used, len - used, "%s\t%s\t%d\t%s\n", s->hooks[h].name,
+				 tier_name(s->hooks[h].tier), s->hooks[h].tier >= 0, s->hooks[h].note);
+		if (n < 0 || (size_t)n >= len - used)
+			return fail(-ENOSPC, "hook description does not fit in %zu bytes", len);
+		used += n;
+	}
+	if (s->tree) {
+		int n = snprintf(buf + used, len - used, "process_tree\ttracepoint\t1\ttp_btf/sched_process_fork\n");
+		if (n < 0 || (size_t)n >= len - used)
+			return fail(-ENOSPC, "hook description does not fit in %zu bytes", len);
+		used += n;
+	}
+	return (int)used;
+}
+
+API int ft_track_tgid(struct ft_session *s, uint32_t tgid)
+{
+	int fd = bpf_object__find_map_fd_by_name(s->obj, "traced_tgids");
+	uint8_t one = 1;
+
+	if (fd < 0)
+		return fail(fd, "the BPF object has no 'traced_tgids' map");
+	if (bpf_map_update_elem(fd, &tgid, &one, BPF_ANY) != 0)
+		return fail(-errno, "cannot track pid %u: %s", tgid, strerror(errno));
+	return 0;
+}
+
+API void ft_close(struct ft_session *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->link_count; i++)
+		bpf_link__destroy(s->links[i]);
+	bpf_object__close(s->obj);
+	free(s->hooks);
+	free(s);
+}
+
+API int ft_probe_features(char *buf, size_t len)
+{
+	size_t used = 0;
+	int n;
+
+#define ADD(...)                                                               \
+	do {                                                                   \
+		n = snprintf(buf + used, len - used, __VA_ARGS__);             \
+		if (n < 0 || (size_t)n >= len - used)                          \
+			return fail(-ENOSPC, "feature report too long");       \
+		used += n;                                                     \
+	} while (0)
+
+	libbpf_set_print(print_to_log);
+	ADD("btf=%s\n", vmlinux_btf() ? "yes" : "no");
+	ADD("ringbuf=%s\n", libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1 ? "yes" : "no");
+	ADD("tracepoint=%s\n", libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, NULL) == 1 ? "yes" : "no");
+	ADD("tp_btf.console=%s\n", probe_tp_btf("console") ? "yes" : "no");
+	ADD("tp_btf.sched_process_fork=%s\n", probe_tp_btf("sched_process_fork") ? "yes" : "no");
+	const char *functions[] = { "kernel_clone", "__x64_sys_clone", "__x64_sys_clone3", "copy_process", "alloc_pid", "pids_can_fork", "page_counter_try_charge",
+				    "slab_out_of_memory" };
+	for (unsigned i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
+		int f = probe_fentry(functions[i]);
+		int k = probe_kprobe(functions[i]);
+		ADD("fentry.%s=%s%s\n", functions[i], f ? "no " : "yes", f ? strerror(-f) : "");
+		ADD("kprobe.%s=%s%s\n", functions[i], k ? "no " : "yes", k ? strerror(-k) : "");
+	}
+	return (int)used;
+#undef ADD
+}

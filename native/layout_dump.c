@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Prints every field offset and size of bpf/forktrace.h as the C compiler lays it out. The Maven build
+ * (EventLayoutTest) compares this with Java's EventLayout and fails on any difference.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include "../bpf/forktrace.h"
+
+#define FIELD(type, field) \
+	printf("%s.%s %zu %zu\n", #type, #field, offsetof(struct type, field), sizeof(((struct type *)0)->field))
+#define SIZE(type) printf("%s sizeof %zu\n", #type, sizeof(struct type))
+#define CONST(name) printf("const %s %ld\n", #name, (long)(name))
+
+int main(void)
+{
+	FIELD(ft_config, filter_tgid);
+	FIELD(ft_config, filter_tree);
+	FIELD(ft_config, filter_cgroup_id);
+	FIELD(ft_config, filter_comm);
+	FIELD(ft_config, filter_cgroup_hierarchy);
+	FIELD(ft_config, _pad0);
+	SIZE(ft_config);
+
+	FIELD(ft_pidns_level, inum);
+	FIELD(ft_pidns_level, level);
+	FIELD(ft_pidns_level, pid_allocated);
+	FIELD(ft_pidns_level, pid_max);
+	SIZE(ft_pidns_level);
+
+	FIELD(ft_pids_level, cgroup_id);
+	FIELD(ft_pids_level, counter);
+	FIELD(ft_pids_level, limit);
+	FIELD(ft_pids_level, events);
+	FIELD(ft_pids_level, events_at_entry);
+	SIZE(ft_pids_level);
+
+	FIELD(ft_event, ktime_ns);
+	FIELD(ft_event, clone_flags);
+	FIELD(ft_event, cgroup_id);
+	FIELD(ft_event, cap_effective);
+	FIELD(ft_event, rlimit_nproc);
+	FIELD(ft_event, nproc_count);
+	FIELD(ft_event, memcg_id);
+	FIELD(ft_event, memcg_usage_pages);
+	FIELD(ft_event, memcg_max_pages);
+	FIELD(ft_event, memcg_failcnt);
+	FIELD(ft_event, memcg_events_max);
+	FIELD(ft_event, memcg_events_max_at_entry);
+	FIELD(ft_event, memcg_events_oom);
+	FIELD(ft_event, page_counter_usage);
+	FIELD(ft_event, page_counter_max);
+	FIELD(ft_event, pid);
+	FIELD(ft_event, tid);
+	FIELD(ft_event, ppid);
+	FIELD(ft_event, uid);
+	FIELD(ft_event, user_ns_inum);
+	FIELD(ft_event, syscall);
+	FIELD(ft_event, error);
+	FIELD(ft_event, evidence);
+	FIELD(ft_event, alloc_pid_error);
+	FIELD(ft_event, pids_can_fork_error);
+	FIELD(ft_event, hook_tier);
+	FIELD(ft_event, pidns_depth);
+	FIELD(ft_event, pids_depth);
+	FIELD(ft_event, _pad0);
+	FIELD(ft_event, comm);
+	FIELD(ft_event, process_comm);
+	FIELD(ft_event, slab_cache);
+	FIELD(ft_event, pidns);
+	FIELD(ft_event, pids);
+	SIZE(ft_event);
+
+	CONST(FT_COMM_LEN);
+	CONST(FT_PIDNS_LEVELS);
+	CONST(FT_CGROUP_LEVELS);
+	CONST(FT_ERRNO_SLOTS);
+	CONST(FT_CNT_SLOTS);
+	CONST(FT_CNT_ERRNO_BASE);
+	CONST(FT_CNT_DROPPED);
+	CONST(FT_CNT_EMITTED);
+	CONST(FT_CNT_FAILURES);
+	CONST(FT_CNT_FILTERED);
+	CONST(FT_CNT_RESTARTS);
+	return 0;
+}
