@@ -276,6 +276,10 @@ lab_expect_cause() {
 # scenario: stops the watch (when one runs), asserts the cause and exits with
 # the verdict. Without forktrace: PASS for the reproduction, forktrace part SKIP.
 lab_forktrace_finish() {
+	if [ -n "$FT_START_ERROR" ]; then
+		lab_matrix "${1%%|*}" missed watch-did-not-start
+		lab_fail "$3; forktrace watch did not start: $FT_START_ERROR"
+	fi
 	if [ "$FT_WATCHING" != 1 ]; then
 		lab_matrix "${1%%|*}" skipped
 		lab_pass "$3; forktrace: SKIP ($FT_SKIP_REASON)"
@@ -297,13 +301,18 @@ lab_error_line() {
 }
 
 # lab_forktrace_begin ARGS...: starts the watch when forktrace is in the
-# initramfs; sets FT_WATCHING=1 or FT_SKIP_REASON.
+# initramfs; sets FT_WATCHING=1, or FT_SKIP_REASON, or FT_START_ERROR (the
+# scenario still reproduces its failure; lab_forktrace_finish then fails it).
 lab_forktrace_begin() {
-	FT_WATCHING=0
+	FT_WATCHING=0 FT_START_ERROR=""
 	if ! lab_have_forktrace; then
 		FT_SKIP_REASON="forktrace not built when the initramfs was made"
 		return 0
 	fi
-	lab_watch_start "$@" || lab_fail "forktrace watch did not start: $(lab_error_line "$LAB_TMP/watch.err")"
-	FT_WATCHING=1
+	if lab_watch_start "$@"; then
+		FT_WATCHING=1
+	else
+		FT_START_ERROR=$(lab_error_line "$LAB_TMP/watch.err")
+		: "${FT_START_ERROR:=see the watch output above}"
+	fi
 }
