@@ -297,7 +297,7 @@ lab_forktrace_finish() {
 
 # lab_error_line FILE: the line of a forktrace/JVM error output that says what went wrong.
 lab_error_line() {
-	grep -E '^forktrace:|^Caused by:|Exception|Error' "$1" | tail -1 | cut -c1-300
+	{ grep -E '^forktrace:|^Caused by:|Exception|Error' "$1" || grep -v '^[[:space:]]*$' "$1"; } | tail -1 | cut -c1-300
 }
 
 # lab_forktrace_begin ARGS...: starts the watch when forktrace is in the
