@@ -49,7 +49,7 @@ run_test() {
 }
 
 run_test unit-tests mvn -B test
-if make -C tests/helpers >"$LOGS/helpers-build.log" 2>&1; then
+if make -C examples >"$LOGS/helpers-build.log" 2>&1; then
     for t in tests/integration/*.sh; do
         run_test "$(basename "$t" .sh)" "$t"
     done

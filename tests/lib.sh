@@ -3,7 +3,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FORKTRACE=$ROOT/forktrace
-HELPERS=$ROOT/tests/helpers
+HELPERS=$ROOT/examples/bin
 PIDS_ROOT=/sys/fs/cgroup/pids
 WORK=$(mktemp -d /tmp/forktrace-test.XXXXXX)
 CGROUPS=()

@@ -62,7 +62,7 @@ public final class RingBuffer implements AutoCloseable {
         this.data = producerAndData.asSlice(page, 2 * size);
         this.mask = size - 1;
         this.epollFd = epollFd;
-        this.arena = Arena.ofConfined();
+        this.arena = Arena.ofShared(); // made on the attaching thread, used by the consumer thread
         this.scratch = new Libc.EpollScratch(arena);
     }
 

@@ -119,9 +119,11 @@ public final class WatchCommand implements Callable<Integer> {
         }
         try (session) {
             installStopSignals();
-            err.println(attachedLine(session.hooks()));
             TextSink textSink = text;
             Capture capture = new Capture(session, cgroups, sinks, () -> textSink == null ? 0 : textSink.collapsed());
+            // Printed once the pipeline is warm too: from here on a failure is attributed within
+            // milliseconds, while the processes that hold the limit are still there to be named.
+            err.println(attachedLine(session.hooks()));
             long deadline = durationSeconds > 0 ? System.nanoTime() + (long) (durationSeconds * 1e9) : Long.MAX_VALUE;
             capture.run(() -> running, deadline);
             capture.finish();

@@ -67,7 +67,11 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             MemorySegment zero = arena.allocate(EventLayout.EVENT_SIZE, 8);
             raw.wrap(zero, 0);
             attributor.attribute(raw, systemState.current(), attribution);
-            assembler.assemble(0, raw, attribution, systemState.current());
+            ForkFailure failure = assembler.assemble(0, raw, attribution, systemState.current());
+            assembler.warmUp();
+            com.google.protobuf.util.JsonFormat.printer().print(failure); // the JSON sink's first call
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalStateException(e);
         }
     }
 

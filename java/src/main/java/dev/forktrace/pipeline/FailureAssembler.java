@@ -42,6 +42,9 @@ public final class FailureAssembler {
     }
 
     public ForkFailure assemble(long sequence, RawEvent e, Attribution a, SystemState system) {
+        // Offenders first: they are read from /proc, and the holder of a limit may exit any moment.
+        boolean byMemory = isMemory(a.cause);
+        List<Offender> offenders = offenders(e, a, byMemory);
         long wall = e.ktimeNanos() + wallMinusMonotonicNanos;
         long flags = e.cloneFlags();
         ForkFailure.Builder f = ForkFailure.newBuilder()
@@ -73,8 +76,6 @@ public final class FailureAssembler {
         Scope scope = scope(e, a, snapshot, system);
         f.setScope(scope);
         f.addAllEvidence(evidence(e, a, snapshot, system));
-        boolean byMemory = isMemory(a.cause);
-        List<Offender> offenders = offenders(e, a, scope, byMemory);
         f.addAllOffenders(offenders).setOffenderRanking(byMemory ? "memory" : "tasks");
         List<String> argv = processes.argv(e.pid());
         if (JvmInfo.isJava(e.processComm(), argv)) {
@@ -239,7 +240,17 @@ public final class FailureAssembler {
         return list.build();
     }
 
-    private List<Offender> offenders(RawEvent e, Attribution a, Scope scope, boolean byMemory) {
+    /** Loads and exercises the /proc and cgroup scanning code before the first failure needs it. */
+    void warmUp() {
+        processes.onSystem(false);
+        for (CgroupPaths.Hierarchy hierarchy : CgroupPaths.Hierarchy.values()) {
+            if (cgroups.mount(hierarchy) != null) {
+                cgroups.find(hierarchy, -1); // indexes the hierarchy once
+            }
+        }
+    }
+
+    private List<Offender> offenders(RawEvent e, Attribution a, boolean byMemory) {
         return switch (a.scopeKind) {
             case CGROUP -> {
                 CgroupPaths.Cgroup cgroup = a.scopeLevel >= 0 ? cgroups.find(Hierarchy.PIDS, e.pidsCgroupId(a.scopeLevel)) : null;

@@ -6,7 +6,9 @@ import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.stream.Stream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 
 /**
  * Maps the kernfs ids BPF records (css->cgroup->kn->id, the inode number of the cgroup's directory on
@@ -37,16 +39,15 @@ public final class CgroupPaths {
         }
     }
 
-    private static final long REFRESH_NANOS = 200_000_000L;
+    private static final long MISS_MEMORY_NANOS = 1_000_000_000L;
     private final Map<Hierarchy, Path> mounts;
     private final Map<Hierarchy, Map<Long, Cgroup>> byId = new EnumMap<>(Hierarchy.class);
-    private final Map<Hierarchy, Long> refreshedAt = new EnumMap<>(Hierarchy.class);
+    private final Map<Long, Long> recentMisses = new HashMap<>();
 
     public CgroupPaths(Map<Hierarchy, Path> mounts) {
         this.mounts = mounts;
         for (Hierarchy h : Hierarchy.values()) {
             byId.put(h, new HashMap<>());
-            refreshedAt.put(h, Long.MIN_VALUE / 2);
         }
     }
 
@@ -93,14 +94,26 @@ public final class CgroupPaths {
         return mounts.get(hierarchy);
     }
 
-    /** The cgroup with this kernfs id in the hierarchy, looking again (at most every 200 ms) when it is new. */
+    /**
+     * The cgroup with this kernfs id in the hierarchy. An unknown id makes one fresh walk of the
+     * hierarchy (cgroups come and go); the same unknown id again within a second does not.
+     */
     public synchronized Cgroup find(Hierarchy hierarchy, long id) {
         Map<Long, Cgroup> known = byId.get(hierarchy);
         Cgroup cgroup = known.get(id);
-        if (cgroup == null && mounts.containsKey(hierarchy)
-                && System.nanoTime() - refreshedAt.get(hierarchy) > REFRESH_NANOS) {
-            refresh(hierarchy);
-            cgroup = known.get(id);
+        if (cgroup == null && mounts.containsKey(hierarchy)) {
+            long now = System.nanoTime();
+            Long missed = recentMisses.get(id);
+            if (missed == null || now - missed > MISS_MEMORY_NANOS) {
+                refresh(hierarchy);
+                cgroup = known.get(id);
+                if (cgroup == null) {
+                    if (recentMisses.size() > 4096) {
+                        recentMisses.clear();
+                    }
+                    recentMisses.put(id, now);
+                }
+            }
         }
         return cgroup;
     }
@@ -127,18 +140,31 @@ public final class CgroupPaths {
         throw new IOException("no cgroup '" + path + "' in the cgroup hierarchies " + mounts.values());
     }
 
+    /** Walks the hierarchy; directories that vanish during the walk are skipped, not fatal. */
     private void refresh(Hierarchy hierarchy) {
-        refreshedAt.put(hierarchy, System.nanoTime());
         Path mount = mounts.get(hierarchy);
         Map<Long, Cgroup> known = byId.get(hierarchy);
-        try (Stream<Path> dirs = Files.walk(mount)) {
-            dirs.filter(Files::isDirectory).forEach(dir -> {
-                try {
-                    long ino = (Long) Files.getAttribute(dir, "unix:ino");
-                    String relative = mount.relativize(dir).toString();
-                    known.put(ino, new Cgroup(mount, "/" + relative));
-                } catch (IOException | RuntimeException e) {
-                    // removed while walking: not the one we look for
+        try {
+            Files.walkFileTree(mount, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attributes) {
+                    try { // the directory's inode number is the cgroup's kernfs id
+                        long ino = (Long) Files.getAttribute(dir, "unix:ino");
+                        known.put(ino, new Cgroup(mount, "/" + mount.relativize(dir)));
+                    } catch (IOException | RuntimeException e) {
+                        // removed while walking: not the one we look for
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path file, IOException e) {
+                    return FileVisitResult.CONTINUE;
                 }
             });
         } catch (IOException | RuntimeException e) {

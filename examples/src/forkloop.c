@@ -1,5 +1,7 @@
 // forkloop N [hold]: fork N times; children wait (hold=1) or exit at once (hold=0). Prints the
-// failures this process saw itself, so tests can compare forktrace's count with the truth.
+// failures this process saw itself (and an OBSERVED line for the examples' harness), so tests can
+// compare forktrace's count with the truth.
+#define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +14,7 @@ int main(int argc, char **argv)
 {
 	int attempts = argc > 1 ? atoi(argv[1]) : 20;
 	int hold = argc > 2 ? atoi(argv[2]) : 1;
-	int failures = 0, eagain = 0, held = 0;
+	int failures = 0, eagain = 0, held = 0, first_errno = 0;
 	pid_t *children = calloc(attempts, sizeof(pid_t));
 
 	for (int i = 0; i < attempts; i++) {
@@ -25,6 +27,8 @@ int main(int argc, char **argv)
 		if (pid < 0) {
 			failures++;
 			eagain += errno == EAGAIN;
+			if (!first_errno)
+				first_errno = errno;
 			continue;
 		}
 		if (hold)
@@ -37,5 +41,6 @@ int main(int argc, char **argv)
 	while (wait(NULL) > 0)
 		;
 	printf("pid=%d attempts=%d failures=%d eagain=%d\n", getpid(), attempts, failures, eagain);
+	printf("OBSERVED failures=%d errno=%s\n", failures, first_errno ? strerrorname_np(first_errno) : "none");
 	return 0;
 }
