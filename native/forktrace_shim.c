@@ -217,7 +217,7 @@ static bool tier_allowed(int request, int tier)
 }
 
 /* Decide each hook's tier and set autoload for every program accordingly. */
-static void choose_tiers(struct ft_session *s, int request, bool want_hot_hooks)
+static void choose_tiers(struct ft_session *s, int request, bool want_hot_hooks, const int *ceiling)
 {
 	for (int h = 0; h < s->hook_count; h++) {
 		struct hook *hook = &s->hooks[h];
@@ -226,12 +226,12 @@ static void choose_tiers(struct ft_session *s, int request, bool want_hot_hooks)
 
 		hook->tier = -1;
 		hook->note[0] = 0;
-		if (hook->function && tier_allowed(request, FT_TIER_FENTRY)) {
+		if (hook->function && tier_allowed(request, FT_TIER_FENTRY) && ceiling[h] >= FT_TIER_FENTRY) {
 			fentry_err = 0;
 			for (unsigned i = 0; i < (is_syscalls ? SYSCALL_FUNCTIONS : 1) && !fentry_err; i++)
 				fentry_err = probe_fentry(is_syscalls ? syscall_functions[i] : hook->function);
 		}
-		if (hook->function && fentry_err && tier_allowed(request, FT_TIER_KPROBE)) {
+		if (hook->function && fentry_err && tier_allowed(request, FT_TIER_KPROBE) && ceiling[h] >= FT_TIER_KPROBE) {
 			kprobe_err = 0;
 			for (unsigned i = 0; i < (is_syscalls ? SYSCALL_FUNCTIONS : 1) && !kprobe_err; i++)
 				kprobe_err = probe_kprobe(is_syscalls ? syscall_functions[i] : hook->function);
@@ -292,54 +292,128 @@ static void choose_tiers(struct ft_session *s, int request, bool want_hot_hooks)
 /* FT_TIER_* request, plus this bit to attach hot hooks (page_counter_try_charge). */
 #define FT_WANT_HOT_HOOKS 0x100
 
+/* The end of libbpf's log: where the verifier says why it refused a program. */
+static const char *log_tail(void)
+{
+	size_t used = strlen(libbpf_log);
+	return used > 1200 ? libbpf_log + used - 1200 : libbpf_log;
+}
+
+/* The program named in libbpf's "prog 'NAME': BPF program load failed" line, or NULL. */
+static const char *failed_program(struct bpf_object *obj)
+{
+	char *at = strstr(libbpf_log, "prog '");
+	char name[64];
+	size_t n;
+
+	while (at) {
+		char *end = strchr(at + 6, '\'');
+		if (end && strncmp(end, "': BPF program load failed", 26) == 0) {
+			n = (size_t)(end - (at + 6));
+			if (n >= sizeof(name))
+				return NULL;
+			memcpy(name, at + 6, n);
+			name[n] = 0;
+			struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
+			return prog ? bpf_program__name(prog) : NULL;
+		}
+		at = strstr(at + 6, "prog '");
+	}
+	return NULL;
+}
+
+/* The hook that owns a program, or NULL. */
+static struct hook *hook_of(struct ft_session *s, const char *prog)
+{
+	for (int h = 0; h < s->hook_count; h++) {
+		struct hook *hook = &s->hooks[h];
+		for (int i = 0; i < 2; i++)
+			if ((hook->fentry_progs[i] && !strcmp(hook->fentry_progs[i], prog)) ||
+			    (hook->kprobe_progs[i] && !strcmp(hook->kprobe_progs[i], prog)))
+				return hook;
+		for (int i = 0; i < 8; i++)
+			if (hook->tracepoint_progs[i] && !strcmp(hook->tracepoint_progs[i], prog))
+				return hook;
+		if (!strcmp(hook->name, "syscalls") && (!strncmp(prog, "fe_", 3) || !strncmp(prog, "fx_", 3) ||
+							 !strncmp(prog, "kp_", 3) || !strncmp(prog, "kr_", 3)))
+			return hook;
+	}
+	return NULL;
+}
+
+#define MAX_LOAD_ATTEMPTS 8
+
 API int ft_open(const char *bpf_object_path, const struct ft_config *cfg, int tier_request, struct ft_session **out)
 {
 	struct ft_session *s;
-	int err;
+	int err = 0;
 	bool hot = tier_request != FT_TIER_AUTO && (tier_request & FT_WANT_HOT_HOOKS);
+	/* Per hook: the best tier still allowed. A program the kernel rejects lowers its hook's ceiling. */
+	int ceiling[HOOK_COUNT];
+	char rejected[HOOK_COUNT][256] = {};
 
 	if (tier_request != FT_TIER_AUTO)
 		tier_request &= ~FT_WANT_HOT_HOOKS;
+	for (unsigned h = 0; h < HOOK_COUNT; h++)
+		ceiling[h] = FT_TIER_FENTRY;
 	last_error[0] = 0;
-	libbpf_log[0] = 0;
 	libbpf_set_print(print_to_log);
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
 		return fail(-ENOENT, "/sys/kernel/btf/vmlinux is missing: this kernel was built without BTF "
 				     "(CONFIG_DEBUG_INFO_BTF), which forktrace's CO-RE programs need");
 	ensure_tracefs();
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return fail(-ENOMEM, "out of memory");
-	s->hooks = malloc(sizeof(hook_table));
-	memcpy(s->hooks, hook_table, sizeof(hook_table));
-	s->hook_count = HOOK_COUNT;
-	s->tree = cfg->filter_tree;
-	s->obj = bpf_object__open_file(bpf_object_path, NULL);
-	err = libbpf_get_error(s->obj);
-	if (err) {
-		s->obj = NULL;
-		ft_close(s);
-		return fail(err, "cannot open %s: %s", bpf_object_path, strerror(-err));
-	}
-	err = write_config(s->obj, cfg);
-	if (err) {
-		ft_close(s);
-		return err;
-	}
-	choose_tiers(s, tier_request, hot);
-	set_autoload(s->obj, "tpb_fork", cfg->filter_tree != 0);
-	err = bpf_object__load(s->obj);
-	if (err) {
+	for (int attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
+		libbpf_log[0] = 0;
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return fail(-ENOMEM, "out of memory");
+		s->hooks = malloc(sizeof(hook_table));
+		memcpy(s->hooks, hook_table, sizeof(hook_table));
+		s->hook_count = HOOK_COUNT;
+		s->tree = cfg->filter_tree;
+		s->obj = bpf_object__open_file(bpf_object_path, NULL);
+		err = libbpf_get_error(s->obj);
+		if (err) {
+			s->obj = NULL;
+			ft_close(s);
+			return fail(err, "cannot open %s: %s", bpf_object_path, strerror(-err));
+		}
+		err = write_config(s->obj, cfg);
+		if (err) {
+			ft_close(s);
+			return err;
+		}
+		choose_tiers(s, tier_request, hot, ceiling);
+		for (int h = 0; h < s->hook_count; h++)
+			if (rejected[h][0])
+				memcpy(s->hooks[h].note, rejected[h], sizeof(s->hooks[h].note));
+		set_autoload(s->obj, "tpb_fork", cfg->filter_tree != 0);
+		err = bpf_object__load(s->obj);
+		if (!err) {
+			*out = s;
+			return 0;
+		}
 		int e = errno ? errno : -err;
+		const char *prog = failed_program(s->obj);
+		struct hook *hook = prog ? hook_of(s, prog) : NULL;
+		if (e == EPERM || !hook || hook->tier < 0 || hook->tier == FT_TIER_TRACEPOINT) {
+			ft_close(s);
+			if (e == EPERM)
+				return fail(-EPERM, "the kernel refused to load BPF programs (%s): forktrace needs root or "
+						    "CAP_BPF + CAP_PERFMON. libbpf said: ...%s",
+					    strerror(e), log_tail());
+			return fail(-e, "loading the BPF programs failed (%s). libbpf said: ...%s", strerror(e), log_tail());
+		}
+		/* Fall back for this hook only, and say why in its description. */
+		int h = (int)(hook - s->hooks);
+		ceiling[h] = hook->tier - 1;
+		snprintf(rejected[h], sizeof(rejected[h]), "the kernel rejected %s (%s tier: %s); using a lower tier",
+			 prog, hook->tier == FT_TIER_FENTRY ? "fentry" : hook->tier == FT_TIER_KPROBE ? "kprobe" : "tracepoint",
+			 strerror(e));
 		ft_close(s);
-		if (e == EPERM || e == EACCES)
-			return fail(-EPERM, "the kernel refused to load BPF programs (%s): forktrace needs root or "
-					    "CAP_BPF + CAP_PERFMON. libbpf said: %.1500s",
-				    strerror(e), libbpf_log);
-		return fail(-e, "loading the BPF programs failed (%s). libbpf said: %.1500s", strerror(e), libbpf_log);
 	}
-	*out = s;
-	return 0;
+	return fail(-ELOOP, "could not load the BPF programs after %d fallbacks. libbpf said: ...%s", MAX_LOAD_ATTEMPTS,
+		    log_tail());
 }
 
 API int ft_attach(struct ft_session *s)

@@ -8,7 +8,7 @@ out=$(in_cgroup "$cg" "$HELPERS/forkloop" 40 1)
 stop_watch
 note "forkloop: $out"
 pid=$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' <<<"$out")
-failures=$(sed -n 's/.*failures=\([0-9]*\).*/\1/p' <<<"$out")
+failures=$(sed -n 's/^pid=.*failures=\([0-9]*\).*/\1/p' <<<"$out")
 [ "$failures" -gt 0 ] || fail "the workload saw no failure: the test set-up is wrong"
 expect_eq "events for pid $pid" "$failures" "$(events | jq -s --argjson p "$pid" '[.[] | select(.pid == $p)] | length')"
 expect_eq "events in total" "$failures" "$(events | jq -s 'length')"
