@@ -7,7 +7,12 @@ start_watch
 during=$(bpftool -j prog show | jq -r '.[].name // empty' | grep -cE "$names" || true)
 links_during=$(bpftool -j link show | jq 'length')
 stop_watch
-after=$(bpftool -j prog show | jq -r '.[].name // empty' | grep -cE "$names" || true)
+# The kernel frees a detached program after an RCU grace period, so allow it a few seconds.
+for _ in $(seq 50); do
+    after=$(bpftool -j prog show | jq -r '.[].name // empty' | grep -cE "$names" || true)
+    [ "$after" -le "$before" ] && break
+    sleep 0.1
+done
 links_after=$(bpftool -j link show | jq 'length')
 note "forktrace programs: before $before, attached $during, after $after; links attached $links_during, after $links_after"
 [ "$during" -gt "$before" ] || fail "no forktrace program was visible while attached (the check would prove nothing)"
