@@ -49,10 +49,8 @@ public final class Attributor {
             case ENOSPC, EUSERS -> {
                 if ((f.cloneFlags() & CLONE_NEW_ANY) != 0) {
                     out.set(Cause.NAMESPACE_LIMIT, Confidence.INFERRED, ScopeKind.USER, -1, -1, -1);
-                } else if (pidNamespaceFullLevel(f, system) >= 0) { // alloc_pid's own ENOSPC on some kernels
-                    int level = pidNamespaceFullLevel(f, system);
-                    out.set(Cause.PID_NAMESPACE_FULL, Confidence.INFERRED, ScopeKind.PID_NAMESPACE, level,
-                            effectivePidMax(f, system, level), pidsAllocated(f, level));
+                } else {
+                    inferPidNamespaceFull(f, system, out); // alloc_pid's own ENOSPC on some kernels
                 }
             }
             default -> { }
@@ -130,10 +128,7 @@ public final class Attributor {
                     system.nrThreads());
             return;
         }
-        int fullNamespace = pidNamespaceFullLevel(f, system);
-        if (fullNamespace >= 0) {
-            out.set(Cause.PID_NAMESPACE_FULL, Confidence.INFERRED, ScopeKind.PID_NAMESPACE, fullNamespace,
-                    effectivePidMax(f, system, fullNamespace), pidsAllocated(f, fullNamespace));
+        if (inferPidNamespaceFull(f, system, out)) {
             return;
         }
         int pidsLevel = pidsLimitingLevel(f);
@@ -157,11 +152,18 @@ public final class Attributor {
             return;
         }
         // Before 4.x (e.g. 3.10, seed 000) copy_process forced -ENOMEM when alloc_pid failed.
-        int fullNamespace = pidNamespaceFullLevel(f, system);
-        if (fullNamespace >= 0) {
-            out.set(Cause.PID_NAMESPACE_FULL, Confidence.INFERRED, ScopeKind.PID_NAMESPACE, fullNamespace,
-                    effectivePidMax(f, system, fullNamespace), pidsAllocated(f, fullNamespace));
+        inferPidNamespaceFull(f, system, out);
+    }
+
+    /** PID_NAMESPACE_FULL (INFERRED) when some level has no free pid; true if so. */
+    private static boolean inferPidNamespaceFull(FailureFacts f, SystemState system, Attribution out) {
+        int level = pidNamespaceFullLevel(f, system);
+        if (level < 0) {
+            return false;
         }
+        out.set(Cause.PID_NAMESPACE_FULL, Confidence.INFERRED, ScopeKind.PID_NAMESPACE, level,
+                effectivePidMax(f, system, level), pidsAllocated(f, level));
+        return true;
     }
 
     static boolean isMemoryCause(Cause cause) {
