@@ -527,11 +527,22 @@ static __always_inline void copy_process_returned(const void *ret, __u32 tier)
 	emit_failure((long)ret, FT_SYS_KERNEL, tier, NULL);
 }
 
-SEC("fexit/copy_process")
-int BPF_PROG(fx_copy_process, struct pid *pid, int trace, int node, struct kernel_clone_args *args,
-	     struct task_struct *ret)
+/*
+ * fexit hands a pointer return over as a typed BTF pointer, and the verifier forbids arithmetic on it
+ * (the 32-bit errno extraction is rejected with EACCES), so the return slot is read as a number.
+ */
+static __always_inline const void *fexit_return_value(unsigned long long *ctx, int slot)
 {
-	copy_process_returned(ret, FT_TIER_FENTRY);
+	unsigned long long value = 0;
+
+	bpf_probe_read_kernel(&value, sizeof(value), &ctx[slot]);
+	return (const void *)value;
+}
+
+SEC("fexit/copy_process")
+int BPF_PROG(fx_copy_process, struct pid *pid, int trace, int node, struct kernel_clone_args *args)
+{
+	copy_process_returned(fexit_return_value(ctx, 4), FT_TIER_FENTRY);
 	return 0;
 }
 
@@ -554,9 +565,9 @@ static __always_inline void alloc_pid_returned(const void *ret)
 
 /* alloc_pid(ns, set_tid, set_tid_size) since 5.5 (clone3 set_tid); only the return value is read. */
 SEC("fexit/alloc_pid")
-int BPF_PROG(fx_alloc_pid, struct pid_namespace *ns, pid_t *set_tid, size_t set_tid_size, struct pid *ret)
+int BPF_PROG(fx_alloc_pid, struct pid_namespace *ns, pid_t *set_tid, size_t set_tid_size)
 {
-	alloc_pid_returned(ret);
+	alloc_pid_returned(fexit_return_value(ctx, 3));
 	return 0;
 }
 

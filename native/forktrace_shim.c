@@ -23,9 +23,11 @@
 #define MAX_LINKS 64
 #define TRACEFS "/sys/kernel/tracing"
 
-static __thread char last_error[2048];
-/* libbpf's warnings for the call in progress: the useful part of a load failure. */
-static __thread char libbpf_log[4096];
+static __thread char last_error[4096];
+/* libbpf's warnings for the call in progress: the useful part of a load failure (newest kept). */
+static __thread char libbpf_log[16384];
+/* The program named by libbpf's last "prog 'NAME': BPF program load failed" line. */
+static __thread char failed_prog_name[64];
 
 static int fail(int err, const char *fmt, ...)
 {
@@ -38,15 +40,33 @@ static int fail(int err, const char *fmt, ...)
 
 static int print_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[512];
-	size_t used = strlen(libbpf_log);
+	static __thread char line[16384]; /* a verifier log arrives as one message */
+	size_t used = strlen(libbpf_log), length;
+	const char *at, *end;
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (used + strlen(line) + 1 >= sizeof(libbpf_log))
-		used = 0; /* keep the newest lines */
-	snprintf(libbpf_log + used, sizeof(libbpf_log) - used, "%s", line);
+	at = strstr(line, "prog '");
+	end = at ? strstr(at + 6, "': BPF program load failed") : NULL;
+	if (end && (size_t)(end - at - 6) < sizeof(failed_prog_name)) {
+		memcpy(failed_prog_name, at + 6, end - at - 6);
+		failed_prog_name[end - at - 6] = 0;
+	}
+	length = strlen(line);
+	if (length >= sizeof(libbpf_log)) { /* keep the end, where the verifier says why */
+		memmove(line, line + length - sizeof(libbpf_log) + 1, sizeof(libbpf_log));
+		length = strlen(line);
+		used = 0;
+	}
+	if (used + length + 1 > sizeof(libbpf_log)) { /* drop the oldest half */
+		size_t keep = used / 2;
+		memmove(libbpf_log, libbpf_log + used - keep, keep + 1);
+		used = keep;
+		if (used + length + 1 > sizeof(libbpf_log))
+			used = 0;
+	}
+	memcpy(libbpf_log + used, line, length + 1);
 	return 0;
 }
 
@@ -296,30 +316,18 @@ static void choose_tiers(struct ft_session *s, int request, bool want_hot_hooks,
 static const char *log_tail(void)
 {
 	size_t used = strlen(libbpf_log);
-	return used > 1200 ? libbpf_log + used - 1200 : libbpf_log;
+	return used > 1500 ? libbpf_log + used - 1500 : libbpf_log;
 }
 
-/* The program named in libbpf's "prog 'NAME': BPF program load failed" line, or NULL. */
+/* The program whose load libbpf reported as failed, or NULL. */
 static const char *failed_program(struct bpf_object *obj)
 {
-	char *at = strstr(libbpf_log, "prog '");
-	char name[64];
-	size_t n;
+	struct bpf_program *prog;
 
-	while (at) {
-		char *end = strchr(at + 6, '\'');
-		if (end && strncmp(end, "': BPF program load failed", 26) == 0) {
-			n = (size_t)(end - (at + 6));
-			if (n >= sizeof(name))
-				return NULL;
-			memcpy(name, at + 6, n);
-			name[n] = 0;
-			struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
-			return prog ? bpf_program__name(prog) : NULL;
-		}
-		at = strstr(at + 6, "prog '");
-	}
-	return NULL;
+	if (!failed_prog_name[0])
+		return NULL;
+	prog = bpf_object__find_program_by_name(obj, failed_prog_name);
+	return prog ? bpf_program__name(prog) : NULL;
 }
 
 /* The hook that owns a program, or NULL. */
@@ -364,6 +372,7 @@ API int ft_open(const char *bpf_object_path, const struct ft_config *cfg, int ti
 	ensure_tracefs();
 	for (int attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
 		libbpf_log[0] = 0;
+		failed_prog_name[0] = 0;
 		s = calloc(1, sizeof(*s));
 		if (!s)
 			return fail(-ENOMEM, "out of memory");
