@@ -89,4 +89,13 @@ static __always_inline int pid_namespace_pid_max(struct pid_namespace *ns)
 	return max;
 }
 
+/*
+ * cgroup v1 memory.kmem.limit_in_bytes had its own page counter, mem_cgroup.kmem, until 5.16 ("mm/memcg:
+ * remove the kmem limit", deprecated in 5.14 and removed after); a kmem charge failure there raises no
+ * memcg event, so its usage against its limit is the evidence.
+ */
+struct mem_cgroup___kmem {
+	struct page_counter kmem;
+} __attribute__((preserve_access_index));
+
 #endif /* FORKTRACE_CORE_FIXES_BPF_H */

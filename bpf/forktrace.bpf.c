@@ -236,6 +236,11 @@ static __always_inline void fill_memcg(struct ft_event *e, struct task_struct *t
 	if (bpf_core_field_exists(memcg->memory.failcnt))
 		e->memcg_failcnt = BPF_CORE_READ(memcg, memory.failcnt);
 	e->memcg_events_max = memcg_events_max(memcg);
+	struct mem_cgroup___kmem *with_kmem = (void *)memcg;
+	if (bpf_core_field_exists(with_kmem->kmem)) {
+		bpf_core_read(&e->memcg_kmem_usage_pages, sizeof(__u64), &with_kmem->kmem.usage);
+		bpf_core_read(&e->memcg_kmem_max_pages, sizeof(__u64), &with_kmem->kmem.max);
+	}
 	e->memcg_events_max_at_entry = state ? state->memcg_events_max : 0;
 	bpf_core_read(&e->memcg_events_oom, sizeof(__u64),
 		      &memcg->memory_events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM)]);

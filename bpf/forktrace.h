@@ -104,6 +104,8 @@ struct ft_event {
 	__u64 memcg_events_oom;   /* memory_events[MEMCG_OOM] */
 	__u64 page_counter_usage; /* failing page_counter (FT_EV_PAGE_COUNTER) */
 	__u64 page_counter_max;
+	__u64 memcg_kmem_usage_pages; /* cgroup v1 memory.kmem.*: kernels that still enforce it (5.10) */
+	__u64 memcg_kmem_max_pages;   /* 0 where the kernel has no kmem counter */
 	__u32 pid;                /* tgid of the caller */
 	__u32 tid;
 	__u32 ppid;

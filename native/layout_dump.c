@@ -50,6 +50,8 @@ int main(void)
 	FIELD(ft_event, memcg_events_oom);
 	FIELD(ft_event, page_counter_usage);
 	FIELD(ft_event, page_counter_max);
+	FIELD(ft_event, memcg_kmem_usage_pages);
+	FIELD(ft_event, memcg_kmem_max_pages);
 	FIELD(ft_event, pid);
 	FIELD(ft_event, tid);
 	FIELD(ft_event, ppid);

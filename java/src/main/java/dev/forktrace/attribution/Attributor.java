@@ -23,8 +23,12 @@ public final class Attributor {
     static final int CAP_SYS_ADMIN = 21, CAP_SYS_RESOURCE = 24;
     /** kernel/pid.c RESERVED_PIDS: after the first wrap, alloc_pid skips pids below this. */
     static final int RESERVED_PIDS = 300;
-    /** kernel stack + task_struct + a few slab objects: a fork needs at least this much memcg headroom. */
-    static final long MEMCG_FORK_HEADROOM_PAGES = 16;
+    /**
+     * What a fork charges to its memcg: kernel stack, task_struct, mm, VMAs, page tables, files, creds:
+     * easily 100-200 KiB, so within 64 pages (256 KiB) of the limit counts as at the limit.
+     */
+    static final long MEMCG_FORK_HEADROOM_PAGES = 64;
+    private static final long UNLIMITED_PAGES = Long.MAX_VALUE / 8192;
 
     public void attribute(FailureFacts f, SystemState system, Attribution out) {
         out.reset();
@@ -141,9 +145,15 @@ public final class Attributor {
     /** ENOMEM without proof: memcg near its limit, overcommit policy, or (3.10) a full pid range. */
     private void inferMemory(FailureFacts f, SystemState system, Attribution out) {
         long maxPages = f.memcgMaxPages();
-        if (f.memcgId() != 0 && maxPages > 0 && maxPages < Long.MAX_VALUE / 8192
+        if (f.memcgId() != 0 && maxPages > 0 && maxPages < UNLIMITED_PAGES
                 && f.memcgUsagePages() + MEMCG_FORK_HEADROOM_PAGES >= maxPages) {
             out.set(Cause.MEMCG_LIMIT, Confidence.INFERRED, ScopeKind.MEMCG, -1, maxPages, f.memcgUsagePages());
+            return;
+        }
+        long kmemMax = f.memcgKmemMaxPages();
+        if (f.memcgId() != 0 && kmemMax > 0 && kmemMax < UNLIMITED_PAGES
+                && f.memcgKmemUsagePages() + MEMCG_FORK_HEADROOM_PAGES >= kmemMax) {
+            out.set(Cause.MEMCG_LIMIT, Confidence.INFERRED, ScopeKind.MEMCG, -1, kmemMax, f.memcgKmemUsagePages());
             return;
         }
         if (system.overcommitMemory() == 2) {

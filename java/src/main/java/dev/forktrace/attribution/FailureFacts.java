@@ -63,4 +63,9 @@ public interface FailureFacts {
     long memcgEventsMax();
 
     long memcgEventsMaxAtEntry();
+
+    /** cgroup v1 kmem counter (kernels before 5.16); max 0 where absent. */
+    long memcgKmemUsagePages();
+
+    long memcgKmemMaxPages();
 }

@@ -124,4 +124,6 @@ public final class RawEvent implements FailureFacts {
     @Override public long memcgMaxPages() { return i64(EventLayout.MEMCG_MAX_PAGES); }
     @Override public long memcgEventsMax() { return i64(EventLayout.MEMCG_EVENTS_MAX); }
     @Override public long memcgEventsMaxAtEntry() { return i64(EventLayout.MEMCG_EVENTS_MAX_AT_ENTRY); }
+    @Override public long memcgKmemUsagePages() { return i64(EventLayout.MEMCG_KMEM_USAGE_PAGES); }
+    @Override public long memcgKmemMaxPages() { return i64(EventLayout.MEMCG_KMEM_MAX_PAGES); }
 }

@@ -73,4 +73,6 @@ public final class SnapshotFacts implements FailureFacts {
     @Override public long memcgMaxPages() { return snapshot.getMemcg().getMaxBytes() / PAGE; }
     @Override public long memcgEventsMax() { return snapshot.getMemcg().getEventsMax(); }
     @Override public long memcgEventsMaxAtEntry() { return snapshot.getMemcg().getEventsMaxAtEntry(); }
+    @Override public long memcgKmemUsagePages() { return snapshot.getMemcg().getKmemUsageBytes() / PAGE; }
+    @Override public long memcgKmemMaxPages() { return snapshot.getMemcg().getKmemMaxBytes() / PAGE; }
 }

@@ -82,6 +82,8 @@ public final class EventLayout {
             JAVA_LONG.withName("memcg_events_oom"),
             JAVA_LONG.withName("page_counter_usage"),
             JAVA_LONG.withName("page_counter_max"),
+            JAVA_LONG.withName("memcg_kmem_usage_pages"),
+            JAVA_LONG.withName("memcg_kmem_max_pages"),
             JAVA_INT.withName("pid"),
             JAVA_INT.withName("tid"),
             JAVA_INT.withName("ppid"),
@@ -118,6 +120,8 @@ public final class EventLayout {
     public static final long MEMCG_EVENTS_OOM = offset(EVENT, "memcg_events_oom");
     public static final long PAGE_COUNTER_USAGE = offset(EVENT, "page_counter_usage");
     public static final long PAGE_COUNTER_MAX = offset(EVENT, "page_counter_max");
+    public static final long MEMCG_KMEM_USAGE_PAGES = offset(EVENT, "memcg_kmem_usage_pages");
+    public static final long MEMCG_KMEM_MAX_PAGES = offset(EVENT, "memcg_kmem_max_pages");
     public static final long PID = offset(EVENT, "pid");
     public static final long TID = offset(EVENT, "tid");
     public static final long PPID = offset(EVENT, "ppid");

@@ -143,7 +143,8 @@ public final class FailureAssembler {
                     .setPath(cgroups.describe(Hierarchy.MEMORY, e.memcgId()))
                     .setUsageBytes(e.memcgUsagePages() * PAGE).setMaxBytes(e.memcgMaxPages() * PAGE)
                     .setFailcnt(e.memcgFailcnt()).setEventsMax(e.memcgEventsMax())
-                    .setEventsMaxAtEntry(e.memcgEventsMaxAtEntry()).setEventsOom(e.memcgEventsOom()));
+                    .setEventsMaxAtEntry(e.memcgEventsMaxAtEntry()).setEventsOom(e.memcgEventsOom())
+                    .setKmemUsageBytes(e.memcgKmemUsagePages() * PAGE).setKmemMaxBytes(e.memcgKmemMaxPages() * PAGE));
         }
         int evidence = e.evidence();
         for (int bit = 0; bit < EventLayout.EVIDENCE_NAMES.length; bit++) {
@@ -224,8 +225,13 @@ public final class FailureAssembler {
                 if (m.getEventsMax() > m.getEventsMaxAtEntry()) {
                     list.add("memcg.events.max", m.getPath(), m.getEventsMax(), m.getEventsMaxAtEntry(), "increased_from");
                 }
-                list.add("memcg.usage_bytes", m.getPath(), m.getUsageBytes(), m.getMaxBytes(),
-                        m.getUsageBytes() >= m.getMaxBytes() ? "at_or_above_limit" : "below_limit");
+                if (a.limit * PAGE == m.getKmemMaxBytes() && m.getKmemMaxBytes() > 0) {
+                    list.add("memcg.kmem.usage_bytes", m.getPath(), m.getKmemUsageBytes(), m.getKmemMaxBytes(),
+                            "within_fork_headroom_of_limit");
+                } else {
+                    list.add("memcg.usage_bytes", m.getPath(), m.getUsageBytes(), m.getMaxBytes(),
+                            m.getUsageBytes() >= m.getMaxBytes() ? "at_or_above_limit" : "within_fork_headroom_of_limit");
+                }
                 if ((e.evidence() & EventLayout.EV_PAGE_COUNTER) != 0) {
                     list.add("hook.page_counter_try_charge", "failing counter", s.getPageCounterUsageBytes(),
                             s.getPageCounterMaxBytes(), "returned");

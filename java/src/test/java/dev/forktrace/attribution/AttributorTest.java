@@ -156,6 +156,17 @@ class AttributorTest {
     }
 
     @Test
+    void aV1KmemCounterNearItsLimitExplainsAnEnomemWithoutMemcgEvents() { // seed 003 on 5.10
+        KernelSnapshot.Builder s = snapshot().addHooks("entry_snapshot")
+                .setMemcg(MemcgState.newBuilder().setCgroupId(9).setUsageBytes(100 * PAGE).setMaxBytes(1L << 50)
+                        .setKmemUsageBytes(8278016).setKmemMaxBytes(8388608));
+        Attribution a = attribute(failure(ENOMEM, 0), s);
+        assertEquals(Cause.MEMCG_LIMIT, a.cause);
+        assertEquals(Confidence.INFERRED, a.confidence);
+        assertEquals(8388608 / PAGE, a.limit);
+    }
+
+    @Test
     void strictOvercommitExplainsAnEnomemWithoutOtherEvidence() {
         KernelSnapshot.Builder s = snapshot().setOvercommitMemory(2).setCommittedAsBytes(900L << 20)
                 .setCommitLimitBytes(1000L << 20);
