@@ -59,7 +59,7 @@ else
 fi
 if [ $QUICK -eq 0 ]; then
     [ -x examples/junit-pids-limit/run.sh ] && run_test junit-example examples/junit-pids-limit/run.sh
-    [ -x lab/run ] && run_test kernel-lab lab/run
+    [ -x lab/run ] && run_test kernel-lab lab/run --tier-matrix
 fi
 
 echo
