@@ -1,0 +1,526 @@
+package dev.forktrace.stream;
+
+import com.google.protobuf.Timestamp;
+import dev.forktrace.proto.v1.ForkFailure;
+import dev.forktrace.proto.v1.Offender;
+import dev.forktrace.proto.v1.Scope;
+import dev.forktrace.proto.v1.Stats;
+import dev.forktrace.proto.v1.StreamHeader;
+import dev.forktrace.proto.v1.StreamRecord;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one or more recorded streams say: totals by cause, scope, offender, failing process and errno, first and
+ * last failure, the rate over time as a histogram, and the capture counters (dropped, collapsed) from the last
+ * Stats of each capture. Rendered as text or JSON. Damaged inputs are recorded with their offsets; everything
+ * before the damage counts.
+ */
+public final class Report {
+    /** Distinct keys kept per table; the rest is summed under "(others)" so memory stays bounded. */
+    static final int MAX_KEYS = 100_000;
+    private static final long[] BUCKET_SECONDS = {1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
+            10800, 21600, 43200, 86400, 172800, 604800};
+    static final int MAX_BUCKETS = 30;
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ISO_INSTANT;
+
+    /** One input and how reading it went. */
+    public record Input(String source, long records, long bytes, long failures, StreamFormatException damage,
+                        List<String> warnings) {}
+
+    /** Counters of one capture: the last Stats its streams hold (rotated files of one capture share a header). */
+    public static final class Capture {
+        final StreamHeader header;
+        Stats last;
+        long failures;
+
+        Capture(StreamHeader header) {
+            this.header = header;
+        }
+    }
+
+    private static final class ScopeTotal {
+        final Scope scope;
+        long count;
+        long maxCurrent;
+
+        ScopeTotal(Scope scope) {
+            this.scope = scope;
+        }
+    }
+
+    private final List<Input> inputs = new ArrayList<>();
+    private final Map<String, Long> byCause = new HashMap<>();
+    private final Map<String, ScopeTotal> byScope = new HashMap<>();
+    private final Map<String, Long> byOffender = new HashMap<>();
+    private final Map<String, Long> byProcess = new HashMap<>();
+    private final Map<String, Long> byErrno = new HashMap<>();
+    private final Map<String, Capture> captures = new LinkedHashMap<>();
+    private long[] times = new long[1024]; // wall-clock ms of each timed failure
+    private int timed;
+    private long failures;
+    private long untimed;
+
+    /** Reads a whole stream into the report; damage is recorded, not thrown. Returns false when damaged. */
+    public boolean read(StreamReader reader) throws IOException {
+        long failuresBefore = failures;
+        Capture capture = null;
+        StreamFormatException damage = null;
+        try {
+            StreamRecord record;
+            while ((record = reader.next()) != null) {
+                switch (record.getRecordCase()) {
+                    case HEADER -> {
+                        StreamHeader header = record.getHeader();
+                        capture = captures.computeIfAbsent(captureKey(header), k -> new Capture(header));
+                    }
+                    case FAILURE -> {
+                        add(record.getFailure());
+                        capture.failures++;
+                    }
+                    case STATS -> {
+                        Stats s = record.getStats();
+                        if (capture.last == null || isLater(s, capture.last)) {
+                            capture.last = s;
+                        }
+                    }
+                    default -> { }
+                }
+            }
+        } catch (StreamFormatException e) {
+            damage = e;
+        }
+        inputs.add(new Input(reader.source(), reader.records(), reader.offset(), failures - failuresBefore, damage,
+                reader.warnings()));
+        return damage == null;
+    }
+
+    /** Rotated files of one capture repeat its header; one capture's counters must not be counted twice. */
+    private static String captureKey(StreamHeader h) {
+        return h.getHostName() + '\0' + h.getBootId() + '\0' + h.getStartTime().getSeconds() + '.'
+                + h.getStartTime().getNanos() + '\0' + h.getForktraceVersion();
+    }
+
+    private static boolean isLater(Stats a, Stats b) {
+        if (a.getFinal() != b.getFinal()) {
+            return a.getFinal();
+        }
+        return a.getDelivered() + a.getDropped() >= b.getDelivered() + b.getDropped();
+    }
+
+    /** Counts one failure. */
+    public void add(ForkFailure f) {
+        failures++;
+        String cause = f.getCause() == dev.forktrace.proto.v1.Cause.UNRECOGNIZED
+                ? "CAUSE_" + f.getCauseValue() : f.getCause().name();
+        count(byCause, cause);
+        if (f.hasScope()) {
+            Scope s = f.getScope();
+            String key = s.getKind() + " " + s.getName();
+            ScopeTotal total = byScope.get(key);
+            if (total == null && byScope.size() < MAX_KEYS) {
+                total = new ScopeTotal(s);
+                byScope.put(key, total);
+            }
+            if (total == null) {
+                total = byScope.computeIfAbsent("(others)", k -> new ScopeTotal(Scope.getDefaultInstance()));
+            }
+            total.count++;
+            total.maxCurrent = Math.max(total.maxCurrent, s.getCurrent());
+        }
+        if (f.getOffendersCount() > 0) {
+            Offender o = f.getOffenders(0);
+            count(byOffender, o.getComm() + " (pid " + o.getPid() + ")");
+        }
+        count(byProcess, (f.getProcessComm().isEmpty() ? f.getComm() : f.getProcessComm()) + " (pid " + f.getPid() + ")");
+        count(byErrno, f.getErrno().isEmpty() ? "errno " + f.getErrnoValue() : f.getErrno());
+        if (f.hasTime()) {
+            if (timed == times.length) {
+                times = Arrays.copyOf(times, times.length * 2);
+            }
+            times[timed++] = f.getTime().getSeconds() * 1000 + f.getTime().getNanos() / 1_000_000;
+        } else {
+            untimed++;
+        }
+    }
+
+    private static void count(Map<String, Long> table, String key) {
+        if (table.size() >= MAX_KEYS && !table.containsKey(key)) {
+            key = "(others)";
+        }
+        table.merge(key, 1L, Long::sum);
+    }
+
+    public long failures() {
+        return failures;
+    }
+
+    public List<Input> inputs() {
+        return List.copyOf(inputs);
+    }
+
+    public boolean damaged() {
+        return inputs.stream().anyMatch(i -> i.damage() != null);
+    }
+
+    /** Failures per cause name, largest first. */
+    public Map<String, Long> byCause() {
+        return sorted(byCause);
+    }
+
+    public Map<String, Long> byOffender() {
+        return sorted(byOffender);
+    }
+
+    public Map<String, Long> byProcess() {
+        return sorted(byProcess);
+    }
+
+    /** Dropped failures (ring buffer full) over all captures, from the last Stats of each. */
+    public long dropped() {
+        return captures.values().stream().filter(c -> c.last != null).mapToLong(c -> c.last.getDropped()).sum();
+    }
+
+    public long collapsed() {
+        return captures.values().stream().filter(c -> c.last != null).mapToLong(c -> c.last.getCollapsed()).sum();
+    }
+
+    private static Map<String, Long> sorted(Map<String, Long> table) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        table.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+                .forEach(e -> out.put(e.getKey(), e.getValue()));
+        return out;
+    }
+
+    private List<ScopeTotal> scopes() {
+        return byScope.values().stream()
+                .sorted(Comparator.comparingLong((ScopeTotal t) -> -t.count).thenComparing(t -> t.scope.getName()))
+                .toList();
+    }
+
+    /** A histogram of the timed failures: bucket width in seconds, first bucket start (ms), counts. */
+    public record Histogram(long bucketSeconds, long startMillis, long[] counts) {}
+
+    public Histogram histogram() {
+        if (timed == 0) {
+            return new Histogram(0, 0, new long[0]);
+        }
+        long[] sorted = Arrays.copyOf(times, timed);
+        Arrays.sort(sorted);
+        long first = sorted[0];
+        long last = sorted[timed - 1];
+        long width = BUCKET_SECONDS[BUCKET_SECONDS.length - 1];
+        for (long w : BUCKET_SECONDS) {
+            long start = Math.floorDiv(first, w * 1000) * w * 1000;
+            if ((last - start) / (w * 1000) + 1 <= MAX_BUCKETS) {
+                width = w;
+                break;
+            }
+        }
+        long start = Math.floorDiv(first, width * 1000) * width * 1000;
+        int n = (int) Math.min(Integer.MAX_VALUE - 8, (last - start) / (width * 1000) + 1);
+        long[] counts = new long[n];
+        for (long t : sorted) {
+            counts[(int) Math.min(n - 1, (t - start) / (width * 1000))]++;
+        }
+        return new Histogram(width, start, counts);
+    }
+
+    private Instant first() {
+        long min = Long.MAX_VALUE;
+        for (int i = 0; i < timed; i++) {
+            min = Math.min(min, times[i]);
+        }
+        return timed == 0 ? null : Instant.ofEpochMilli(min);
+    }
+
+    private Instant last() {
+        long max = Long.MIN_VALUE;
+        for (int i = 0; i < timed; i++) {
+            max = Math.max(max, times[i]);
+        }
+        return timed == 0 ? null : Instant.ofEpochMilli(max);
+    }
+
+    // ---------------------------------------------------------------- text
+
+    public String toText() {
+        StringBuilder b = new StringBuilder();
+        Instant first = first();
+        Instant last = last();
+        b.append("forktrace report: ").append(failures).append(failures == 1 ? " failure" : " failures");
+        if (first != null) {
+            b.append(" from ").append(TIME.format(first)).append(" to ").append(TIME.format(last))
+                    .append(" (").append(human(Duration.between(first, last))).append(')');
+        }
+        b.append('\n');
+        if (untimed > 0) {
+            b.append("  (").append(untimed).append(" without a time)\n");
+        }
+        b.append("\nInputs\n");
+        for (Input in : inputs) {
+            b.append("  ").append(in.source()).append(": ").append(in.records()).append(" records, ")
+                    .append(in.failures()).append(" failures, ").append(in.bytes()).append(" bytes read");
+            if (in.damage() != null) {
+                b.append("\n    DAMAGED: ").append(in.damage().getMessage());
+            }
+            b.append('\n');
+            in.warnings().forEach(w -> b.append("    warning: ").append(w).append('\n'));
+        }
+        table(b, "By cause", byCause(), failures);
+        if (!byScope.isEmpty()) {
+            b.append("\nBy scope (the limit that refused)\n");
+            for (ScopeTotal t : scopes()) {
+                b.append(String.format("  %8d  %s %s", t.count, t.scope.getKind(), t.scope.getName()));
+                if (t.scope.getLimit() != 0 || t.maxCurrent != 0) {
+                    b.append(" (limit ").append(limit(t.scope.getLimit())).append(", highest current ")
+                            .append(t.maxCurrent).append(')');
+                }
+                b.append('\n');
+            }
+        }
+        table(b, "By offender (the top holder named in each failure)", byOffender(), failures);
+        table(b, "By failing process", byProcess(), failures);
+        table(b, "By errno", sorted(byErrno), failures);
+        Histogram h = histogram();
+        if (h.counts().length > 0) {
+            b.append("\nRate (failures per ").append(human(Duration.ofSeconds(h.bucketSeconds()))).append(")\n");
+            long max = Arrays.stream(h.counts()).max().orElse(1);
+            DateTimeFormatter label = DateTimeFormatter.ofPattern(
+                    h.bucketSeconds() >= 86400 ? "yyyy-MM-dd" : "yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
+            for (int i = 0; i < h.counts().length; i++) {
+                long c = h.counts()[i];
+                int bar = c == 0 ? 0 : (int) Math.max(1, Math.round(40.0 * c / max));
+                b.append("  ").append(label.format(Instant.ofEpochMilli(h.startMillis() + i * h.bucketSeconds() * 1000)))
+                        .append(" UTC |").append("#".repeat(bar)).append(' ').append(c).append('\n');
+            }
+        }
+        b.append("\nCaptures\n");
+        for (Capture c : captures.values()) {
+            StreamHeader hd = c.header;
+            b.append("  ").append(hd.getHostName().isEmpty() ? "(unnamed host)" : hd.getHostName());
+            if (!hd.getKernelRelease().isEmpty()) {
+                b.append(", Linux ").append(hd.getKernelRelease());
+            }
+            if (hd.hasStartTime()) {
+                b.append(", started ").append(TIME.format(instant(hd.getStartTime())));
+            }
+            if (hd.getFiltersCount() > 0) {
+                b.append(", filters ").append(String.join(" ", hd.getFiltersList()));
+            }
+            b.append(": ").append(c.failures).append(" failures recorded");
+            if (c.last != null) {
+                b.append(", delivered ").append(c.last.getDelivered()).append(", dropped ").append(c.last.getDropped())
+                        .append(", collapsed ").append(c.last.getCollapsed())
+                        .append(c.last.getFinal() ? "" : " (no final tally: the capture did not end cleanly)");
+            } else {
+                b.append(" (no Stats record)");
+            }
+            b.append('\n');
+        }
+        b.append("\nDropped (ring buffer full, counted but not delivered): ").append(dropped()).append('\n');
+        return b.toString();
+    }
+
+    private static void table(StringBuilder b, String title, Map<String, Long> rows, long total) {
+        if (rows.isEmpty()) {
+            return;
+        }
+        b.append('\n').append(title).append('\n');
+        rows.forEach((k, v) -> b.append(String.format("  %8d  %5.1f%%  %s%n", v, total == 0 ? 0.0 : 100.0 * v / total, k)));
+    }
+
+    private static String limit(long limit) {
+        return limit == Long.MAX_VALUE ? "max" : Long.toString(limit);
+    }
+
+    static String human(Duration d) {
+        long s = d.toSeconds();
+        if (s < 60) {
+            return d.toMillis() % 1000 == 0 || s >= 10 ? s + "s" : String.format("%.3fs", d.toMillis() / 1000.0);
+        }
+        if (s < 3600) {
+            return (s / 60) + "m" + (s % 60 == 0 ? "" : " " + (s % 60) + "s");
+        }
+        if (s < 86400) {
+            return (s / 3600) + "h" + (s % 3600 / 60 == 0 ? "" : " " + (s % 3600 / 60) + "m");
+        }
+        return (s / 86400) + "d" + (s % 86400 / 3600 == 0 ? "" : " " + (s % 86400 / 3600) + "h");
+    }
+
+    private static Instant instant(Timestamp t) {
+        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+    }
+
+    // ---------------------------------------------------------------- JSON
+
+    public String toJson() {
+        Json j = new Json();
+        j.open('{');
+        j.key("failures").value(failures);
+        j.key("untimed").value(untimed);
+        Instant first = first();
+        j.key("first").value(first == null ? null : TIME.format(first));
+        j.key("last").value(first == null ? null : TIME.format(last()));
+        j.key("inputs").open('[');
+        for (Input in : inputs) {
+            j.open('{').key("file").value(in.source()).key("records").value(in.records()).key("bytes").value(in.bytes())
+                    .key("failures").value(in.failures());
+            j.key("damage");
+            if (in.damage() == null) {
+                j.value(null);
+            } else {
+                StreamFormatException e = in.damage();
+                j.open('{').key("kind").value(e.kind().name()).key("offset").value(e.offset())
+                        .key("reason").value(e.reason()).key("message").value(e.getMessage()).close('}');
+            }
+            j.key("warnings").open('[');
+            in.warnings().forEach(j::value);
+            j.close(']').close('}');
+        }
+        j.close(']');
+        countTable(j, "by_cause", "cause", byCause());
+        j.key("by_scope").open('[');
+        for (ScopeTotal t : scopes()) {
+            j.open('{').key("kind").value(t.scope.getKind().name()).key("name").value(t.scope.getName())
+                    .key("limit").value(t.scope.getLimit()).key("highest_current").value(t.maxCurrent)
+                    .key("count").value(t.count).close('}');
+        }
+        j.close(']');
+        countTable(j, "by_offender", "offender", byOffender());
+        countTable(j, "by_process", "process", byProcess());
+        countTable(j, "by_errno", "errno", sorted(byErrno));
+        Histogram h = histogram();
+        j.key("rate").open('{').key("bucket_seconds").value(h.bucketSeconds()).key("buckets").open('[');
+        for (int i = 0; i < h.counts().length; i++) {
+            j.open('{').key("start").value(TIME.format(Instant.ofEpochMilli(h.startMillis() + i * h.bucketSeconds() * 1000)))
+                    .key("count").value(h.counts()[i]).close('}');
+        }
+        j.close(']').close('}');
+        j.key("captures").open('[');
+        for (Capture c : captures.values()) {
+            StreamHeader hd = c.header;
+            j.open('{').key("host").value(hd.getHostName()).key("kernel").value(hd.getKernelRelease())
+                    .key("boot_id").value(hd.getBootId())
+                    .key("start").value(hd.hasStartTime() ? TIME.format(instant(hd.getStartTime())) : null)
+                    .key("schema_version").value(hd.getSchemaVersion())
+                    .key("failures_recorded").value(c.failures);
+            j.key("stats");
+            if (c.last == null) {
+                j.value(null);
+            } else {
+                j.open('{').key("delivered").value(c.last.getDelivered()).key("dropped").value(c.last.getDropped())
+                        .key("collapsed").value(c.last.getCollapsed()).key("final").value(c.last.getFinal())
+                        .close('}');
+            }
+            j.close('}');
+        }
+        j.close(']');
+        j.key("dropped").value(dropped());
+        j.key("collapsed").value(collapsed());
+        j.close('}');
+        return j.toString() + "\n";
+    }
+
+    private static void countTable(Json j, String name, String keyName, Map<String, Long> rows) {
+        j.key(name).open('[');
+        rows.forEach((k, v) -> j.open('{').key(keyName).value(k).key("count").value(v).close('}'));
+        j.close(']');
+    }
+
+    /** A minimal JSON writer: the report's shape is fixed, so no library is needed. */
+    private static final class Json {
+        private final StringBuilder b = new StringBuilder();
+        private boolean needComma;
+
+        Json open(char c) {
+            comma();
+            b.append(c);
+            needComma = false;
+            return this;
+        }
+
+        Json close(char c) {
+            b.append(c);
+            needComma = true;
+            return this;
+        }
+
+        Json key(String k) {
+            comma();
+            string(k);
+            b.append(':');
+            needComma = false;
+            return this;
+        }
+
+        Json value(long v) {
+            comma();
+            b.append(v);
+            needComma = true;
+            return this;
+        }
+
+        Json value(boolean v) {
+            comma();
+            b.append(v);
+            needComma = true;
+            return this;
+        }
+
+        Json value(String v) {
+            comma();
+            if (v == null) {
+                b.append("null");
+            } else {
+                string(v);
+            }
+            needComma = true;
+            return this;
+        }
+
+        private void comma() {
+            if (needComma) {
+                b.append(',');
+            }
+        }
+
+        private void string(String s) {
+            b.append('"');
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                switch (c) {
+                    case '"' -> b.append("\\\"");
+                    case '\\' -> b.append("\\\\");
+                    case '\n' -> b.append("\\n");
+                    case '\r' -> b.append("\\r");
+                    case '\t' -> b.append("\\t");
+                    default -> {
+                        if (c < 0x20) {
+                            b.append(String.format("\\u%04x", (int) c));
+                        } else {
+                            b.append(c);
+                        }
+                    }
+                }
+            }
+            b.append('"');
+        }
+
+        @Override
+        public String toString() {
+            return b.toString();
+        }
+    }
+}

@@ -1,0 +1,307 @@
+package dev.forktrace.stream;
+
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.Timestamp;
+import dev.forktrace.output.FailureSink;
+import dev.forktrace.proto.v1.ForkFailure;
+import dev.forktrace.proto.v1.Stats;
+import dev.forktrace.proto.v1.StreamHeader;
+import dev.forktrace.proto.v1.StreamRecord;
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.function.LongSupplier;
+
+/**
+ * Writes a forktrace stream: a {@link StreamHeader} record, then {@link ForkFailure} and {@link Stats} records,
+ * each framed as protobuf's writeDelimitedTo does (varint length, then the message). Readers:
+ * {@link StreamReader}, or any protobuf library (docs/schema.md).
+ *
+ * <p>Durability: the header is flushed at once; later records are buffered and flushed when at least a second
+ * has passed since the last flush, checked on every {@link #accept}, {@link #stats} and {@link #flushIfDue}
+ * call, and on {@link #close}. A file is also fsync'ed at those flushes, so a crash or power loss loses at most
+ * the last second and leaves a stream whose complete records all read back ({@link StreamReader} names the
+ * offset of the cut). The capture loop emits Stats about once a second, which drives the flush; an owner
+ * without such a loop calls {@link #flushIfDue} at least once a second. Like every FailureSink this is used
+ * from one thread: nothing else may call it concurrently (no timer thread touches the stream).
+ *
+ * <p>Rotation (optional): once a file would exceed the size limit, the writer continues in FILE.1.pb,
+ * FILE.2.pb, ... (the index goes before the last extension), each beginning with its own copy of the header;
+ * with a keep count, the oldest files beyond it are deleted.
+ *
+ * <p>Write failures (disk full, closed pipe) surface as an IOException naming the file and the bytes written
+ * so far; the caller reports it and exits 1. After a failure the writer refuses further records.
+ */
+public final class StreamWriter implements FailureSink {
+    public static final long FLUSH_INTERVAL_NANOS = 1_000_000_000L;
+    private static final int BUFFER_BYTES = 1 << 16;
+
+    private final Path base;          // null for a stream (standard output)
+    private final String baseName;
+    private final long rotateBytes;   // 0: never rotate
+    private final int keepFiles;      // 0: keep all
+    private final LongSupplier nanoClock;
+
+    private OutputStream out;
+    private FileChannel channel;      // for fsync; null for standard output
+    private Path currentPath;
+    private int fileIndex;
+    private long fileBytes;
+    private long totalBytes;
+    private long flushedBytes;        // of totalBytes, handed to the OS by a successful flush
+    private long records;
+    private StreamHeader header;
+    private long lastFlushNanos;
+    private boolean unflushed;
+    private IOException failure;
+    private boolean closed;
+
+    private StreamWriter(Path base, String baseName, OutputStream stream, long rotateBytes, int keepFiles,
+                         LongSupplier nanoClock) {
+        this.base = base;
+        this.baseName = baseName;
+        this.out = stream;
+        this.rotateBytes = rotateBytes;
+        this.keepFiles = keepFiles;
+        this.nanoClock = nanoClock;
+        this.lastFlushNanos = nanoClock.getAsLong();
+    }
+
+    /**
+     * A writer for a file, or for standard output when the name is "-".
+     *
+     * @param rotateBytes start a new file once the current one would grow past this many bytes; 0 never
+     * @param keepFiles with rotation, how many files to keep (the oldest are deleted); 0 keeps all
+     */
+    public static StreamWriter open(String pathOrDash, long rotateBytes, int keepFiles) throws IOException {
+        if (rotateBytes < 0 || keepFiles < 0) {
+            throw new IllegalArgumentException("the rotation size and the number of files to keep must not be negative");
+        }
+        if ("-".equals(pathOrDash)) {
+            if (rotateBytes > 0) {
+                throw new IllegalArgumentException("standard output cannot be rotated");
+            }
+            // Not System.out: a PrintStream swallows write errors such as a closed pipe.
+            // Closing the writer flushes standard output but leaves descriptor 1 open for others.
+            OutputStream stdout = new FilterOutputStream(new FileOutputStream(FileDescriptor.out)) {
+                @Override
+                public void write(byte[] bytes, int off, int len) throws IOException {
+                    out.write(bytes, off, len);
+                }
+
+                @Override
+                public void close() throws IOException {
+                    flush();
+                }
+            };
+            return new StreamWriter(null, "standard output", new BufferedOutputStream(stdout, BUFFER_BYTES), 0, 0,
+                    System::nanoTime);
+        }
+        return forFile(Path.of(pathOrDash), rotateBytes, keepFiles, System::nanoTime);
+    }
+
+    /** For tests: a file writer with its own clock. */
+    static StreamWriter forFile(Path path, long rotateBytes, int keepFiles, LongSupplier nanoClock) throws IOException {
+        StreamWriter writer = new StreamWriter(path, path.toString(), null, rotateBytes, keepFiles, nanoClock);
+        writer.openFile(0);
+        return writer;
+    }
+
+    /** A writer for any output stream (not rotated, not fsync'ed); it is closed with the writer. */
+    public static StreamWriter to(OutputStream stream, String name) {
+        return new StreamWriter(null, name, stream, 0, 0, System::nanoTime);
+    }
+
+    /** The file that index {@code i} of a rotated stream goes to: events.pb, events.1.pb, events.2.pb ... */
+    public static Path rotatedPath(Path base, int index) {
+        if (index == 0) {
+            return base;
+        }
+        String name = base.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String rotated = dot > 0 ? name.substring(0, dot) + "." + index + name.substring(dot) : name + "." + index;
+        return base.resolveSibling(rotated);
+    }
+
+    private void openFile(int index) throws IOException {
+        Path path = rotatedPath(base, index);
+        try {
+            channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING);
+        } catch (IOException e) {
+            throw new IOException("cannot create " + path + ": " + reason(e), e);
+        }
+        out = new BufferedOutputStream(Channels.newOutputStream(channel), BUFFER_BYTES);
+        currentPath = path;
+        fileIndex = index;
+        fileBytes = 0;
+    }
+
+    @Override
+    public void start(StreamHeader given) throws IOException {
+        if (header != null) {
+            throw new IllegalStateException("start() was already called");
+        }
+        StreamHeader.Builder h = given.toBuilder();
+        if (h.getSchemaVersion() == 0) {
+            h.setSchemaVersion(StreamReader.CURRENT_SCHEMA);
+        }
+        if (!h.hasStartTime()) {
+            Instant now = Instant.now();
+            h.setStartTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()));
+        }
+        if (!h.hasClocks()) {
+            ClockReferences.now().ifPresent(h::setClocks);
+        }
+        header = h.build();
+        write(StreamRecord.newBuilder().setHeader(header).build());
+        flush(); // a stream that exists at all begins with a readable header
+    }
+
+    @Override
+    public void accept(ForkFailure failure) throws IOException {
+        ensureStarted();
+        write(StreamRecord.newBuilder().setFailure(failure).build());
+        flushIfDue();
+    }
+
+    @Override
+    public void stats(Stats stats) throws IOException {
+        ensureStarted();
+        write(StreamRecord.newBuilder().setStats(stats).build());
+        flushIfDue();
+    }
+
+    /** Flushes (and fsyncs a file) when a second or more has passed since the last flush. */
+    public void flushIfDue() throws IOException {
+        if (unflushed && nanoClock.getAsLong() - lastFlushNanos >= FLUSH_INTERVAL_NANOS) {
+            flush();
+        }
+    }
+
+    /** Writes buffered records out now, and fsyncs a file. */
+    public void flush() throws IOException {
+        checkUsable();
+        try {
+            out.flush();
+            if (channel != null) {
+                channel.force(false);
+            }
+        } catch (IOException e) {
+            throw failed(e);
+        }
+        unflushed = false;
+        flushedBytes = totalBytes;
+        lastFlushNanos = nanoClock.getAsLong();
+    }
+
+    private void ensureStarted() throws IOException {
+        if (header == null) {
+            start(StreamHeader.getDefaultInstance()); // a header is mandatory; the owner gave none
+        }
+    }
+
+    private void write(StreamRecord record) throws IOException {
+        checkUsable();
+        int size = record.getSerializedSize();
+        long framed = CodedOutputStream.computeUInt32SizeNoTag(size) + (long) size;
+        if (rotateBytes > 0 && !record.hasHeader() && fileBytes + framed > rotateBytes && records > 0
+                && fileBytes > headerBytes()) {
+            rotate();
+        }
+        try {
+            record.writeDelimitedTo(out);
+        } catch (IOException e) {
+            throw failed(e);
+        }
+        fileBytes += framed;
+        totalBytes += framed;
+        records++;
+        unflushed = true;
+    }
+
+    private long headerBytes() {
+        int size = StreamRecord.newBuilder().setHeader(header).build().getSerializedSize();
+        return CodedOutputStream.computeUInt32SizeNoTag(size) + (long) size;
+    }
+
+    private void rotate() throws IOException {
+        flush();
+        try {
+            out.close();
+        } catch (IOException e) {
+            throw failed(e);
+        }
+        openFile(fileIndex + 1);
+        if (keepFiles > 0 && fileIndex - keepFiles >= 0) {
+            Files.deleteIfExists(rotatedPath(base, fileIndex - keepFiles));
+        }
+        write(StreamRecord.newBuilder().setHeader(header).build());
+        flush();
+    }
+
+    private void checkUsable() throws IOException {
+        if (failure != null) {
+            throw failure;
+        }
+        if (closed) {
+            throw new IOException(baseName + " is closed");
+        }
+    }
+
+    private IOException failed(IOException e) {
+        failure = new IOException("writing " + (currentPath == null ? baseName : currentPath) + " failed after "
+                + flushedBytes + " bytes were written (every complete record in them is readable): " + reason(e), e);
+        return failure;
+    }
+
+    private static String reason(IOException e) {
+        return e.getMessage() == null ? e.toString() : e.getMessage();
+    }
+
+    /** Bytes written to all files so far. */
+    public long bytesWritten() {
+        return totalBytes;
+    }
+
+    /** Records written so far, headers included. */
+    public long records() {
+        return records;
+    }
+
+    /** The file now being written, or null for a stream. */
+    public Path currentPath() {
+        return currentPath;
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        try {
+            if (failure == null) {
+                ensureStarted();
+                flush();
+            }
+        } finally {
+            closed = true;
+            try {
+                out.close();
+            } catch (IOException e) {
+                if (failure == null) {
+                    throw failed(e);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package dev.forktrace.stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonParser;
+import dev.forktrace.cli.ExportCommand;
+import dev.forktrace.cli.ReportCommand;
+import dev.forktrace.proto.v1.StreamRecord;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import jdk.jfr.consumer.RecordingFile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** report and export as the CLI runs them (picocli), on synthetic recordings. */
+class CommandsTest {
+    @TempDir
+    Path dir;
+
+    record Run(int exit, String out, String err) {}
+
+    static Run run(Object command, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(command);
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int exit = cl.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    Path write(String name, byte[] bytes) throws IOException {
+        Path p = dir.resolve(name);
+        Files.write(p, bytes);
+        return p;
+    }
+
+    @Test
+    void reportOfGoodFilesExitsZero() throws IOException {
+        Path a = write("a.pb", Synthetic.encode(Synthetic.records(12)));
+        Run r = run(new ReportCommand(), a.toString(), a.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().startsWith("forktrace report: 24 failures"), r.out());
+        assertEquals("", r.err());
+        Run json = run(new ReportCommand(), "--format", "json", a.toString());
+        assertEquals(0, json.exit());
+        assertEquals(12, JsonParser.parseString(json.out()).getAsJsonObject().get("failures").getAsLong());
+    }
+
+    @Test
+    void reportOfDamagedMissingAndForeignFilesReportsWhatItCanAndExitsOne() throws IOException {
+        List<StreamRecord> records = Synthetic.records(12);
+        byte[] bytes = Synthetic.encode(records);
+        long cutAt = Synthetic.ends(records)[4];
+        Path cut = write("cut.pb", Arrays.copyOf(bytes, (int) cutAt + 5));
+        Path png = write("image.png", StreamReaderTest.PNG);
+        Path empty = write("empty.pb", new byte[0]);
+        Path good = write("good.pb", bytes);
+        Run r = run(new ReportCommand(), cut.toString(), png.toString(), empty.toString(),
+                dir.resolve("missing.pb").toString(), good.toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.out().startsWith("forktrace report: 16 failures"), "4 before the damage + 12: " + r.out());
+        assertTrue(r.err().contains(cut + ": damaged tail from byte " + cutAt + " (after 5 complete records, all read)"), r.err());
+        assertTrue(r.err().contains(png + ": not a forktrace stream"), r.err());
+        assertTrue(r.err().contains(empty + ": empty: no forktrace header (0 bytes)"), r.err());
+        assertTrue(r.err().contains("missing.pb: no such file"), r.err());
+        assertFalse(r.err().contains("Exception"), "no stack traces: " + r.err());
+        assertFalse(r.err().contains("\tat "), r.err());
+    }
+
+    @Test
+    void usageErrorsExitTwo() {
+        assertEquals(2, run(new ReportCommand()).exit(), "a file is required");
+        assertEquals(2, run(new ReportCommand(), "--format", "xml", "a.pb").exit());
+        assertEquals(2, run(new ReportCommand(), "-", "-").exit());
+        assertEquals(2, run(new ExportCommand(), "in.pb", "out").exit(), "--perfetto or --jfr is required");
+        assertEquals(2, run(new ExportCommand(), "--perfetto", "--jfr", "in.pb", "out").exit());
+        assertEquals(2, run(new ExportCommand(), "--jfr", "in.pb", "-").exit());
+    }
+
+    @Test
+    void exportPerfettoAndJfr() throws Exception {
+        Path in = write("in.pb", Synthetic.encode(Synthetic.records(5)));
+        Path trace = dir.resolve("out.perfetto-trace");
+        Run p = run(new ExportCommand(), "--perfetto", in.toString(), trace.toString());
+        assertEquals(0, p.exit(), p.err());
+        assertTrue(p.err().contains("5 failures"), p.err());
+        assertFalse(PerfettoExporterTest.packets(Files.readAllBytes(trace)).isEmpty());
+
+        Path jfr = dir.resolve("out.jfr");
+        Run j = run(new ExportCommand(), "--jfr", in.toString(), jfr.toString());
+        assertEquals(0, j.exit(), j.err());
+        assertEquals(5, RecordingFile.readAllEvents(jfr).stream()
+                .filter(e -> e.getEventType().getName().equals("forktrace.ForkFailure")).count());
+    }
+
+    @Test
+    void exportOfADamagedStreamWritesWhatPrecedesAndExitsOne() throws IOException {
+        List<StreamRecord> records = Synthetic.records(5);
+        byte[] bytes = Synthetic.encode(records);
+        Path in = write("cut.pb", Arrays.copyOf(bytes, (int) Synthetic.ends(records)[3] + 1));
+        Path trace = dir.resolve("cut.perfetto-trace");
+        Run r = run(new ExportCommand(), "--perfetto", in.toString(), trace.toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("damaged tail from byte " + Synthetic.ends(records)[3]), r.err());
+        assertTrue(r.err().contains("3 failures"), r.err());
+        Run missing = run(new ExportCommand(), "--perfetto", dir.resolve("nope.pb").toString(), trace.toString());
+        assertEquals(1, missing.exit());
+        assertTrue(missing.err().contains("no such file"), missing.err());
+    }
+}
