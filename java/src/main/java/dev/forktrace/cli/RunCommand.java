@@ -52,6 +52,9 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--output", paramLabel = "FILE", description = "Write events here instead of standard error.")
     Path output;
 
+    @Option(names = "--tier", description = "Hook tier: auto (default), fentry, kprobe or tracepoint.")
+    WatchCommand.TierChoice tier = WatchCommand.TierChoice.auto;
+
     @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "The command and its arguments (after --).")
     List<String> command;
 
@@ -91,8 +94,7 @@ public final class RunCommand implements Callable<Integer> {
         };
         ForktraceProbe probe;
         try {
-            probe = ForktraceProbe.attach(Target.processTree(self), dev.forktrace.bpf.ProbeSession.TIER_AUTO,
-                    List.of(commandOnly));
+            probe = ForktraceProbe.attach(Target.processTree(self), tier.code, List.of(commandOnly));
         } catch (BpfException e) {
             err.println("forktrace: " + e.getMessage());
             return e.exitCode();
