@@ -270,8 +270,8 @@ public final class Report {
         }
         b.append("\nInputs\n");
         for (Input in : inputs) {
-            b.append("  ").append(in.source()).append(": ").append(in.records()).append(" records, ")
-                    .append(in.failures()).append(" failures, ").append(in.bytes()).append(" bytes read");
+            b.append("  ").append(in.source()).append(": ").append(plural(in.records(), "record")).append(", ")
+                    .append(plural(in.failures(), "failure")).append(", ").append(in.bytes()).append(" bytes read");
             if (in.damage() != null) {
                 b.append("\n    DAMAGED: ").append(in.damage().getMessage());
             }
@@ -339,6 +339,10 @@ public final class Report {
         }
         b.append('\n').append(title).append('\n');
         rows.forEach((k, v) -> b.append(String.format("  %8d  %5.1f%%  %s%n", v, total == 0 ? 0.0 : 100.0 * v / total, k)));
+    }
+
+    private static String plural(long n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
     }
 
     private static String limit(long limit) {

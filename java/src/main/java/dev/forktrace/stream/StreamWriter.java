@@ -162,6 +162,16 @@ public final class StreamWriter implements FailureSink {
         if (!h.hasClocks()) {
             ClockReferences.now().ifPresent(h::setClocks);
         }
+        // What identifies the machine and boot, if the owner did not say: report and export rely on it.
+        if (h.getHostName().isEmpty()) {
+            h.setHostName(procValue("/proc/sys/kernel/hostname"));
+        }
+        if (h.getKernelRelease().isEmpty()) {
+            h.setKernelRelease(procValue("/proc/sys/kernel/osrelease"));
+        }
+        if (h.getBootId().isEmpty()) {
+            h.setBootId(procValue("/proc/sys/kernel/random/boot_id"));
+        }
         header = h.build();
         write(StreamRecord.newBuilder().setHeader(header).build());
         flush(); // a stream that exists at all begins with a readable header
@@ -202,6 +212,14 @@ public final class StreamWriter implements FailureSink {
         unflushed = false;
         flushedBytes = totalBytes;
         lastFlushNanos = nanoClock.getAsLong();
+    }
+
+    private static String procValue(String file) {
+        try {
+            return Files.readString(Path.of(file)).strip();
+        } catch (IOException | RuntimeException e) {
+            return ""; // not Linux, or /proc not mounted: the field stays empty
+        }
     }
 
     private void ensureStarted() throws IOException {

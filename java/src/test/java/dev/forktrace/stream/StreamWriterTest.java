@@ -54,6 +54,9 @@ class StreamWriterTest {
         long drift = Math.abs(h.getClocks().getRealtimeNs() / 1_000_000 - System.currentTimeMillis());
         assertTrue(drift < 60_000, "realtime is the wall clock");
         assertTrue(h.getClocks().getBoottimeNs() >= h.getClocks().getMonotonicNs(), "boottime includes suspend");
+        assertEquals("h", h.getHostName(), "the owner's values are kept");
+        assertEquals(Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip(), h.getKernelRelease());
+        assertEquals(Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).strip(), h.getBootId());
     }
 
     @Test
