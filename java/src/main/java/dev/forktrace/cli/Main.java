@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** Entry point: `forktrace <command>`. Usage errors exit 2, runtime errors 1. */
 @Command(name = "forktrace", mixinStandardHelpOptions = true, version = "forktrace 0.1.0",
         description = "Tells why fork, clone or thread creation failed, and who is to blame.",
-        subcommands = {WatchCommand.class, RunCommand.class, DoctorCommand.class})
+        subcommands = {WatchCommand.class, RunCommand.class, DoctorCommand.class, ReportCommand.class,
+                ExportCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

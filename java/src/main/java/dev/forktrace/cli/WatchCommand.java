@@ -8,6 +8,12 @@ import dev.forktrace.output.FailureSink;
 import dev.forktrace.output.JsonLinesSink;
 import dev.forktrace.output.TextSink;
 import dev.forktrace.pipeline.Capture;
+import dev.forktrace.proto.v1.HookStatus;
+import dev.forktrace.proto.v1.SchemaVersion;
+import dev.forktrace.proto.v1.StreamHeader;
+import dev.forktrace.proto.v1.Tier;
+import dev.forktrace.stream.JfrSink;
+import dev.forktrace.stream.StreamWriter;
 import dev.forktrace.system.CgroupPaths;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
@@ -59,8 +65,18 @@ public final class WatchCommand implements Callable<Integer> {
     @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop after this many seconds.")
     double durationSeconds;
 
-    @Option(names = "--output", paramLabel = "FILE", description = "Write events here instead of standard output.")
+    @Option(names = "--output", paramLabel = "FILE",
+            description = "Write events here instead of standard output; FILE.pb or - writes a protobuf stream.")
     Path output;
+
+    @Option(names = "--rotate-size", paramLabel = "BYTES", description = "With a .pb output: start FILE.1.pb ... at this size.")
+    long rotateSize;
+
+    @Option(names = "--rotate-keep", paramLabel = "N", description = "With --rotate-size: keep at most N files (0 = all).")
+    int rotateKeep;
+
+    @Option(names = "--jfr", paramLabel = "FILE", description = "Also write forktrace.ForkFailure JFR events to FILE.jfr.")
+    Path jfr;
 
     @Option(names = "--tier", description = "Hook tier: auto (default), fentry, kprobe or tracepoint.")
     TierChoice tier = TierChoice.auto;
@@ -74,13 +90,23 @@ public final class WatchCommand implements Callable<Integer> {
             err.println("forktrace: --duration and --pid must not be negative");
             return 2;
         }
-        Writer writer;
+        boolean protobufStream = output != null && (output.toString().equals("-") || output.toString().endsWith(".pb"));
+        Writer writer = null;
+        List<FailureSink> sinks = new ArrayList<>();
         try {
-            writer = output == null
-                    ? new OutputStreamWriter(System.out, StandardCharsets.UTF_8)
-                    : Files.newBufferedWriter(output, StandardCharsets.UTF_8);
+            if (protobufStream) {
+                sinks.add(StreamWriter.open(output.toString(), rotateSize, rotateKeep));
+            } else {
+                writer = output == null
+                        ? new OutputStreamWriter(System.out, StandardCharsets.UTF_8)
+                        : Files.newBufferedWriter(output, StandardCharsets.UTF_8);
+            }
+            if (jfr != null) {
+                sinks.add(new JfrSink(jfr));
+            }
         } catch (IOException | RuntimeException e) {
-            err.println("forktrace: cannot write the output file " + output + ": " + describe(e));
+            err.println("forktrace: cannot write the output file " + (jfr != null && !sinks.isEmpty() ? jfr : output)
+                    + ": " + describe(e));
             return 1;
         }
         CgroupPaths cgroups = CgroupPaths.forThisMachine();
@@ -97,11 +123,10 @@ public final class WatchCommand implements Callable<Integer> {
             }
         }
         boolean terminal = output == null && System.console() != null && System.console().isTerminal();
-        List<FailureSink> sinks = new ArrayList<>();
         TextSink text = null;
-        if (format == Format.json) {
+        if (writer != null && format == Format.json) {
             sinks.add(new JsonLinesSink(writer, output == null));
-        } else {
+        } else if (writer != null) {
             text = new TextSink(new PrintWriter(writer), terminal);
             sinks.add(text);
         }
@@ -121,6 +146,10 @@ public final class WatchCommand implements Callable<Integer> {
             installStopSignals();
             TextSink textSink = text;
             Capture capture = new Capture(session, cgroups, sinks, () -> textSink == null ? 0 : textSink.collapsed());
+            StreamHeader header = header(session.hooks());
+            for (FailureSink sink : sinks) {
+                sink.start(header);
+            }
             // Printed once the pipeline is warm too: from here on a failure is attributed within
             // milliseconds, while the processes that hold the limit are still there to be named.
             err.println(attachedLine(session.hooks()));
@@ -134,6 +163,25 @@ public final class WatchCommand implements Callable<Integer> {
                     + describe(e) + " (events up to this point were written; the probes are detached)");
             return 1;
         }
+    }
+
+    /** The stream header: hooks as attached and the filters as given; the writer adds host and clocks. */
+    private StreamHeader header(List<ProbeSession.Hook> hooks) {
+        StreamHeader.Builder header = StreamHeader.newBuilder().setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
+                .setKernelRelease(readKernelRelease()).setForktraceVersion("0.1.0");
+        for (ProbeSession.Hook hook : hooks) {
+            header.addHooks(HookStatus.newBuilder().setHook(hook.name()).setAttached(hook.attached()).setNote(hook.note())
+                    .setTier(switch (hook.tier()) {
+                        case "fentry" -> Tier.FENTRY;
+                        case "kprobe" -> Tier.KPROBE;
+                        case "tracepoint" -> Tier.TRACEPOINT;
+                        default -> Tier.TIER_UNSPECIFIED;
+                    }));
+        }
+        if (pid != 0) header.addFilters("--pid " + pid);
+        if (!comm.isEmpty()) header.addFilters("--comm " + comm);
+        if (cgroup != null) header.addFilters("--cgroup " + cgroup);
+        return header.build();
     }
 
     static String attachedLine(List<ProbeSession.Hook> hooks) {
