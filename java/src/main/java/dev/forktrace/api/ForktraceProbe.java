@@ -38,7 +38,7 @@ public final class ForktraceProbe implements AutoCloseable {
     private final List<Failure> all = new CopyOnWriteArrayList<>();
     private volatile boolean open = true;
     private volatile Throwable captureError;
-    private long notQueued;
+    private volatile long notQueued;
 
     /** Attaches with the default tier choice and no extra output. */
     public static ForktraceProbe attach(Target target) {
@@ -150,6 +150,11 @@ public final class ForktraceProbe implements AutoCloseable {
     /** Failures lost because the ring buffer was full. */
     public long dropped() {
         return session.readCounters(new long[dev.forktrace.bpf.EventLayout.CNT_SLOTS])[dev.forktrace.bpf.EventLayout.CNT_DROPPED];
+    }
+
+    /** Failures that did not fit the poll() queue (still in failures() and given to listeners). */
+    public long notQueued() {
+        return notQueued;
     }
 
     public Capture capture() {
