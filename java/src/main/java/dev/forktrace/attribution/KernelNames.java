@@ -2,6 +2,8 @@ package dev.forktrace.attribution;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** Names of Linux x86_64 errno values and clone flags, for output. */
 public final class KernelNames {
@@ -37,7 +39,21 @@ public final class KernelNames {
         return errno > 0 && errno < ERRNO.length ? ERRNO[errno] : "E" + errno;
     }
 
+    /** Flag combinations seen so far: a process or thread pool passes the same flags every time. */
+    private static final Map<Long, List<String>> FLAG_NAMES = new ConcurrentHashMap<>();
+
     public static List<String> cloneFlagNames(long flags) {
+        List<String> names = FLAG_NAMES.get(flags);
+        if (names == null) {
+            names = List.copyOf(decodeCloneFlags(flags));
+            if (FLAG_NAMES.size() < 1024) {
+                FLAG_NAMES.put(flags, names);
+            }
+        }
+        return names;
+    }
+
+    private static List<String> decodeCloneFlags(long flags) {
         List<String> names = new ArrayList<>();
         for (String[] flag : CLONE_FLAGS) {
             if ((flags & Long.decode(flag[0])) != 0) {

@@ -7,14 +7,17 @@ import java.io.IOException;
 
 /**
  * Where attributed failures go: a terminal, a JSON-lines file, a protobuf stream, a JFR recording.
- * Called from the single consumer thread, in order: {@link #start} once, then {@link #accept} and
- * {@link #stats} interleaved, then {@link #close}, which must flush everything.
+ * Called from the single consumer thread, in order: {@link #start} once, then {@link #accept} (each batch ended by
+ * {@link #endOfBatch}) and {@link #stats} interleaved, then {@link #close}, which must flush everything.
  */
 public interface FailureSink extends AutoCloseable {
 
     default void start(StreamHeader header) throws IOException {}
 
     void accept(ForkFailure failure) throws IOException;
+
+    /** The ring has been drained for now: a sink that writes to a reader in real time flushes here. */
+    default void endOfBatch() throws IOException {}
 
     /** Periodic counters (about once a second) and, with {@code final} set, the last tally. */
     default void stats(Stats stats) throws IOException {}

@@ -1,27 +1,32 @@
 package dev.forktrace.output;
 
-import com.google.protobuf.util.JsonFormat;
 import dev.forktrace.proto.v1.ForkFailure;
 import java.io.IOException;
 import java.io.Writer;
 
-/** One JSON object per line: protobuf's canonical JSON mapping of ForkFailure. */
+/** One JSON object per line: protobuf's canonical JSON mapping of ForkFailure (see FailureJson). */
 public final class JsonLinesSink implements FailureSink {
-    private final JsonFormat.Printer printer = JsonFormat.printer().omittingInsignificantWhitespace();
     private final Writer out;
-    private final boolean flushEachEvent;
+    private final FailureJson json;
+    private final boolean flushEachBatch;
 
-    /** @param flushEachEvent true for pipes and terminals, where a reader waits for each line */
-    public JsonLinesSink(Writer out, boolean flushEachEvent) {
+    /** @param flushEachBatch true for pipes and terminals, where a reader waits for each line */
+    public JsonLinesSink(Writer out, boolean flushEachBatch) {
         this.out = out;
-        this.flushEachEvent = flushEachEvent;
+        this.json = new FailureJson(out);
+        this.flushEachBatch = flushEachBatch;
     }
 
     @Override
     public void accept(ForkFailure failure) throws IOException {
-        printer.appendTo(failure, out);
+        json.write(failure);
         out.write('\n');
-        if (flushEachEvent) {
+    }
+
+    /** The ring is drained: a reader of a pipe sees every line now, one write for the whole batch. */
+    @Override
+    public void endOfBatch() throws IOException {
+        if (flushEachBatch) {
             out.flush();
         }
     }

@@ -48,6 +48,7 @@ public final class Capture {
             long waitMillis = Math.min(250, Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000));
             if (ring.await((int) waitMillis)) {
                 ring.drain(processor);
+                processor.endOfBatch();
             }
             if (System.nanoTime() >= nextStats) {
                 nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
@@ -55,6 +56,7 @@ public final class Capture {
             }
         }
         ring.drain(processor); // what arrived before the stop is delivered, not lost
+        processor.endOfBatch();
     }
 
     /** Final Stats to every sink, then closes them. */

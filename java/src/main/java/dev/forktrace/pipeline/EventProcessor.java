@@ -69,9 +69,20 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             attributor.attribute(raw, systemState.current(), attribution);
             ForkFailure failure = assembler.assemble(0, raw, attribution, systemState.current());
             assembler.warmUp();
-            com.google.protobuf.util.JsonFormat.printer().print(failure); // the JSON sink's first call
-        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-            throw new IllegalStateException(e);
+            new dev.forktrace.output.FailureJson(java.io.Writer.nullWriter()).write(failure); // the JSON sink's first call
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Tells the sinks that the ring is drained, so line-oriented outputs flush once per batch. */
+    public void endOfBatch() {
+        for (FailureSink sink : sinks) {
+            try {
+                sink.endOfBatch();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 

@@ -21,7 +21,6 @@ import dev.forktrace.proto.v1.Syscall;
 import dev.forktrace.proto.v1.Tier;
 import dev.forktrace.system.CgroupPaths;
 import dev.forktrace.system.CgroupPaths.Hierarchy;
-import dev.forktrace.system.JvmInfo;
 import dev.forktrace.system.ProcessInspector;
 import java.util.List;
 
@@ -77,9 +76,9 @@ public final class FailureAssembler {
         f.setScope(scope);
         f.addAllEvidence(evidence(e, a, snapshot, system));
         f.addAllOffenders(offenders).setOffenderRanking(byMemory ? "memory" : "tasks");
-        List<String> argv = processes.argv(e.pid());
-        if (JvmInfo.isJava(e.processComm(), argv)) {
-            f.setJava(JavaContext.newBuilder().setThreadName(e.comm()).setMain(JvmInfo.mainOf(argv)));
+        String javaMain = processes.javaMain(e.pid(), e.processComm());
+        if (javaMain != null) {
+            f.setJava(JavaContext.newBuilder().setThreadName(e.comm()).setMain(javaMain));
         }
         f.setMessage(Messages.explain(f, a));
         return f.build();

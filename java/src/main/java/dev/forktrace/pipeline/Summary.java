@@ -19,20 +19,45 @@ import java.util.Map;
 public final class Summary {
     private static final int MAX_PROCESSES = 10_000; // bound memory when every failure is a new process
     private final Map<Cause, Long> byCause = new EnumMap<>(Cause.class);
-    private final Map<String, Long> byCauseAndScope = new HashMap<>();
-    private final Map<String, Long> byProcess = new HashMap<>();
+    private final Map<CauseAndScope, long[]> byCauseAndScope = new HashMap<>();
+    private final Map<Process, long[]> byProcess = new HashMap<>();
     private long otherProcesses;
     private long delivered;
+
+    // Keys are records and counts are mutable cells: a storm records thousands of failures a second
+    // and should not build two strings and box a Long for each.
+    private record CauseAndScope(Cause cause, dev.forktrace.proto.v1.ScopeKind kind, String scope) {
+        @Override
+        public String toString() {
+            return cause + " " + kind + " " + scope;
+        }
+    }
+
+    private record Process(String comm, int pid) {
+        @Override
+        public String toString() {
+            return comm + " (pid " + pid + ")";
+        }
+    }
 
     public void record(ForkFailure f) {
         delivered++;
         byCause.merge(f.getCause(), 1L, Long::sum);
-        if (byCauseAndScope.size() < MAX_PROCESSES) {
-            byCauseAndScope.merge(f.getCause() + " " + f.getScope().getKind() + " " + f.getScope().getName(), 1L, Long::sum);
+        CauseAndScope scope = new CauseAndScope(f.getCause(), f.getScope().getKind(), f.getScope().getName());
+        long[] count = byCauseAndScope.get(scope);
+        if (count == null && byCauseAndScope.size() < MAX_PROCESSES) {
+            byCauseAndScope.put(scope, count = new long[1]);
         }
-        String process = f.getProcessComm() + " (pid " + f.getPid() + ")";
-        if (byProcess.containsKey(process) || byProcess.size() < MAX_PROCESSES) {
-            byProcess.merge(process, 1L, Long::sum);
+        if (count != null) {
+            count[0]++;
+        }
+        Process process = new Process(f.getProcessComm(), f.getPid());
+        count = byProcess.get(process);
+        if (count == null && byProcess.size() < MAX_PROCESSES) {
+            byProcess.put(process, count = new long[1]);
+        }
+        if (count != null) {
+            count[0]++;
         } else {
             otherProcesses++;
         }
@@ -94,12 +119,13 @@ public final class Summary {
         }
     }
 
-    private static void top(PrintStream out, String title, Map<String, Long> counts) {
+    private static void top(PrintStream out, String title, Map<?, long[]> counts) {
         if (counts.isEmpty()) {
             return;
         }
         out.println("forktrace:   " + title + ":");
         counts.entrySet().stream()
+                .map(e -> Map.entry(e.getKey().toString(), e.getValue()[0]))
                 .sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()))
                 .limit(10)
                 .forEach(e -> out.printf("forktrace:     %8d  %s%n", e.getValue(), e.getKey()));

@@ -23,7 +23,8 @@ final class Users {
                     String[] fields = line.split(":");
                     if (fields.length > 2) {
                         try {
-                            names.putIfAbsent(Integer.parseInt(fields[2]), fields[0]);
+                            int user = Integer.parseInt(fields[2]);
+                            names.putIfAbsent(user, "uid " + user + " (" + fields[0] + ")");
                         } catch (NumberFormatException e) {
                             // a malformed line names nobody
                         }
@@ -33,13 +34,13 @@ final class Users {
                 // without /etc/passwd the uid alone names the user
             }
         }
-        String name = names.get(uid);
-        if (name == null) {
+        String described = names.get(uid); // built once: a storm describes the same user thousands of times
+        if (described == null) {
             if (System.nanoTime() - readAt > REREAD_NANOS) { // a user created after we read the file
                 names = null;
             }
             return "uid " + uid;
         }
-        return "uid " + uid + " (" + name + ")";
+        return described;
     }
 }

@@ -29,7 +29,13 @@ public final class ProcessInspector {
     private final Path proc;
     private final Map<String, CachedRanking> cache = new HashMap<>();
 
+    private static final int JVM_CACHE_MAX = 1024;
+    private final Map<Integer, CachedJvm> jvms = new HashMap<>();
+
     private record CachedRanking(long readAt, List<Offender> offenders) {}
+
+    /** What a process runs, if it is a JVM; main is null for anything else. */
+    private record CachedJvm(long readAt, String processComm, String main) {}
 
     public ProcessInspector(Path proc) {
         this.proc = proc;
@@ -162,6 +168,26 @@ public final class ProcessInspector {
             }
         }
         return offender.build();
+    }
+
+    /**
+     * The main class or jar when the process is a JVM, else null. A storm is thousands of failures of the
+     * same few processes per second, so the answer is kept for a moment per pid instead of reading
+     * /proc/PID/cmdline each time; the comm guards against a pid reused in that moment.
+     */
+    public String javaMain(int pid, String processComm) {
+        long now = System.nanoTime();
+        CachedJvm hit = jvms.get(pid);
+        if (hit != null && now - hit.readAt() < CACHE_NANOS && hit.processComm().equals(processComm)) {
+            return hit.main();
+        }
+        if (jvms.size() >= JVM_CACHE_MAX) {
+            jvms.clear();
+        }
+        List<String> argv = argv(pid);
+        String main = JvmInfo.isJava(processComm, argv) ? JvmInfo.mainOf(argv) : null;
+        jvms.put(pid, new CachedJvm(now, processComm, main));
+        return main;
     }
 
     /** argv joined by spaces ("" when gone or a kernel thread). */
