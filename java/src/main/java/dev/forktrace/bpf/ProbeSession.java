@@ -41,6 +41,23 @@ public final class ProbeSession implements AutoCloseable {
         this.counterBuffer = arena.allocate(JAVA_LONG, EventLayout.CNT_SLOTS);
     }
 
+    /**
+     * Extracts the native parts and links the native calls (about 250 ms of one-time JVM work, most of
+     * it the first java.lang.foreign downcall) on a background thread, so that it overlaps with command
+     * line parsing. Errors are left for open() to report.
+     */
+    public static void preloadInBackground() {
+        Thread.ofPlatform().daemon().name("forktrace-native-preload").start(() -> {
+            try {
+                NativeLibraries.bpfObject();
+                Libc.monotonicNanos();
+                java.lang.invoke.MethodHandles.lookup().ensureInitialized(Shim.class);
+            } catch (Throwable e) {
+                // open() does the same work again and reports what went wrong
+            }
+        });
+    }
+
     /** Checks privileges, then opens and loads the BPF object with the filter. */
     public static ProbeSession open(Filter filter, int tierRequest) {
         requirePrivileges();

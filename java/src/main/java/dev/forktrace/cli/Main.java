@@ -22,6 +22,10 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        StartupTrace.mark("main");
+        if (args.length > 0 && (args[0].equals("watch") || args[0].equals("run") || args[0].equals("doctor"))) {
+            dev.forktrace.bpf.ProbeSession.preloadInBackground();
+        }
         System.exit(commandLine().execute(args));
     }
 }

@@ -26,6 +26,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
@@ -85,6 +87,7 @@ public final class WatchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        StartupTrace.mark("command line parsed");
         PrintStream err = System.err;
         if (durationSeconds < 0 || pid < 0) {
             err.println("forktrace: --duration and --pid must not be negative");
@@ -109,7 +112,9 @@ public final class WatchCommand implements Callable<Integer> {
                     + ": " + describe(e));
             return 1;
         }
+        StartupTrace.mark("outputs open");
         CgroupPaths cgroups = CgroupPaths.forThisMachine();
+        StartupTrace.mark("cgroup mounts read");
         long cgroupId = 0;
         int hierarchy = 0;
         if (cgroup != null) {
@@ -131,10 +136,18 @@ public final class WatchCommand implements Callable<Integer> {
             sinks.add(text);
         }
 
+        // The pipeline warms up (classes, /proc and cgroup indexes) while the kernel verifies the programs.
+        TextSink textSink = text;
+        FutureTask<Capture> preparedCapture = new FutureTask<>(
+                () -> new Capture(cgroups, sinks, () -> textSink == null ? 0 : textSink.collapsed()));
+        Thread.ofPlatform().daemon().name("forktrace-warm-up").start(preparedCapture);
         ProbeSession session;
         try {
+            StartupTrace.mark("options and outputs");
             session = ProbeSession.open(new ProbeSession.Filter(pid, false, cgroupId, hierarchy, comm), tier.code);
+            StartupTrace.mark("BPF object loaded");
             session.attach();
+            StartupTrace.mark("BPF programs attached");
         } catch (BpfException e) {
             err.println("forktrace: " + e.getMessage());
             return e.exitCode();
@@ -144,12 +157,13 @@ public final class WatchCommand implements Callable<Integer> {
         }
         try (session) {
             installStopSignals();
-            TextSink textSink = text;
-            Capture capture = new Capture(session, cgroups, sinks, () -> textSink == null ? 0 : textSink.collapsed());
+            Capture capture = prepared(preparedCapture);
+            capture.bind(session);
             StreamHeader header = header(session.hooks());
             for (FailureSink sink : sinks) {
                 sink.start(header);
             }
+            StartupTrace.mark("pipeline warm");
             // Printed once the pipeline is warm too: from here on a failure is attributed within
             // milliseconds, while the processes that hold the limit are still there to be named.
             err.println(attachedLine(session.hooks()));
@@ -162,6 +176,21 @@ public final class WatchCommand implements Callable<Integer> {
             err.println("forktrace: writing " + (output == null ? "standard output" : output) + " failed: "
                     + describe(e) + " (events up to this point were written; the probes are detached)");
             return 1;
+        }
+    }
+
+    /** The capture the warm-up thread built; its failure is this thread's failure. */
+    static Capture prepared(FutureTask<Capture> task) {
+        try {
+            return task.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the pipeline warmed up", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IllegalStateException(e.getCause());
         }
     }
 

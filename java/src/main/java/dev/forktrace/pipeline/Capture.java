@@ -22,7 +22,7 @@ import java.util.function.LongSupplier;
  */
 public final class Capture {
     private static final long STATS_INTERVAL_NANOS = 1_000_000_000L;
-    private final ProbeSession session;
+    private ProbeSession session;
     private final List<FailureSink> sinks;
     private final LongSupplier collapsed;
     private final Summary summary = new Summary();
@@ -31,13 +31,29 @@ public final class Capture {
 
     /** @param collapsed how many failures the sinks folded into earlier ones (for Stats), or () -> 0 */
     public Capture(ProbeSession session, CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
-        this.session = session;
+        this(cgroups, sinks, collapsed);
+        bind(session);
+    }
+
+    /**
+     * A warmed-up pipeline not yet bound to a session: it can be built on another thread while the BPF
+     * programs load, which takes the warm-up off the time to the attached line.
+     */
+    public Capture(CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
         this.sinks = sinks;
         this.collapsed = collapsed;
         long wallMinusMonotonic = Instant.now().toEpochMilli() * 1_000_000L - Libc.monotonicNanos();
         this.processor = new EventProcessor(new SystemStateReader(),
                 new FailureAssembler(cgroups, new ProcessInspector(), wallMinusMonotonic), sinks, summary);
         processor.warmUp();
+    }
+
+    /** The session whose ring and counters run() reads; once, before run(). */
+    public void bind(ProbeSession session) {
+        if (this.session != null) {
+            throw new IllegalStateException("capture already bound to a session");
+        }
+        this.session = session;
     }
 
     /** Runs until keepGoing is false or the deadline (System.nanoTime) passes, then delivers what is left. */
