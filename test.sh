@@ -43,7 +43,8 @@ run_test() {
         skipped=$((skipped + 1)); echo "SKIP $name: $(tail -1 "$LOGS/$name.log")"
     else
         failed=$((failed + 1)); failures+=("$name")
-        echo "FAIL $name (exit $rc, ${took}s); last lines of $LOGS/$name.log:"
+        echo "FAIL $name (exit $rc, ${took}s); its failing lines, then the last lines of $LOGS/$name.log:"
+        grep -E '(^| )FAIL( |$)' "$LOGS/$name.log" | head -20 | sed 's/^/  ! /'
         tail -30 "$LOGS/$name.log" | sed 's/^/    /'
     fi
 }
