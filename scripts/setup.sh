@@ -94,19 +94,23 @@ build_if_stale() {
 
 # prepare_jvm_options JAR CACHE_DIR: sets JVM_OPTIONS, the java options of every forktrace run (the
 # launcher and bench/run use this one definition).
-# - Serial GC, a bounded heap and C1 only: forktrace keeps little state, its RSS stays flat, and C2's
-#   compiler threads would add ~17 MB and delay the attached line (measured: 112 vs 95 MB, 780 vs 530 ms).
+# - Serial GC, a bounded heap and C1 only: forktrace keeps little state. A small young generation keeps
+#   RSS flat in a storm (short-lived garbage is collected within 8 MB instead of filling a 40 MB eden:
+#   VmHWM 99 vs 127 MB at 50k failures/s), and C2's compiler threads would add ~17 MB, delay the
+#   attached line (112 vs 95 MB, 780 vs 530 ms) and, in a 4 s storm, cost more than they gain.
 # - JDK 25+: an ahead-of-time cache (JEP 483/514/515: classes loaded and linked, method profiles),
 #   trained once per build by a one-second `watch` (needs root, like every run); JDK 22-24: a dynamic
 #   CDS archive created on first run. The cache halves the JVM's share of the time to "attached".
 prepare_jvm_options() {
     local jar=$1 dir=$2 version
     version=$(java_feature_version "$JAVA_HOME")
-    JVM_OPTIONS=(--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xmx128m -XX:TieredStopAtLevel=1)
+    JVM_OPTIONS=(--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xmx64m -Xmn8m -XX:TieredStopAtLevel=1)
     # protobuf-java still uses sun.misc.Unsafe, which JDK 24+ warns about on every start (JEP 471/498).
     [ "$version" -ge 24 ] && JVM_OPTIONS+=(--sun-misc-unsafe-memory-access=allow)
     if [ "$version" -ge 25 ]; then
-        local cache=$dir/forktrace-jdk$version.aot
+        # Named after the options too: a cache trained with other options would be refused.
+        local cache
+        cache=$dir/forktrace-jdk$version-$(printf '%s ' "${JVM_OPTIONS[@]}" | cksum | cut -d' ' -f1).aot
         if { [ ! -f "$cache" ] || [ "$jar" -nt "$cache" ]; } && [ "$(id -u)" -eq 0 ]; then
             train_aot_cache "$jar" "$cache"
         fi

@@ -10,10 +10,10 @@ import dev.forktrace.output.TextSink;
 import dev.forktrace.proto.v1.Cause;
 import dev.forktrace.proto.v1.ForkFailure;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,16 +61,15 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintStream err = System.err;
-        Writer writer;
+        OutputStream stream;
         try {
-            writer = output == null ? new OutputStreamWriter(err, StandardCharsets.UTF_8)
-                    : Files.newBufferedWriter(output, StandardCharsets.UTF_8);
+            stream = WatchCommand.openOutput(output, err);
         } catch (IOException e) {
             err.println("forktrace: cannot write the output file " + output + ": " + WatchCommand.describe(e));
             return 1;
         }
-        FailureSink sink = format == WatchCommand.Format.json ? new JsonLinesSink(writer, output == null)
-                : new TextSink(new PrintWriter(writer), false);
+        FailureSink sink = format == WatchCommand.Format.json ? new JsonLinesSink(stream, output == null)
+                : new TextSink(new PrintWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8)), false);
         long self = ProcessHandle.current().pid();
         // The tree is rooted at this JVM so that the command is tracked from its very first instruction:
         // the kernel adds it when the JVM forks it. The JVM's own failures are left out below.

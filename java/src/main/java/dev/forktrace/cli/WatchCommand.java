@@ -16,11 +16,13 @@ import dev.forktrace.stream.JfrSink;
 import dev.forktrace.stream.StreamWriter;
 import dev.forktrace.system.CgroupPaths;
 import java.io.IOException;
+import java.io.BufferedOutputStream;
+import java.io.FilterOutputStream;
+import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,15 +96,13 @@ public final class WatchCommand implements Callable<Integer> {
             return 2;
         }
         boolean protobufStream = output != null && (output.toString().equals("-") || output.toString().endsWith(".pb"));
-        Writer writer = null;
+        OutputStream stream = null;
         List<FailureSink> sinks = new ArrayList<>();
         try {
             if (protobufStream) {
                 sinks.add(StreamWriter.open(output.toString(), rotateSize, rotateKeep));
             } else {
-                writer = output == null
-                        ? new OutputStreamWriter(System.out, StandardCharsets.UTF_8)
-                        : Files.newBufferedWriter(output, StandardCharsets.UTF_8);
+                stream = openOutput(output, System.out);
             }
             if (jfr != null) {
                 sinks.add(new JfrSink(jfr));
@@ -129,10 +129,10 @@ public final class WatchCommand implements Callable<Integer> {
         }
         boolean terminal = output == null && System.console() != null && System.console().isTerminal();
         TextSink text = null;
-        if (writer != null && format == Format.json) {
-            sinks.add(new JsonLinesSink(writer, output == null));
-        } else if (writer != null) {
-            text = new TextSink(new PrintWriter(writer), terminal);
+        if (stream != null && format == Format.json) {
+            sinks.add(new JsonLinesSink(stream, output == null));
+        } else if (stream != null) {
+            text = new TextSink(new PrintWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8)), terminal);
             sinks.add(text);
         }
 
@@ -177,6 +177,25 @@ public final class WatchCommand implements Callable<Integer> {
                     + describe(e) + " (events up to this point were written; the probes are detached)");
             return 1;
         }
+    }
+
+    /**
+     * A buffered byte stream to the file, or to the console stream when there is no file; closing it
+     * leaves the console open, since the summary is printed after the sinks close.
+     */
+    static OutputStream openOutput(Path file, OutputStream console) throws IOException {
+        OutputStream target = file != null ? Files.newOutputStream(file) : new FilterOutputStream(console) {
+            @Override
+            public void write(byte[] bytes, int offset, int length) throws IOException {
+                out.write(bytes, offset, length);
+            }
+
+            @Override
+            public void close() throws IOException {
+                flush();
+            }
+        };
+        return new BufferedOutputStream(target, 1 << 16);
     }
 
     /** The capture the warm-up thread built; its failure is this thread's failure. */

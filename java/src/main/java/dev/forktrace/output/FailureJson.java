@@ -43,8 +43,21 @@ public final class FailureJson {
         this.out = out;
     }
 
+    /** For format() only. */
+    public FailureJson() {
+        this(Writer.nullWriter());
+    }
+
     /** One failure as one JSON object; the caller writes the line separator. */
     public void write(ForkFailure f) throws IOException {
+        out.append(format(f));
+    }
+
+    /**
+     * One failure as one JSON object, in a builder that the next call reuses. ./forktrace encodes it
+     * straight to bytes: a Writer would widen the (Latin-1) text to chars and encode it back.
+     */
+    public CharSequence format(ForkFailure f) {
         line.setLength(0);
         first = true;
         beginObject();
@@ -102,7 +115,7 @@ public final class FailureJson {
             snapshot(f.getSnapshot());
         }
         endObject();
-        out.append(line);
+        return line;
     }
 
     private void evidence(Evidence e) {

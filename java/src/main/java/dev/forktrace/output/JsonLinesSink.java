@@ -2,24 +2,28 @@ package dev.forktrace.output;
 
 import dev.forktrace.proto.v1.ForkFailure;
 import java.io.IOException;
-import java.io.Writer;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 
-/** One JSON object per line: protobuf's canonical JSON mapping of ForkFailure (see FailureJson). */
+/** One JSON object per line: protobuf's canonical JSON mapping of ForkFailure (see FailureJson), UTF-8. */
 public final class JsonLinesSink implements FailureSink {
-    private final Writer out;
-    private final FailureJson json;
+    private final OutputStream out;
+    private final FailureJson json = new FailureJson();
     private final boolean flushEachBatch;
 
-    /** @param flushEachBatch true for pipes and terminals, where a reader waits for each line */
-    public JsonLinesSink(Writer out, boolean flushEachBatch) {
+    /**
+     * @param out a buffered stream
+     * @param flushEachBatch true for pipes and terminals, where a reader waits for each line
+     */
+    public JsonLinesSink(OutputStream out, boolean flushEachBatch) {
         this.out = out;
-        this.json = new FailureJson(out);
         this.flushEachBatch = flushEachBatch;
     }
 
     @Override
     public void accept(ForkFailure failure) throws IOException {
-        json.write(failure);
+        // String.getBytes copies ASCII text as it is (one intrinsic), where a Writer widens and re-encodes.
+        out.write(json.format(failure).toString().getBytes(StandardCharsets.UTF_8));
         out.write('\n');
     }
 

@@ -33,7 +33,7 @@ public class OutputBench {
         try (Arena arena = Arena.ofConfined()) {
             failures = Fixtures.failures(Fixtures.events(arena, "live"));
         }
-        json = new JsonLinesSink(Writer.nullWriter(), false);
+        json = new JsonLinesSink(java.io.OutputStream.nullOutputStream(), false);
     }
 
     private ForkFailure nextFailure() {

@@ -46,7 +46,7 @@ public class ProcessorBench {
         arena = Arena.ofShared();
         events = Fixtures.events(arena, pids);
         count = RecordedEvents.count(events);
-        List<FailureSink> sinks = List.of(new JsonLinesSink(Writer.nullWriter(), false));
+        List<FailureSink> sinks = List.of(new JsonLinesSink(java.io.OutputStream.nullOutputStream(), false));
         processor = new EventProcessor(new SystemStateReader(), Fixtures.assembler(), sinks, new Summary());
     }
 
