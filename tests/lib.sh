@@ -45,7 +45,13 @@ in_cgroup() {
 
 # start_watch ARGS...: forktrace watch in the background, JSON to $WORK/events.json; waits for attach.
 start_watch() {
-    "$FORKTRACE" watch --format json --output "$WORK/events.json" "$@" 2>"$WORK/watch.err" &
+    start_watch_raw --format json --output "$WORK/events.json" "$@"
+}
+
+# start_watch_raw ARGS...: forktrace watch ARGS in the background, standard output to $WATCH_STDOUT
+# (default /dev/null), messages to $WORK/watch.err; waits for attach.
+start_watch_raw() {
+    "$FORKTRACE" watch "$@" >"${WATCH_STDOUT:-/dev/null}" 2>"$WORK/watch.err" &
     WATCH_PID=$!
     local i
     for i in $(seq 1 300); do

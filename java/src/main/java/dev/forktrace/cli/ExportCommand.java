@@ -1,5 +1,6 @@
 package dev.forktrace.cli;
 
+import dev.forktrace.output.JsonLinesSink;
 import dev.forktrace.proto.v1.StreamRecord;
 import dev.forktrace.stream.JfrSink;
 import dev.forktrace.stream.PerfettoExporter;
@@ -21,7 +22,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * `forktrace export --perfetto|--jfr IN.pb OUT`: a recorded stream in another tool's format. Exit 0; 1 when the
+ * `forktrace export --perfetto|--jfr|--json IN.pb OUT`: a recorded stream in another tool's format. Exit 0; 1 when the
  * input is damaged (what was readable is exported) or a file cannot be read or written; 2 for usage errors.
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
@@ -29,7 +30,9 @@ import picocli.CommandLine.Parameters;
                 "  --perfetto IN.pb OUT.perfetto-trace   for ui.perfetto.dev (concatenate with a scheduler trace",
                 "                                        of the same boot to see both on one timeline)",
                 "  --jfr IN.pb OUT.jfr                   forktrace.ForkFailure events for jfr print and JMC",
-                "                                        (event start time = export time; see field failureTime)"})
+                "                                        (event start time = export time; see field failureTime)",
+                "  --json IN.pb OUT.jsonl                every failure as one JSON object per line, exactly as",
+                "                                        `watch --format json` printed it live (- for stdout)"})
 public final class ExportCommand implements Callable<Integer> {
     static final class Target {
         @Option(names = "--perfetto", required = true, description = "Write a Perfetto trace.")
@@ -37,6 +40,9 @@ public final class ExportCommand implements Callable<Integer> {
 
         @Option(names = "--jfr", required = true, description = "Write a JDK Flight Recorder file.")
         boolean jfr;
+
+        @Option(names = "--json", required = true, description = "Write JSON lines (watch --format json).")
+        boolean json;
     }
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -58,7 +64,8 @@ public final class ExportCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--jfr needs an output file, not -");
         }
         try (StreamReader reader = StreamReader.open(input)) {
-            StreamFormatException damage = target.perfetto ? perfetto(reader, err) : jfr(reader, err);
+            StreamFormatException damage = target.perfetto ? perfetto(reader, err)
+                    : target.jfr ? jfr(reader, err) : json(reader, err);
             reader.warnings().forEach(w -> err.println("forktrace export: warning: " + w));
             if (damage != null) {
                 err.println("forktrace export: " + damage.getMessage()
@@ -99,6 +106,27 @@ public final class ExportCommand implements Callable<Integer> {
             damage = e;
         }
         err.println("forktrace export: " + sink.events() + " forktrace.ForkFailure events to " + output);
+        return damage;
+    }
+
+    private StreamFormatException json(StreamReader reader, PrintWriter err) throws IOException {
+        StreamFormatException damage = null;
+        long failures = 0;
+        // The same sink as watch --format json, so a recording reads back as the live output did.
+        try (JsonLinesSink sink = new JsonLinesSink(open(output), false)) {
+            StreamRecord r;
+            try {
+                while ((r = reader.next()) != null) {
+                    if (r.hasFailure()) {
+                        sink.accept(r.getFailure());
+                        failures++;
+                    }
+                }
+            } catch (StreamFormatException e) {
+                damage = e;
+            }
+        }
+        err.println("forktrace export: " + failures + " failures as JSON lines to " + output);
         return damage;
     }
 

@@ -70,7 +70,7 @@ public final class WatchCommand implements Callable<Integer> {
     double durationSeconds;
 
     @Option(names = "--output", paramLabel = "FILE",
-            description = "Write events here instead of standard output; FILE.pb or - writes a protobuf stream.")
+            description = "Write events here instead of standard output; FILE.pb (still showing --format on standard output) or - writes a protobuf stream.")
     Path output;
 
     @Option(names = "--rotate-size", paramLabel = "BYTES", description = "With a .pb output: start FILE.1.pb ... at this size.")
@@ -101,8 +101,11 @@ public final class WatchCommand implements Callable<Integer> {
         try {
             if (protobufStream) {
                 sinks.add(StreamWriter.open(output.toString(), rotateSize, rotateKeep));
-            } else {
+            }
+            if (!protobufStream) {
                 stream = openOutput(output, System.out);
+            } else if (!output.toString().equals("-")) {
+                stream = openOutput(null, System.out); // see what is being recorded, in --format
             }
             if (jfr != null) {
                 sinks.add(new JfrSink(jfr));
@@ -127,10 +130,11 @@ public final class WatchCommand implements Callable<Integer> {
                 return 2;
             }
         }
-        boolean terminal = output == null && System.console() != null && System.console().isTerminal();
+        boolean toConsole = output == null || protobufStream && !output.toString().equals("-");
+        boolean terminal = toConsole && System.console() != null && System.console().isTerminal();
         TextSink text = null;
         if (stream != null && format == Format.json) {
-            sinks.add(new JsonLinesSink(stream, output == null));
+            sinks.add(new JsonLinesSink(stream, toConsole));
         } else if (stream != null) {
             text = new TextSink(new PrintWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8)), terminal);
             sinks.add(text);
