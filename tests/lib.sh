@@ -16,6 +16,8 @@ note() { echo "-- $*"; }
 cleanup() {
     if [ -n "$WATCH_PID" ] && kill -0 "$WATCH_PID" 2>/dev/null; then kill -TERM "$WATCH_PID"; wait "$WATCH_PID" || true; fi
     local i
+    # make_pids_cgroup usually runs in $(...), whose CGROUPS+= is lost: it also notes each cgroup in a file.
+    [ -f "$WORK/cgroups" ] && mapfile -t -O ${#CGROUPS[@]} CGROUPS <"$WORK/cgroups"
     for ((i = ${#CGROUPS[@]} - 1; i >= 0; i--)); do
         local cg=${CGROUPS[$i]}
         [ -d "$cg" ] || continue
@@ -32,6 +34,7 @@ make_pids_cgroup() {
     [ -d "$PIDS_ROOT" ] || skip "no cgroup v1 pids hierarchy at $PIDS_ROOT"
     mkdir -p "$cg"
     CGROUPS+=("$cg")
+    echo "$cg" >>"$WORK/cgroups"
     [ -n "${2:-}" ] && echo "$2" >"$cg/pids.max"
     echo "$cg"
 }
