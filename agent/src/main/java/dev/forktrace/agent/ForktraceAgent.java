@@ -17,7 +17,7 @@ import org.objectweb.asm.Opcodes;
  * The handler is only an exception-table entry: a start that succeeds runs the original bytecode.
  *
  * <p>Loaded at launch ({@code -javaagent:forktrace-agent.jar[=socket=PATH]}) or into a running JVM
- * ({@code jcmd PID JVMTI.agent_load forktrace-agent.jar [socket=PATH]}).
+ * ({@code jcmd PID JVMTI.agent_load /path/forktrace-agent.jar [/path/agent.sock]}).
  */
 public final class ForktraceAgent {
     /** Set once installed: a second attach must not wrap Thread#start twice (two reports per failure). */
@@ -45,11 +45,15 @@ public final class ForktraceAgent {
         }
     }
 
-    /** The value of key=value in the agent's comma-separated options, or null. */
+    /**
+     * The value of key=value in the agent's comma-separated options, or null. An absolute path alone is
+     * the socket: jcmd's own parser takes "socket=PATH" after JVMTI.agent_load for one of its options.
+     */
     static String option(String args, String key) {
         if (args == null) return null;
         for (String part : args.split(",")) {
             if (part.startsWith(key + "=")) return part.substring(key.length() + 1);
+            if (key.equals("socket") && part.startsWith("/")) return part;
         }
         return null;
     }

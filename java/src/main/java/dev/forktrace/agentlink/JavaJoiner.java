@@ -101,7 +101,7 @@ public final class JavaJoiner {
         while (held.size() > MAX_HELD) {
             release(held.removeFirst(), out);
         }
-        poll(out);
+        releaseReady(now, out); // no matching here: see poll
     }
 
     private boolean reportPendingFor(ForkFailure f) {
@@ -118,24 +118,35 @@ public final class JavaJoiner {
         return false;
     }
 
-    /** Joins what arrived, then writes every event at the head of the queue that is joined or has waited enough. */
+    /**
+     * Call after each drain of the ring: joins the reports taken in by the previous call, takes in the
+     * ones that arrived since, then writes every event at the head of the queue that is joined or has
+     * waited enough. A report is matched one drain later because the JVM may fail several clones for one
+     * Thread.start (HotSpot retries pthread_create on EAGAIN): all of them are in the ring before the
+     * report is sent, but the drain that was running when it arrived may not have reached them yet. A
+     * drain that starts after the report was taken in has.
+     */
     public void poll(Consumer<ForkFailure> out) {
         if (held.isEmpty() && unmatched.isEmpty() && inbox.isEmpty()) {
             return;
         }
         long now = monotonic.getAsLong();
-        for (Report r; (r = inbox.poll()) != null; ) {
-            unmatched.add(r);
-        }
         for (Iterator<Report> it = unmatched.iterator(); it.hasNext(); ) {
             Report r = it.next();
-            if (join(r)) {
+            if (join(r)) { // every report here was taken in by an earlier call
                 it.remove();
             } else if (now - r.receivedNanos > HOLD_NANOS) {
                 it.remove();
                 unjoinedReports++; // its event was written already, was filtered out, or never reached forktrace
             }
         }
+        for (Report r; (r = inbox.poll()) != null; ) {
+            unmatched.add(r);
+        }
+        releaseReady(now, out);
+    }
+
+    private void releaseReady(long now, Consumer<ForkFailure> out) {
         while (!held.isEmpty() && (held.peekFirst().done || now >= held.peekFirst().deadlineNanos)) {
             release(held.removeFirst(), out);
         }
@@ -144,6 +155,7 @@ public final class JavaJoiner {
     /** Writes everything held, joined or not (end of capture). */
     public void flush(Consumer<ForkFailure> out) {
         poll(out);
+        poll(out); // the reports taken in by the first call are matched by the second
         while (!held.isEmpty()) {
             release(held.removeFirst(), out);
         }

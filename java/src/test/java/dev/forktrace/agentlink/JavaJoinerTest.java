@@ -47,6 +47,8 @@ class JavaJoinerTest {
         assertTrue(out.isEmpty(), "held for the report");
         now += 3 * MS;
         joiner.report(report(100, 101, k + 2 * MS, 0));
+        joiner.poll(out::add); // takes the report in
+        assertTrue(out.isEmpty(), "matched only after the next drain of the ring");
         joiner.poll(out::add);
         assertEquals(1, out.size());
         JavaContext java = out.get(0).getJava();
@@ -65,6 +67,7 @@ class JavaJoinerTest {
         joiner.report(report(100, 101, now - MS, 0));
         joiner.poll(out::add);
         joiner.offer(thread(1, 100, 101, k), out::add);
+        joiner.poll(out::add);
         assertEquals(1, out.size());
         assertEquals(3, out.get(0).getJava().getStackCount());
     }
@@ -132,9 +135,27 @@ class JavaJoinerTest {
         now += 4 * MS;
         joiner.report(report(100, 101, k + 3 * MS, 0));
         joiner.poll(out::add);
+        joiner.poll(out::add);
         assertEquals(List.of(1L, 2L, 3L), out.stream().map(ForkFailure::getSequence).toList(), "kernel order kept");
         assertEquals(List.of(0, 0, 3), out.stream().map(f -> f.getJava().getStackCount()).toList());
         assertEquals(1, joiner.joined());
+    }
+
+    @Test
+    void retriesStillInTheRingWhenTheReportArrivesGetTheJoin() {
+        // Seen with HotSpot 17: four failed clones for one Thread.start; the report reached forktrace
+        // while the consumer was still assembling the first.
+        joiner.agentConnected(100);
+        long k = now;
+        joiner.offer(thread(1, 100, 101, k), out::add);
+        now += 4 * MS;
+        joiner.report(report(100, 101, k + 3 * MS, 0));
+        joiner.poll(out::add); // the report is in; the drain below still delivers the retries
+        joiner.offer(thread(2, 100, 101, k + MS), out::add);
+        joiner.offer(thread(3, 100, 101, k + 2 * MS), out::add);
+        joiner.offer(thread(4, 100, 101, k + 2 * MS + 10_000), out::add);
+        joiner.poll(out::add);
+        assertEquals(List.of(0, 0, 0, 3), out.stream().map(f -> f.getJava().getStackCount()).toList());
     }
 
     @Test
@@ -148,6 +169,7 @@ class JavaJoinerTest {
         assertTrue(out.isEmpty());
         joiner.report(report(100, 101, k + MS, 0));
         joiner.poll(out::add);
+        joiner.poll(out::add);
         assertEquals(List.of(1L, 2L, 3L), out.stream().map(ForkFailure::getSequence).toList());
         assertEquals(0, joiner.unjoinedEvents());
     }
@@ -159,6 +181,7 @@ class JavaJoinerTest {
         joiner.offer(thread(1, 100, 101, k), out::add);
         // a JVM in a time namespace: its nanoTime is far off; its wall time is right
         joiner.report(report(100, 101, k + 3_600_000 * MS, k + 2 * MS + OFFSET));
+        joiner.poll(out::add);
         joiner.poll(out::add);
         assertEquals(1, out.size());
         assertEquals(1, joiner.joined());
