@@ -40,6 +40,7 @@ check_run() {
     expect_eq "$name: failing thread (tid)" "$tid" "$(jq -r '.[0].tid' <<<"$joined")"
     expect_eq "$name: java.newThreadName" "$new" "$(jq -r '.[0].java.newThreadName' <<<"$joined")"
     expect_eq "$name: java.threadName" main "$(jq -r '.[0].java.threadName' <<<"$joined")"
+    expect_eq "$name: java.main" AgentTarget "$(jq -r '.[0].java.main' <<<"$joined")"
     expect_eq "$name: caller of Thread.start in java.stack" true \
         "$(jq '.[0].java.stack | any(startswith("AgentTarget.spawnUntilRefused("))' <<<"$joined")"
 }

@@ -134,6 +134,11 @@ public final class ThreadStartBridge {
                 .append(",\"threadName\":"); quote(b, Thread.currentThread().getName());
         b.append(",\"newThreadName\":"); quote(b, newThread.getName());
         b.append(",\"error\":"); quote(b, String.valueOf(error.getMessage()));
+        // What the JVM runs (main class or jar): forktrace reads it from /proc too, but a JVM that exits
+        // right after the error may be gone by then.
+        String command = System.getProperty("sun.java.command", "").strip();
+        int space = command.indexOf(' ');
+        b.append(",\"main\":"); quote(b, space < 0 ? command : command.substring(0, space));
         b.append(",\"stack\":[");
         StackTraceElement[] stack = error.getStackTrace();
         for (int i = 0; i < stack.length; i++) { if (i > 0) b.append(','); quote(b, stack[i].toString()); }

@@ -19,7 +19,7 @@ import java.util.List;
  * the socket is open to every local user.
  */
 public record AgentMessage(Kind kind, int pid, int tid, long monotonicNanos, long wallNanos, String javaVersion,
-        String threadName, String newThreadName, String error, List<String> stack) {
+        String threadName, String newThreadName, String error, String main, List<String> stack) {
     public enum Kind { HELLO, FAILURE }
 
     static final int MAX_FRAMES = 1024;
@@ -47,10 +47,11 @@ public record AgentMessage(Kind kind, int pid, int tid, long monotonicNanos, lon
         String type = string(o, "type", "failure"); // the first agent version had no type: a failure
         int pid = positiveInt(o, "pid");
         return switch (type) {
-            case "hello" -> new AgentMessage(Kind.HELLO, pid, 0, 0, 0, string(o, "javaVersion", ""), "", "", "", List.of());
+            case "hello" -> new AgentMessage(Kind.HELLO, pid, 0, 0, 0, string(o, "javaVersion", ""), "", "", "", "",
+                    List.of());
             case "failure" -> new AgentMessage(Kind.FAILURE, pid, positiveInt(o, "tid"), number(o, "monotonicNanos"),
                     number(o, "wallNanos"), "", string(o, "threadName", ""), string(o, "newThreadName", ""),
-                    string(o, "error", ""), stack(o));
+                    string(o, "error", ""), string(o, "main", ""), stack(o));
             default -> throw new IllegalArgumentException("unknown type '" + clip(type) + "'");
         };
     }

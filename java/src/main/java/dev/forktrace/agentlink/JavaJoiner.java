@@ -204,6 +204,9 @@ public final class JavaJoiner {
         if (!m.threadName().isEmpty()) {
             java.setThreadName(m.threadName()); // the Java name, not the kernel's 15-character comm
         }
+        if (java.getMain().isEmpty() && !m.main().isEmpty()) { // the process was gone when forktrace read /proc
+            java.setMain(m.main().endsWith(".jar") ? "-jar " + m.main() : m.main());
+        }
         java.setNewThreadName(m.newThreadName()).clearStack().addAllStack(m.stack());
         return f.toBuilder().setJava(java).build();
     }

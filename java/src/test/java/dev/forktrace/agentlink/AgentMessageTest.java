@@ -13,7 +13,7 @@ class AgentMessageTest {
             + "\"wallNanos\":1795383495311134228,\"threadName\":\"main\",\"newThreadName\":\"bomb-42\",\"error\":"
             + "\"unable to create native thread: possibly out of memory or process/resource limits reached\",\"stack\":["
             + "\"java.base/java.lang.Thread.start0(Native Method)\",\"java.base/java.lang.Thread.start(Thread.java:1417)\","
-            + "\"ThreadBomb.startOne(ThreadBomb.java:19)\",\"ThreadBomb.main(ThreadBomb.java:11)\"]}";
+            + "\"ThreadBomb.startOne(ThreadBomb.java:19)\",\"ThreadBomb.main(ThreadBomb.java:11)\"],\"main\":\"ThreadBomb\"}";
 
     @Test
     void parsesTheAgentsFailureLine() {
@@ -25,6 +25,7 @@ class AgentMessageTest {
         assertEquals(1795383495311134228L, m.wallNanos());
         assertEquals("main", m.threadName());
         assertEquals("bomb-42", m.newThreadName());
+        assertEquals("ThreadBomb", m.main());
         assertEquals(4, m.stack().size());
         assertEquals("ThreadBomb.startOne(ThreadBomb.java:19)", m.stack().get(2));
     }

@@ -26,7 +26,7 @@ class JavaJoinerTest {
 
     private static AgentMessage report(int pid, int tid, long monotonic, long wall) {
         return new AgentMessage(AgentMessage.Kind.FAILURE, pid, tid, monotonic, wall, "", "main-thread-full-name",
-                "worker-9", "unable to create native thread", List.of("java.base/java.lang.Thread.start0(Native Method)",
+                "worker-9", "unable to create native thread", "app.jar", List.of("java.base/java.lang.Thread.start0(Native Method)",
                         "java.base/java.lang.Thread.start(Thread.java:1417)", "app.Pool.grow(Pool.java:42)"));
     }
 
@@ -58,6 +58,16 @@ class JavaJoinerTest {
         assertEquals("app.Pool.grow(Pool.java:42)", java.getStack(2));
         assertEquals(1, joiner.joined());
         assertFalse(joiner.busy());
+    }
+
+    @Test
+    void theAgentNamesTheMainWhenTheProcessWasGoneBeforeForktraceReadIt() {
+        joiner.agentConnected(100);
+        ForkFailure noArgv = thread(1, 100, 101, now).toBuilder().setJava(JavaContext.newBuilder().setThreadName("java")).build();
+        joiner.offer(noArgv, out::add);
+        joiner.report(report(100, 101, now, 0));
+        joiner.flush(out::add);
+        assertEquals("-jar app.jar", out.get(0).getJava().getMain());
     }
 
     @Test
