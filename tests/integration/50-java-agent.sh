@@ -77,3 +77,16 @@ done
 grep -q "^forktrace: java agent: 4 connection(s), 4 failed Thread.start report(s), 4 joined" "$WORK/watch.err" \
     || fail "summary: $(grep 'java agent' "$WORK/watch.err")"
 note "$(grep 'java agent' "$WORK/watch.err")"
+
+# forktrace run: the same join for a command's process tree (JDK 25, loaded at launch)
+jh=${JDKS[1]}
+cg=$(make_pids_cgroup forktrace-test-agent/run $LIMIT)
+rc=0
+"$FORKTRACE" run --format json --output "$WORK/run.json" --agent-socket "$WORK/run.sock" -- \
+    sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$jh/bin/java" -Xss256k -XX:+UseSerialGC \
+    -javaagent:"$AGENT=socket=$WORK/run.sock" -cp "$WORK/classes" AgentTarget >"$WORK/run.out" 2>"$WORK/run.err" || rc=$?
+expect_eq "run: exit status (the JVM's)" 0 "$rc"
+grep -q "^forktrace: tracing .*agent socket $WORK/run.sock listening" "$WORK/run.err" \
+    || fail "run does not say the agent socket listens: $(head -3 "$WORK/run.err")"
+cp "$WORK/run.json" "$WORK/events.json" # check_run reads events()
+check_run "forktrace run, JDK 25" "$(cat "$WORK/run.out")"
