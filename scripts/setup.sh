@@ -62,15 +62,20 @@ find_jdk() {
     JAVA=$JAVA_HOME/bin/java
 }
 
+FORKTRACE_AGENT_JAR=$FORKTRACE_ROOT/agent/target/forktrace-agent.jar
+
 # The newest source file that is newer than the jar, or nothing when the build is current.
 stale_reason() {
     [ -f "$FORKTRACE_JAR" ] || { echo "no target/forktrace.jar yet"; return; }
+    [ -f "$FORKTRACE_AGENT_JAR" ] || { echo "no agent/target/forktrace-agent.jar yet"; return; }
     local newer
     newer=$(find "$FORKTRACE_ROOT/bpf" "$FORKTRACE_ROOT/native" "$FORKTRACE_ROOT/java/src/main" \
         "$FORKTRACE_ROOT/proto" "$FORKTRACE_ROOT/CMakeLists.txt" "$FORKTRACE_ROOT/pom.xml" \
         -type f -newer "$FORKTRACE_JAR" -print -quit 2>/dev/null)
+    [ -z "$newer" ] && newer=$(find "$FORKTRACE_ROOT/agent/src/main" "$FORKTRACE_ROOT/agent/pom.xml" \
+        -type f -newer "$FORKTRACE_AGENT_JAR" -print -quit 2>/dev/null)
     if [ -n "$newer" ]; then
-        echo "${newer#"$FORKTRACE_ROOT"/} is newer than the jar"
+        echo "${newer#"$FORKTRACE_ROOT"/} is newer than its jar"
     fi
 }
 
@@ -84,7 +89,8 @@ build_if_stale() {
     if ! {
         cmake -S "$FORKTRACE_ROOT" -B "$FORKTRACE_ROOT/build" -DCMAKE_BUILD_TYPE=Release &&
             cmake --build "$FORKTRACE_ROOT/build" -j"$(nproc)" &&
-            (cd "$FORKTRACE_ROOT" && mvn -B -q package -DskipTests)
+            (cd "$FORKTRACE_ROOT" && mvn -B -q package -DskipTests) &&
+            (cd "$FORKTRACE_ROOT/agent" && mvn -B -q package -DskipTests) # its own Java 17 jar (-javaagent)
     } >"$log" 2>&1; then
         say "build failed; the last lines of build/build.log:"
         tail -40 "$log" >&2

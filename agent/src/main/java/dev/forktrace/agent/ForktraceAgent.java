@@ -12,22 +12,50 @@ import org.objectweb.asm.Label;
 import org.objectweb.asm.MethodVisitor;
 import org.objectweb.asm.Opcodes;
 
-/** Wraps Thread#start in catch (OutOfMemoryError e) { ThreadStartBridge.onStartFailure(this, e); throw e; }. */
+/**
+ * Wraps Thread#start in catch (OutOfMemoryError e) { ThreadStartBridge.onStartFailure(this, e); throw e; }.
+ * The handler is only an exception-table entry: a start that succeeds runs the original bytecode.
+ *
+ * <p>Loaded at launch ({@code -javaagent:forktrace-agent.jar[=socket=PATH]}) or into a running JVM
+ * ({@code jcmd PID JVMTI.agent_load /path/forktrace-agent.jar [/path/agent.sock]}).
+ */
 public final class ForktraceAgent {
-    public static void premain(String args, Instrumentation inst) { install(inst); }
-    public static void agentmain(String args, Instrumentation inst) { install(inst); }
+    /** Set once installed: a second attach must not wrap Thread#start twice (two reports per failure). */
+    static final String INSTALLED_PROPERTY = "forktrace.agent.installed";
 
-    static void install(Instrumentation inst) {
+    public static void premain(String args, Instrumentation inst) { install(args, inst); }
+    public static void agentmain(String args, Instrumentation inst) { install(args, inst); }
+
+    static void install(String args, Instrumentation inst) {
         try {
+            if (System.getProperty(INSTALLED_PROPERTY) != null) {
+                return;
+            }
+            System.setProperty(INSTALLED_PROPERTY, "true");
             // Thread is a bootstrap class, so the bridge it calls must be visible from the bootstrap loader.
             File jar = new File(ForktraceAgent.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             inst.appendToBootstrapClassLoaderSearch(new JarFile(jar));
+            // First use of the bridge after the append: it loads from the bootstrap loader, as Thread needs.
+            ThreadStartBridge.configure(option(args, "socket"));
             // The nested classes now load from the bootstrap loader (another runtime package), hence public.
             inst.addTransformer(new StartTransformer(), true);
             inst.retransformClasses(Thread.class);
         } catch (Throwable t) {
             System.err.println("forktrace-agent: not installed: " + t);
         }
+    }
+
+    /**
+     * The value of key=value in the agent's comma-separated options, or null. An absolute path alone is
+     * the socket: jcmd's own parser takes "socket=PATH" after JVMTI.agent_load for one of its options.
+     */
+    static String option(String args, String key) {
+        if (args == null) return null;
+        for (String part : args.split(",")) {
+            if (part.startsWith(key + "=")) return part.substring(key.length() + 1);
+            if (key.equals("socket") && part.startsWith("/")) return part;
+        }
+        return null;
     }
 
     public static final class StartTransformer implements ClassFileTransformer {

@@ -50,6 +50,12 @@ public final class ForktraceProbe implements AutoCloseable {
      * {@link #close}).
      */
     public static ForktraceProbe attach(Target target, int tier, List<FailureSink> extraSinks) {
+        return attach(target, tier, extraSinks, null);
+    }
+
+    /** As above, and with the Java agent's reports joined into failures when joiner is not null. */
+    public static ForktraceProbe attach(Target target, int tier, List<FailureSink> extraSinks,
+            dev.forktrace.agentlink.JavaJoiner joiner) {
         CgroupPaths cgroups = CgroupPaths.forThisMachine();
         ProbeSession.Filter filter = switch (target) {
             case Target.Process p -> new ProbeSession.Filter(Math.toIntExact(p.pid()), false, 0, 0, "");
@@ -70,14 +76,15 @@ public final class ForktraceProbe implements AutoCloseable {
             if (target instanceof Target.ProcessTree tree) {
                 session.trackProcessTree(Math.toIntExact(tree.pid()));
             }
-            return new ForktraceProbe(session, cgroups, extraSinks);
+            return new ForktraceProbe(session, cgroups, extraSinks, joiner);
         } catch (RuntimeException e) {
             session.close();
             throw e;
         }
     }
 
-    private ForktraceProbe(ProbeSession session, CgroupPaths cgroups, List<FailureSink> extraSinks) {
+    private ForktraceProbe(ProbeSession session, CgroupPaths cgroups, List<FailureSink> extraSinks,
+            dev.forktrace.agentlink.JavaJoiner joiner) {
         this.session = session;
         List<FailureSink> sinks = new ArrayList<>(extraSinks);
         sinks.add(new FailureSink() {
@@ -90,6 +97,9 @@ public final class ForktraceProbe implements AutoCloseable {
             public void close() {}
         });
         this.capture = new Capture(session, cgroups, sinks, () -> 0);
+        if (joiner != null) {
+            capture.joinJavaReports(joiner);
+        }
         this.thread = Thread.ofPlatform().daemon().name("forktrace-capture").start(this::captureLoop);
     }
 

@@ -1,5 +1,6 @@
 package dev.forktrace.cli;
 
+import dev.forktrace.agentlink.AgentLink;
 import dev.forktrace.api.Failure;
 import dev.forktrace.api.ForktraceProbe;
 import dev.forktrace.api.Target;
@@ -55,6 +56,11 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--tier", description = "Hook tier: auto (default), fentry, kprobe or tracepoint.")
     WatchCommand.TierChoice tier = WatchCommand.TierChoice.auto;
 
+    @Option(names = "--agent-socket", paramLabel = "PATH",
+            description = "Unix socket for the forktrace Java agent's reports, or off. Default: "
+                    + AgentLink.DEFAULT_SOCKET + " when it can be created.")
+    String agentSocket = AgentLink.DEFAULT_SOCKET;
+
     @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "The command and its arguments (after --).")
     List<String> command;
 
@@ -91,13 +97,22 @@ public final class RunCommand implements Callable<Integer> {
                 sink.close();
             }
         };
+        AgentLink agents;
+        try {
+            agents = AgentLink.open(agentSocket, err);
+        } catch (IOException e) {
+            err.println("forktrace: --agent-socket: " + e.getMessage());
+            return 2;
+        }
         ForktraceProbe probe;
         try {
-            probe = ForktraceProbe.attach(Target.processTree(self), tier.code, List.of(commandOnly));
+            probe = ForktraceProbe.attach(Target.processTree(self), tier.code, List.of(commandOnly), agents.joiner());
         } catch (BpfException e) {
+            agents.close();
             err.println("forktrace: " + e.getMessage());
             return e.exitCode();
         }
+        err.println("forktrace: tracing the process tree of " + command.get(0) + "; " + agents.note());
         int status;
         try {
             Process process;
@@ -110,7 +125,11 @@ public final class RunCommand implements Callable<Integer> {
             status = process.waitFor();
             probe.flush(Duration.ofSeconds(2));
         } finally {
-            probe.close();
+            probe.close(); // writes the failures still held for a report, so the listener closes after it
+            agents.close();
+        }
+        if (agents.summary() != null) {
+            err.println(agents.summary());
         }
         List<Failure> failures = probe.failures().stream().filter(f -> f.pid() != self).toList();
         return verdict(err, status, failures);

@@ -1,5 +1,6 @@
 package dev.forktrace.cli;
 
+import dev.forktrace.agentlink.AgentLink;
 import dev.forktrace.bpf.BpfException;
 import dev.forktrace.bpf.EventLayout;
 import dev.forktrace.bpf.Libc;
@@ -85,6 +86,11 @@ public final class WatchCommand implements Callable<Integer> {
     @Option(names = "--tier", description = "Hook tier: auto (default), fentry, kprobe or tracepoint.")
     TierChoice tier = TierChoice.auto;
 
+    @Option(names = "--agent-socket", paramLabel = "PATH",
+            description = "Unix socket for the forktrace Java agent's reports (Java stack of a failed Thread.start), "
+                    + "or off. Default: " + AgentLink.DEFAULT_SOCKET + " when it can be created.")
+    String agentSocket = AgentLink.DEFAULT_SOCKET;
+
     private volatile boolean running = true;
 
     @Override
@@ -140,6 +146,13 @@ public final class WatchCommand implements Callable<Integer> {
             sinks.add(text);
         }
 
+        AgentLink agents;
+        try {
+            agents = AgentLink.open(agentSocket, err);
+        } catch (IOException e) {
+            err.println("forktrace: --agent-socket: " + e.getMessage());
+            return 2;
+        }
         // The pipeline warms up (classes, /proc and cgroup indexes) while the kernel verifies the programs.
         TextSink textSink = text;
         FutureTask<Capture> preparedCapture = new FutureTask<>(
@@ -153,16 +166,21 @@ public final class WatchCommand implements Callable<Integer> {
             session.attach();
             StartupTrace.mark("BPF programs attached");
         } catch (BpfException e) {
+            agents.close();
             err.println("forktrace: " + e.getMessage());
             return e.exitCode();
         } catch (IllegalArgumentException e) {
+            agents.close();
             err.println("forktrace: " + e.getMessage());
             return 2;
         }
-        try (session) {
+        try (agents; session) {
             installStopSignals();
             Capture capture = prepared(preparedCapture);
             capture.bind(session);
+            if (agents.joiner() != null) {
+                capture.joinJavaReports(agents.joiner());
+            }
             StreamHeader header = header(session.hooks());
             for (FailureSink sink : sinks) {
                 sink.start(header);
@@ -170,11 +188,14 @@ public final class WatchCommand implements Callable<Integer> {
             StartupTrace.mark("pipeline warm");
             // Printed once the pipeline is warm too: from here on a failure is attributed within
             // milliseconds, while the processes that hold the limit are still there to be named.
-            err.println(attachedLine(session.hooks()));
+            err.println(attachedLine(session.hooks()) + "; " + agents.note());
             long deadline = durationSeconds > 0 ? System.nanoTime() + (long) (durationSeconds * 1e9) : Long.MAX_VALUE;
             capture.run(() -> running, deadline);
             capture.finish();
             capture.printSummary(err);
+            if (agents.summary() != null) {
+                err.println(agents.summary());
+            }
             return 0;
         } catch (UncheckedIOException | IOException e) {
             err.println("forktrace: writing " + (output == null ? "standard output" : output) + " failed: "

@@ -103,7 +103,21 @@ public final class TextSink implements FailureSink {
             b.append(" [JVM ").append(f.getJava().getMain()).append(", thread '").append(f.getJava().getThreadName())
                     .append("']");
         }
+        if (f.hasJava() && f.getJava().getStackCount() > 0) {
+            b.append(" starting '").append(f.getJava().getNewThreadName()).append("' at ")
+                    .append(caller(f.getJava().getStackList()));
+        }
         return b.toString();
+    }
+
+    /** The first frame outside java.lang.Thread: the code that called Thread.start. */
+    static String caller(List<String> stack) {
+        for (String frame : stack) {
+            if (!frame.contains("java.lang.Thread.")) {
+                return frame;
+            }
+        }
+        return stack.get(stack.size() - 1);
     }
 
     private void report(Burst burst) {

@@ -1,5 +1,6 @@
 package dev.forktrace.pipeline;
 
+import dev.forktrace.agentlink.JavaJoiner;
 import dev.forktrace.bpf.EventLayout;
 import dev.forktrace.bpf.Libc;
 import dev.forktrace.bpf.ProbeSession;
@@ -28,6 +29,7 @@ public final class Capture {
     private final Summary summary = new Summary();
     private final EventProcessor processor;
     private final long[] counters = new long[EventLayout.CNT_SLOTS];
+    private JavaJoiner joiner;
 
     /** @param collapsed how many failures the sinks folded into earlier ones (for Stats), or () -> 0 */
     public Capture(ProbeSession session, CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
@@ -56,16 +58,28 @@ public final class Capture {
         this.session = session;
     }
 
+    /** Joins the Java agent's reports into the failures (call before {@link #run}). */
+    public void joinJavaReports(JavaJoiner joiner) {
+        this.joiner = joiner;
+        processor.joinJavaReports(joiner);
+    }
+
     /** Runs until keepGoing is false or the deadline (System.nanoTime) passes, then delivers what is left. */
     public void run(BooleanSupplier keepGoing, long deadlineNanos) throws IOException {
         var ring = session.ringBuffer();
         long nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
         while (keepGoing.getAsBoolean() && System.nanoTime() < deadlineNanos) {
             long waitMillis = Math.min(250, Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000));
+            if (joiner != null && joiner.busy()) {
+                waitMillis = Math.min(waitMillis, 10); // a held failure is written soon after its report
+            }
             if (ring.await((int) waitMillis)) {
                 ring.drain(processor);
-                processor.endOfBatch();
             }
+            if (joiner != null) {
+                joiner.poll(processor::deliver);
+            }
+            processor.endOfBatch();
             if (System.nanoTime() >= nextStats) {
                 nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
                 emit(summary.stats(session.readCounters(counters), collapsed.getAsLong(), false));
@@ -78,6 +92,9 @@ public final class Capture {
     /** Final Stats to every sink, then closes them. */
     public void finish() throws IOException {
         ring().drain(processor);
+        if (joiner != null) {
+            joiner.flush(processor::deliver);
+        }
         session.readCounters(counters);
         Stats last = summary.stats(counters, collapsed.getAsLong(), true);
         IOException first = null;

@@ -26,6 +26,8 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     private final FailureAssembler assembler;
     private final List<FailureSink> sinks;
     private final Summary summary;
+    private final java.util.function.Consumer<ForkFailure> deliver = this::deliver;
+    private dev.forktrace.agentlink.JavaJoiner joiner;
     private long sequence;
     private long malformed;
 
@@ -48,6 +50,15 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
         attributor.attribute(raw, system, attribution);
         ForkFailure failure = assembler.assemble(++sequence, raw, attribution, system);
         summary.record(failure);
+        if (joiner != null) {
+            joiner.offer(failure, deliver); // may hold it for the Java agent's report
+        } else {
+            deliver(failure);
+        }
+    }
+
+    /** Writes one failure to every sink (directly, or when the joiner releases it). */
+    public void deliver(ForkFailure failure) {
         for (FailureSink sink : sinks) {
             try {
                 sink.accept(failure);
@@ -84,6 +95,11 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
                 throw new UncheckedIOException(e);
             }
         }
+    }
+
+    /** Java agent reports are joined into failures from now on (null: none). */
+    public void joinJavaReports(dev.forktrace.agentlink.JavaJoiner joiner) {
+        this.joiner = joiner;
     }
 
     public long delivered() {

@@ -34,4 +34,17 @@ class TextSinkTest {
         assertTrue(out.contains("999 more identical failures"), out);
         assertEquals(999, sink.collapsed());
     }
+
+    @Test
+    void aJoinedJavaStackNamesTheCallerOfThreadStart() {
+        ForkFailure f = failure(42).toBuilder().setJava(dev.forktrace.proto.v1.JavaContext.newBuilder().setMain("-jar app.jar")
+                .setThreadName("main").setNewThreadName("worker-57")
+                .addStack("java.base/java.lang.Thread.start0(Native Method)")
+                .addStack("java.base/java.lang.Thread.start(Thread.java:1417)")
+                .addStack("com.example.Pool.grow(Pool.java:42)")).build();
+        String line = TextSink.line(f);
+        assertTrue(line.endsWith("[JVM -jar app.jar, thread 'main'] starting 'worker-57' at com.example.Pool.grow(Pool.java:42)"),
+                line);
+        assertTrue(!TextSink.line(failure(42)).contains("starting"), "no agent report, no stack part");
+    }
 }
