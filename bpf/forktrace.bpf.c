@@ -6,8 +6,9 @@
  *   tracepoint  tp/syscalls/sys_{enter,exit}_{clone,clone3,fork,vfork}   (taxes every syscall a little)
  *   kprobe      kprobe/kretprobe on kernel_clone and __x64_sys_{clone,clone3} (task creation only)
  *   fentry      fentry/fexit on kernel_clone and __x64_sys_{clone,clone3}     (task creation only, cheapest)
- * plus evidence hooks inside copy_process (copy_process, alloc_pid, pids_can_fork, slab_out_of_memory,
- * page_counter_try_charge) in the fentry or kprobe flavour, and tp_btf/console for kernel messages.
+ * plus evidence hooks inside copy_process (copy_process, alloc_pid, pids_can_fork, is_rlimit_overlimit,
+ * slab_out_of_memory, and on request page_counter_try_charge and __vm_enough_memory) in the fentry or
+ * kprobe flavour, and tp_btf/console for kernel messages.
  *
  * Syscall entry stores per-thread state in `inflight`; hooks add evidence to it; syscall exit turns a
  * failure into one struct ft_event (bpf/forktrace.h) in the `events` ring buffer.
@@ -50,6 +51,8 @@ struct inflight {
 	__u64 page_counter_usage;
 	__u64 page_counter_max;
 	__u64 page_counter_fail;  /* kprobe tier: page_counter_try_charge's `fail` argument */
+	__u32 nproc_check;        /* kprobe tier: is_rlimit_overlimit was asked about RLIMIT_NPROC */
+	__u32 _pad;
 	__s64 pids_events[FT_CGROUP_LEVELS];
 	__u32 syscall;
 	__u32 evidence;
@@ -684,6 +687,87 @@ int BPF_KRETPROBE(kr_page_counter, bool ret)
 	return 0;
 }
 
+/*
+ * RLIMIT_NPROC: copy_process() asks is_rlimit_overlimit(task_ucounts(p), UCOUNT_RLIMIT_NPROC, ...) and
+ * refuses when it says true and the caller is neither INIT_USER nor CAP_SYS_RESOURCE/CAP_SYS_ADMIN (user
+ * space checks that part from the event's uid and capabilities). The name comes from "ucounts: Split
+ * rlimit and ucount values and max values"; the first ucount kernels ("Reimplement RLIMIT_NPROC on top
+ * of ucounts", 5.14) call it is_ucounts_overlimit, which is not hooked, and 5.10 compares
+ * user->processes inline, so there RLIMIT_NPROC stays inferred. Called only by fork, exec and setuid.
+ */
+static __always_inline bool is_nproc_rlimit(int type)
+{
+	return bpf_core_enum_value_exists(enum rlimit_type, UCOUNT_RLIMIT_NPROC) &&
+	       type == bpf_core_enum_value(enum rlimit_type, UCOUNT_RLIMIT_NPROC);
+}
+
+static __always_inline void nproc_overlimit(void)
+{
+	struct inflight *state = current_inflight();
+
+	if (state)
+		state->evidence |= FT_EV_RLIMIT_NPROC_OVER;
+}
+
+SEC("fexit/is_rlimit_overlimit")
+int BPF_PROG(fx_rlimit_over, struct ucounts *ucounts, enum rlimit_type type, unsigned long rlimit, bool ret)
+{
+	if (ret && is_nproc_rlimit(type))
+		nproc_overlimit();
+	return 0;
+}
+
+SEC("kprobe/is_rlimit_overlimit")
+int BPF_KPROBE(kp_rlimit_over, struct ucounts *ucounts, int type)
+{
+	struct inflight *state = current_inflight();
+
+	if (state)
+		state->nproc_check = is_nproc_rlimit(type);
+	return 0;
+}
+
+SEC("kretprobe/is_rlimit_overlimit")
+int BPF_KRETPROBE(kr_rlimit_over, bool ret)
+{
+	struct inflight *state = current_inflight();
+
+	if (state && state->nproc_check) {
+		state->nproc_check = 0;
+		if (ret)
+			state->evidence |= FT_EV_RLIMIT_NPROC_OVER;
+	}
+	return 0;
+}
+
+/*
+ * Strict overcommit (vm.overcommit_memory=2): dup_mmap() charges every accountable mapping of the parent
+ * through security_vm_enough_memory_mm() -> __vm_enough_memory(), which returns -ENOMEM past CommitLimit.
+ * It runs on every accountable mmap/brk too, so like page_counter_try_charge it is attached only on
+ * request (--memory-hooks); by default its ratelimited kernel message confirms it (see tpb_console).
+ */
+static __always_inline void overcommit_refused(int ret)
+{
+	struct inflight *state = current_inflight();
+
+	if (state && ret)
+		state->evidence |= FT_EV_OVERCOMMIT;
+}
+
+SEC("fexit/__vm_enough_memory")
+int BPF_PROG(fx_vm_enough, struct mm_struct *mm, long pages, int cap_sys_admin, int ret)
+{
+	overcommit_refused(ret);
+	return 0;
+}
+
+SEC("kretprobe/__vm_enough_memory")
+int BPF_KRETPROBE(kr_vm_enough, int ret)
+{
+	overcommit_refused(ret);
+	return 0;
+}
+
 /* ---- kernel messages printed while a task creation is in flight ---- */
 
 static __always_inline bool starts_with(const char *text, const char *prefix, int length)
@@ -708,6 +792,10 @@ int BPF_PROG(tpb_console, const char *text, size_t len)
 		state->evidence |= FT_EV_PIDS_REJECT_MSG;
 	else if (starts_with(line, "SLUB: Unable to allocate", 24))
 		state->evidence |= FT_EV_SLAB_OOM;
+	/* printed (ratelimited) by __vm_enough_memory() on kernels with "mm/util.c: add warning if
+	 * __vm_enough_memory fails"; without the message OVERCOMMIT_LIMIT is inferred */
+	else if (starts_with(line, "__vm_enough_memory: pid:", 24))
+		state->evidence |= FT_EV_OVERCOMMIT;
 	else {
 		/* warn_alloc(): "<comm>: page allocation failure: order:N, ..." */
 		for (int i = 0; i < 24; i++) {

@@ -47,6 +47,8 @@ enum ft_evidence {
 	FT_EV_PAGE_ALLOC_FAIL = 1u << 6,  /* "page allocation failure" printed during the call */
 	FT_EV_PIDS_REJECT_MSG = 1u << 7,  /* "fork rejected by pids controller" printed */
 	FT_EV_NPROC_FROM_USER = 1u << 8,  /* nproc_count read from user_struct (pre-5.14) */
+	FT_EV_RLIMIT_NPROC_OVER = 1u << 9, /* is_rlimit_overlimit(NPROC) returned true during the call */
+	FT_EV_OVERCOMMIT = 1u << 10,      /* __vm_enough_memory refused (its hook or its kernel message) */
 };
 
 /* ft_event.hook_tier: how the hooks that fed this event were attached. */

@@ -82,7 +82,7 @@ struct hook {
 	const char *fentry_progs[2]; /* entry and exit programs, NULL when absent */
 	const char *kprobe_progs[2];
 	const char *tracepoint_progs[8];
-	bool opt_in;                 /* attached only on request (hot path) */
+	const char *opt_in;          /* attached only with FT_OPEN_MEMORY_HOOKS: why (a hot path), else NULL */
 	int tier;                    /* chosen: enum ft_tier, or -1 none */
 	char note[256];
 };
@@ -104,8 +104,14 @@ static struct hook hook_table[] = {
 	{ "alloc_pid", "alloc_pid", { NULL, "fx_alloc_pid" }, { NULL, "kr_alloc_pid" }, {} },
 	{ "pids_can_fork", "pids_can_fork", { NULL, "fx_pids_can_fork" }, { NULL, "kr_pids_can_fork" }, {} },
 	{ "slab_out_of_memory", "slab_out_of_memory", { "fe_slab_oom", NULL }, { "kp_slab_oom", NULL }, {} },
+	{ "is_rlimit_overlimit", "is_rlimit_overlimit", { NULL, "fx_rlimit_over" }, { "kp_rlimit_over", "kr_rlimit_over" },
+	  {} },
 	{ "page_counter_try_charge", "page_counter_try_charge", { NULL, "fx_page_counter" },
-	  { "kp_page_counter", "kr_page_counter" }, {}, .opt_in = true },
+	  { "kp_page_counter", "kr_page_counter" }, {},
+	  .opt_in = "it runs on every memory charge; memcg refusals are confirmed by memcg event counters instead" },
+	{ "__vm_enough_memory", "__vm_enough_memory", { NULL, "fx_vm_enough" }, { NULL, "kr_vm_enough" }, {},
+	  .opt_in = "it runs on every accountable mmap; overcommit refusals are confirmed by the kernel's "
+		    "ratelimited warning instead, else inferred" },
 	{ "console", NULL, {}, {}, { "tpb_console" } },
 };
 #define HOOK_COUNT (sizeof(hook_table) / sizeof(hook_table[0]))
@@ -256,11 +262,9 @@ static void choose_tiers(struct ft_session *s, int request, bool want_hot_hooks,
 			for (unsigned i = 0; i < (is_syscalls ? SYSCALL_FUNCTIONS : 1) && !kprobe_err; i++)
 				kprobe_err = probe_kprobe(is_syscalls ? syscall_functions[i] : hook->function);
 		}
-		if (hook->opt_in && !want_hot_hooks) {
-			snprintf(hook->note, sizeof(hook->note),
-				 "available (%s) but not attached: it runs on every memory charge; memcg refusals are "
-				 "confirmed by memcg event counters instead",
-				 !fentry_err ? "fentry" : !kprobe_err ? "kprobe" : "no");
+		if (hook->opt_in && !want_hot_hooks && (!fentry_err || !kprobe_err)) {
+			snprintf(hook->note, sizeof(hook->note), "available (%s) but not attached without --memory-hooks: %s",
+				 !fentry_err ? "fentry" : "kprobe", hook->opt_in);
 		} else if (hook->function && !fentry_err) {
 			hook->tier = FT_TIER_FENTRY;
 		} else if (hook->function && !kprobe_err) {
@@ -309,9 +313,6 @@ static void choose_tiers(struct ft_session *s, int request, bool want_hot_hooks,
 	}
 }
 
-/* FT_TIER_* request, plus this bit to attach hot hooks (page_counter_try_charge). */
-#define FT_WANT_HOT_HOOKS 0x100
-
 /* The end of libbpf's log: where the verifier says why it refused a program. */
 static const char *log_tail(void)
 {
@@ -351,17 +352,16 @@ static struct hook *hook_of(struct ft_session *s, const char *prog)
 
 #define MAX_LOAD_ATTEMPTS 8
 
-API int ft_open(const char *bpf_object_path, const struct ft_config *cfg, int tier_request, struct ft_session **out)
+API int ft_open(const char *bpf_object_path, const struct ft_config *cfg, int tier_request, unsigned flags,
+		struct ft_session **out)
 {
 	struct ft_session *s;
 	int err = 0;
-	bool hot = tier_request != FT_TIER_AUTO && (tier_request & FT_WANT_HOT_HOOKS);
+	bool hot = flags & FT_OPEN_MEMORY_HOOKS;
 	/* Per hook: the best tier still allowed. A program the kernel rejects lowers its hook's ceiling. */
 	int ceiling[HOOK_COUNT];
 	char rejected[HOOK_COUNT][256] = {};
 
-	if (tier_request != FT_TIER_AUTO)
-		tier_request &= ~FT_WANT_HOT_HOOKS;
 	for (unsigned h = 0; h < HOOK_COUNT; h++)
 		ceiling[h] = FT_TIER_FENTRY;
 	last_error[0] = 0;
@@ -559,9 +559,15 @@ API int ft_probe_features(char *buf, size_t len)
 	ADD("tracepoint=%s\n", libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, NULL) == 1 ? "yes" : "no");
 	ADD("tp_btf.console=%s\n", probe_tp_btf("console") ? "yes" : "no");
 	ADD("tp_btf.sched_process_fork=%s\n", probe_tp_btf("sched_process_fork") ? "yes" : "no");
-	const char *functions[] = { "kernel_clone", "__x64_sys_clone", "__x64_sys_clone3", "copy_process", "alloc_pid", "pids_can_fork", "page_counter_try_charge",
-				    "slab_out_of_memory" };
-	for (unsigned i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
+	/* every function a hook can probe: the syscall entry points, then each evidence hook's */
+	const char *functions[SYSCALL_FUNCTIONS + HOOK_COUNT];
+	unsigned count = 0;
+	for (unsigned i = 0; i < SYSCALL_FUNCTIONS; i++)
+		functions[count++] = syscall_functions[i];
+	for (unsigned h = 0; h < HOOK_COUNT; h++)
+		if (hook_table[h].function && strcmp(hook_table[h].name, "syscalls"))
+			functions[count++] = hook_table[h].function;
+	for (unsigned i = 0; i < count; i++) {
 		int f = probe_fentry(functions[i]);
 		int k = probe_kprobe(functions[i]);
 		ADD("fentry.%s=%s%s\n", functions[i], f ? "no " : "yes", f ? strerror(-f) : "");

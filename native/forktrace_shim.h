@@ -19,6 +19,8 @@
 
 /* Tier requests for ft_open. */
 #define FT_TIER_AUTO (-1)
+/* ft_open flags: also attach the hooks on hot memory paths (page_counter_try_charge, __vm_enough_memory). */
+#define FT_OPEN_MEMORY_HOOKS 1u
 
 struct ft_session;
 
@@ -34,7 +36,7 @@ const char *ft_last_error(void);
  * failure-capturing program could load.
  */
 int ft_open(const char *bpf_object_path, const struct ft_config *cfg,
-	    int tier_request, struct ft_session **out);
+	    int tier_request, unsigned flags, struct ft_session **out);
 
 /* Attaches every loaded program. */
 int ft_attach(struct ft_session *s);

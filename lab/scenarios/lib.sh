@@ -272,9 +272,22 @@ lab_expect_cause() {
 	return 1
 }
 
-# lab_forktrace_finish CAUSE COMM REPRO_DETAILS: the common end of a global-limit
-# scenario: stops the watch (when one runs), asserts the cause and exits with
-# the verdict. Without forktrace: PASS for the reproduction, forktrace part SKIP.
+# lab_hook_evidence HOOK EVIDENCE CAUSE: when the attached line shows kernel
+# hook HOOK attached, some CAUSE event must carry EVIDENCE in snapshot.hooks
+# (the hook really fed the attribution); returns 1 and says why otherwise.
+lab_hook_evidence() {
+	grep -q "hooks: .*[ ,]$1=" "$LAB_TMP/watch.err" || { lab_log "hook $1 not attached here: evidence not required"; return 0; }
+	_with=$(jq -r --arg c "$3" --arg h "$2" 'select(.cause == $c and ((.snapshot.hooks // []) | index($h))) | .pid' \
+		"$LAB_TMP/failures.jsonl" | wc -l)
+	[ "$_with" -ge 1 ] && { FT_DETAILS="$FT_DETAILS; $_with event(s) with $2 evidence"; return 0; }
+	FT_DETAILS="$FT_DETAILS; hook $1 attached but no $3 event carries $2 evidence"
+	return 1
+}
+
+# lab_forktrace_finish CAUSE COMM REPRO_DETAILS [HOOK EVIDENCE]: the common end
+# of a global-limit scenario: stops the watch (when one runs), asserts the cause
+# (and, with HOOK, lab_hook_evidence) and exits with the verdict. Without
+# forktrace: PASS for the reproduction, forktrace part SKIP.
 lab_forktrace_finish() {
 	if [ -n "$FT_START_ERROR" ]; then
 		lab_matrix "${1%%|*}" missed watch-did-not-start
@@ -286,7 +299,9 @@ lab_forktrace_finish() {
 	fi
 	lab_watch_stop
 	if lab_expect_cause "$1" "$2"; then
-		lab_pass "$3; $FT_DETAILS"
+		if [ -z "$4" ] || lab_hook_evidence "$4" "$5" "${1%%|*}"; then
+			lab_pass "$3; $FT_DETAILS"
+		fi
 	fi
 	lab_log "forktrace watch stderr:"
 	tail -20 "$LAB_TMP/watch.err"

@@ -50,11 +50,11 @@ public final class ForktraceProbe implements AutoCloseable {
      * {@link #close}).
      */
     public static ForktraceProbe attach(Target target, int tier, List<FailureSink> extraSinks) {
-        return attach(target, tier, extraSinks, null);
+        return attach(target, new ProbeSession.HookChoice(tier, false), extraSinks, null);
     }
 
     /** As above, and with the Java agent's reports joined into failures when joiner is not null. */
-    public static ForktraceProbe attach(Target target, int tier, List<FailureSink> extraSinks,
+    public static ForktraceProbe attach(Target target, ProbeSession.HookChoice hooks, List<FailureSink> extraSinks,
             dev.forktrace.agentlink.JavaJoiner joiner) {
         CgroupPaths cgroups = CgroupPaths.forThisMachine();
         ProbeSession.Filter filter = switch (target) {
@@ -70,7 +70,7 @@ public final class ForktraceProbe implements AutoCloseable {
             }
             case Target.Everything e -> ProbeSession.Filter.ALL;
         };
-        ProbeSession session = ProbeSession.open(filter, tier);
+        ProbeSession session = ProbeSession.open(filter, hooks);
         try {
             session.attach();
             if (target instanceof Target.ProcessTree tree) {

@@ -43,7 +43,7 @@ public final class Attributor {
             out.set(Cause.INTERRUPTED, Confidence.CONFIRMED, ScopeKind.SCOPE_KIND_UNSPECIFIED, -1, -1, -1);
             return;
         }
-        if (confirmedByKernel(f, evidence, errno, out)) {
+        if (confirmedByKernel(f, system, evidence, errno, out)) {
             out.errnoMisleading = errno == ENOMEM && !isMemoryCause(out.cause);
             return;
         }
@@ -63,7 +63,13 @@ public final class Attributor {
     }
 
     /** Hook results and counters that moved during the call. */
-    private boolean confirmedByKernel(FailureFacts f, int evidence, int errno, Attribution out) {
+    private boolean confirmedByKernel(FailureFacts f, SystemState system, int evidence, int errno, Attribution out) {
+        // copy_process() asks is_rlimit_overlimit() first; the exemption (root, CAP_SYS_RESOURCE/ADMIN) is
+        // decided right after from the caller's credentials, which the event carries.
+        if (errno == EAGAIN && (evidence & EventLayout.EV_RLIMIT_NPROC_OVER) != 0 && !exemptFromNproc(f)) {
+            out.set(Cause.RLIMIT_NPROC, Confidence.CONFIRMED, ScopeKind.USER, -1, f.rlimitNproc(), f.nprocCount());
+            return true;
+        }
         if ((evidence & EventLayout.EV_ALLOC_PID) != 0 && f.allocPidError() != 0) {
             int level = deadPidNamespaceLevel(f);
             if (level >= 0) {
@@ -98,6 +104,11 @@ public final class Attributor {
             if (dead >= 0) { // the flag cannot come back: the namespace refuses every fork from now on
                 out.set(Cause.PID_NAMESPACE_DEAD, Confidence.CONFIRMED, ScopeKind.PID_NAMESPACE, dead, f.pidMax(dead),
                         pidsAllocated(f, dead));
+                return true;
+            }
+            if ((evidence & EventLayout.EV_OVERCOMMIT) != 0) { // dup_mmap's accounting was refused
+                out.set(Cause.OVERCOMMIT_LIMIT, Confidence.CONFIRMED, ScopeKind.SYSTEM, -1, system.commitLimitBytes(),
+                        system.committedAsBytes());
                 return true;
             }
             if ((evidence & EventLayout.EV_SLAB_OOM) != 0) {

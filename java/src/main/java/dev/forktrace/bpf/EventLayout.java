@@ -36,10 +36,12 @@ public final class EventLayout {
     /** enum ft_evidence */
     public static final int EV_ENTRY_SNAPSHOT = 1, EV_COPY_PROCESS = 1 << 1, EV_ALLOC_PID = 1 << 2,
             EV_PIDS_CAN_FORK = 1 << 3, EV_PAGE_COUNTER = 1 << 4, EV_SLAB_OOM = 1 << 5,
-            EV_PAGE_ALLOC_FAIL = 1 << 6, EV_PIDS_REJECT_MSG = 1 << 7, EV_NPROC_FROM_USER = 1 << 8;
+            EV_PAGE_ALLOC_FAIL = 1 << 6, EV_PIDS_REJECT_MSG = 1 << 7, EV_NPROC_FROM_USER = 1 << 8,
+            EV_RLIMIT_NPROC_OVER = 1 << 9, EV_OVERCOMMIT = 1 << 10;
     public static final String[] EVIDENCE_NAMES = {
         "entry_snapshot", "copy_process", "alloc_pid", "pids_can_fork", "page_counter_try_charge",
-        "slab_out_of_memory", "page_allocation_failure", "pids_reject_message", "nproc_from_user_struct"
+        "slab_out_of_memory", "page_allocation_failure", "pids_reject_message", "nproc_from_user_struct",
+        "is_rlimit_overlimit", "vm_enough_memory"
     };
 
     /** enum ft_tier */

@@ -58,8 +58,19 @@ public final class ProbeSession implements AutoCloseable {
         });
     }
 
+    /**
+     * The tier request (TIER_AUTO or an EventLayout.TIER_*) and whether to attach the hooks on hot memory
+     * paths (page_counter_try_charge, __vm_enough_memory).
+     */
+    public record HookChoice(int tier, boolean memoryHooks) {
+        public static final HookChoice AUTO = new HookChoice(TIER_AUTO, false);
+    }
+
+    /** FT_OPEN_MEMORY_HOOKS of native/forktrace_shim.h */
+    private static final int OPEN_MEMORY_HOOKS = 1;
+
     /** Checks privileges, then opens and loads the BPF object with the filter. */
-    public static ProbeSession open(Filter filter, int tierRequest) {
+    public static ProbeSession open(Filter filter, HookChoice hooks) {
         requirePrivileges();
         try (Arena call = Arena.ofConfined()) {
             MemorySegment config = call.allocate(EventLayout.CONFIG);
@@ -77,7 +88,7 @@ public final class ProbeSession implements AutoCloseable {
                     comm.length);
             MemorySegment path = call.allocateFrom(NativeLibraries.bpfObject().toString());
             MemorySegment out = call.allocate(java.lang.foreign.ValueLayout.ADDRESS);
-            int rc = (int) Shim.OPEN.invokeExact(path, config, tierRequest, out);
+            int rc = (int) Shim.OPEN.invokeExact(path, config, hooks.tier(), hooks.memoryHooks() ? OPEN_MEMORY_HOOKS : 0, out);
             Shim.check(rc, "loading the BPF programs");
             return new ProbeSession(out.get(java.lang.foreign.ValueLayout.ADDRESS, 0));
         } catch (BpfException | IllegalArgumentException e) {

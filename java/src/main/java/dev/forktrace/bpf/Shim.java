@@ -17,7 +17,7 @@ final class Shim {
     private static final SymbolLookup LIB = SymbolLookup.libraryLookup(NativeLibraries.shim(), Arena.global());
 
     static final MethodHandle LAST_ERROR = bind("ft_last_error", FunctionDescriptor.of(ADDRESS));
-    static final MethodHandle OPEN = bind("ft_open", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
+    static final MethodHandle OPEN = bind("ft_open", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
     static final MethodHandle ATTACH = bind("ft_attach", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     static final MethodHandle RINGBUF_FD = bind("ft_ringbuf_fd", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     static final MethodHandle RINGBUF_SIZE = bind("ft_ringbuf_size", FunctionDescriptor.of(JAVA_LONG, ADDRESS));

@@ -21,8 +21,12 @@ final class Coverage {
         Map<String, String> causes = new LinkedHashMap<>();
         causes.put("PIDS_CGROUP_LIMIT", !pidsMounted ? "not visible: no pids controller mounted"
                 : "confirmed: pids event counters move during the call" + (loaded(hooks, "pids_can_fork") ? " + pids_can_fork hook" : ""));
-        causes.put("RLIMIT_NPROC", "inferred: NPROC ucount compared with the rlimit (no kernel hook reports it)");
-        causes.put("THREADS_MAX", "inferred: nr_threads from /proc/loadavg compared with kernel.threads-max");
+        causes.put("RLIMIT_NPROC", loaded(hooks, "is_rlimit_overlimit")
+                ? "confirmed: is_rlimit_overlimit hook, with the caller's uid and capabilities"
+                : "inferred: NPROC ucount compared with the rlimit (is_rlimit_overlimit is not hooked "
+                        + "here, see Hooks; kernels before it compare inline)");
+        causes.put("THREADS_MAX", "inferred: nr_threads from /proc/loadavg compared with kernel.threads-max "
+                + "(copy_process compares inline: no kernel function to hook)");
         causes.put("PID_NAMESPACE_FULL", allocPid ? "confirmed: alloc_pid hook returns the error"
                 : "inferred: pid_allocated compared with pid_max per namespace level");
         causes.put("PID_NAMESPACE_DEAD", "confirmed: the namespace's PIDNS_ADDING flag is clear");
@@ -34,7 +38,11 @@ final class Coverage {
         causes.put("PAGE_ALLOCATION_FAILURE", console
                 ? "confirmed when the kernel prints \"page allocation failure\" (tp_btf/console; ratelimited)"
                 : "not visible: no console tracepoint");
-        causes.put("OVERCOMMIT_LIMIT", "inferred: vm.overcommit_memory=2 and Committed_AS vs CommitLimit");
+        causes.put("OVERCOMMIT_LIMIT", loaded(hooks, "__vm_enough_memory") ? "confirmed: __vm_enough_memory hook"
+                : console ? "confirmed when the kernel prints its ratelimited \"__vm_enough_memory: ... not enough "
+                        + "memory\" warning (tp_btf/console), else inferred: vm.overcommit_memory=2 and Committed_AS "
+                        + "vs CommitLimit (--memory-hooks confirms every one)"
+                : "inferred: vm.overcommit_memory=2 and Committed_AS vs CommitLimit");
         causes.put("NAMESPACE_LIMIT", "inferred: ENOSPC/EUSERS with CLONE_NEW* flags");
         causes.put("kernel-thread failures", copyProcess ? "visible: copy_process hook"
                 : "not visible: only syscalls are traced without a copy_process hook");

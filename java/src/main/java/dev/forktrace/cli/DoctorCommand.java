@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** `forktrace doctor`: what this kernel offers, which tier each hook gets, which causes can be proven here. */
@@ -26,8 +27,8 @@ public final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--format", description = "text (default) or json.")
     Format format = Format.text;
 
-    @Option(names = "--tier", description = "Tier to evaluate: auto (default), fentry, kprobe or tracepoint.")
-    WatchCommand.TierChoice tier = WatchCommand.TierChoice.auto;
+    @Mixin
+    HookOptions hookOptions = new HookOptions();
 
     @Override
     public Integer call() {
@@ -59,7 +60,7 @@ public final class DoctorCommand implements Callable<Integer> {
                     features.put(line.substring(0, eq), line.substring(eq + 1));
                 }
             }
-            try (ProbeSession session = ProbeSession.open(ProbeSession.Filter.ALL, tier.code)) {
+            try (ProbeSession session = ProbeSession.open(ProbeSession.Filter.ALL, hookOptions.choice())) {
                 hooks = session.hooks();
             }
         } catch (BpfException e) {

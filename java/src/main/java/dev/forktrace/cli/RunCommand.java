@@ -26,6 +26,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -53,8 +54,8 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--output", paramLabel = "FILE", description = "Write events here instead of standard error.")
     Path output;
 
-    @Option(names = "--tier", description = "Hook tier: auto (default), fentry, kprobe or tracepoint.")
-    WatchCommand.TierChoice tier = WatchCommand.TierChoice.auto;
+    @Mixin
+    HookOptions hookOptions = new HookOptions();
 
     @Option(names = "--agent-socket", paramLabel = "PATH",
             description = "Unix socket for the forktrace Java agent's reports, or off. Default: "
@@ -106,7 +107,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         ForktraceProbe probe;
         try {
-            probe = ForktraceProbe.attach(Target.processTree(self), tier.code, List.of(commandOnly), agents.joiner());
+            probe = ForktraceProbe.attach(Target.processTree(self), hookOptions.choice(), List.of(commandOnly), agents.joiner());
         } catch (BpfException e) {
             agents.close();
             err.println("forktrace: " + e.getMessage());

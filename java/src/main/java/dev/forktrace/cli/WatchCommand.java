@@ -35,6 +35,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** `forktrace watch`: capture failed task creations live until Ctrl-C, SIGTERM or --duration. */
@@ -42,17 +43,6 @@ import picocli.CommandLine.Option;
         description = "Capture every failed fork, clone, vfork and clone3 live and say why it failed.")
 public final class WatchCommand implements Callable<Integer> {
     enum Format { text, json }
-
-    enum TierChoice {
-        auto(ProbeSession.TIER_AUTO), tracepoint(EventLayout.TIER_TRACEPOINT), kprobe(EventLayout.TIER_KPROBE),
-        fentry(EventLayout.TIER_FENTRY);
-
-        final int code;
-
-        TierChoice(int code) {
-            this.code = code;
-        }
-    }
 
     @Option(names = "--format", description = "text (default) or json (one ForkFailure per line).")
     Format format = Format.text;
@@ -83,8 +73,8 @@ public final class WatchCommand implements Callable<Integer> {
     @Option(names = "--jfr", paramLabel = "FILE", description = "Also write forktrace.ForkFailure JFR events to FILE.jfr.")
     Path jfr;
 
-    @Option(names = "--tier", description = "Hook tier: auto (default), fentry, kprobe or tracepoint.")
-    TierChoice tier = TierChoice.auto;
+    @Mixin
+    HookOptions hookOptions = new HookOptions();
 
     @Option(names = "--agent-socket", paramLabel = "PATH",
             description = "Unix socket for the forktrace Java agent's reports (Java stack of a failed Thread.start), "
@@ -161,7 +151,7 @@ public final class WatchCommand implements Callable<Integer> {
         ProbeSession session;
         try {
             StartupTrace.mark("options and outputs");
-            session = ProbeSession.open(new ProbeSession.Filter(pid, false, cgroupId, hierarchy, comm), tier.code);
+            session = ProbeSession.open(new ProbeSession.Filter(pid, false, cgroupId, hierarchy, comm), hookOptions.choice());
             StartupTrace.mark("BPF object loaded");
             session.attach();
             StartupTrace.mark("BPF programs attached");

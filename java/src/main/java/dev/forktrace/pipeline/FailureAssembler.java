@@ -201,8 +201,12 @@ public final class FailureAssembler {
                     list.add("printk.pids_reject", "cgroup: fork rejected by pids controller", 1, 0, "printed");
                 }
             }
-            case RLIMIT_NPROC -> list.add("ucount.nproc", Users.describe(e.uid()), e.nprocCount(), e.rlimitNproc(),
-                    "at_or_above_limit");
+            case RLIMIT_NPROC -> {
+                list.add("ucount.nproc", Users.describe(e.uid()), e.nprocCount(), e.rlimitNproc(), "at_or_above_limit");
+                if ((e.evidence() & EventLayout.EV_RLIMIT_NPROC_OVER) != 0) {
+                    list.add("hook.is_rlimit_overlimit", "UCOUNT_RLIMIT_NPROC", 1, 0, "returned");
+                }
+            }
             case THREADS_MAX -> list.add("nr_threads", "kernel.threads-max", system.nrThreads(), system.threadsMax(),
                     "at_or_above_limit");
             case PID_NAMESPACE_FULL, PID_NAMESPACE_DEAD -> {
@@ -238,8 +242,13 @@ public final class FailureAssembler {
             }
             case SLAB_ALLOCATION_FAILURE -> list.add("slab_out_of_memory", e.slabCache(), 1, 0, "printed");
             case PAGE_ALLOCATION_FAILURE -> list.add("printk.page_allocation_failure", "page allocator", 1, 0, "printed");
-            case OVERCOMMIT_LIMIT -> list.add("meminfo.committed_as", "vm.overcommit_memory=2",
-                    system.committedAsBytes(), system.commitLimitBytes(), "compared_with_commit_limit");
+            case OVERCOMMIT_LIMIT -> {
+                list.add("meminfo.committed_as", "vm.overcommit_memory=2", system.committedAsBytes(),
+                        system.commitLimitBytes(), "compared_with_commit_limit");
+                if ((e.evidence() & EventLayout.EV_OVERCOMMIT) != 0) {
+                    list.add("kernel.__vm_enough_memory", "dup_mmap", -12 /* -ENOMEM */, 0, "returned");
+                }
+            }
             default -> { }
         }
         return list.build();

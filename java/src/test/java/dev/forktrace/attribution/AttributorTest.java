@@ -81,6 +81,39 @@ class AttributorTest {
     }
 
     @Test
+    void isRlimitOverlimitSayingTrueConfirmsRlimitNprocForAnUnprivilegedCaller() {
+        KernelSnapshot.Builder s = snapshot().addHooks("entry_snapshot").addHooks("is_rlimit_overlimit")
+                .setRlimitNproc(30).setNprocCount(30);
+        Attribution a = attribute(failure(EAGAIN, 1000), s);
+        assertEquals(Cause.RLIMIT_NPROC, a.cause);
+        assertEquals(Confidence.CONFIRMED, a.confidence);
+        assertEquals(ScopeKind.USER, a.scopeKind);
+        assertEquals(30, a.limit);
+    }
+
+    @Test
+    void isRlimitOverlimitForAnExemptCallerIsNotTheCause() {
+        KernelSnapshot.Builder s = snapshot().addHooks("entry_snapshot").addHooks("is_rlimit_overlimit")
+                .setRlimitNproc(30).setNprocCount(31).setCapEffective(1L << 24)
+                .addPidsCgroups(pids(6, "/ex", 10, 10, 1, 0));
+        Attribution a = attribute(failure(EAGAIN, 1000), s);
+        assertEquals(Cause.PIDS_CGROUP_LIMIT, a.cause, "CAP_SYS_RESOURCE passes the NPROC check; the cgroup refused");
+        assertEquals(Confidence.CONFIRMED, a.confidence);
+    }
+
+    @Test
+    void vmEnoughMemoryRefusalConfirmsOvercommitEvenWithAFullMemcg() {
+        KernelSnapshot.Builder s = snapshot().addHooks("entry_snapshot").addHooks("vm_enough_memory")
+                .setOvercommitMemory(2).setCommittedAsBytes(900L << 20).setCommitLimitBytes(1000L << 20)
+                .setMemcg(MemcgState.newBuilder().setCgroupId(3).setUsageBytes(100 * PAGE).setMaxBytes(100 * PAGE));
+        Attribution a = attribute(failure(ENOMEM, 1000), s);
+        assertEquals(Cause.OVERCOMMIT_LIMIT, a.cause);
+        assertEquals(Confidence.CONFIRMED, a.confidence);
+        assertEquals(1000L << 20, a.limit);
+        assertFalse(a.errnoMisleading);
+    }
+
+    @Test
     void rootIsExemptFromRlimitNproc() {
         KernelSnapshot.Builder s = snapshot().setRlimitNproc(30).setNprocCount(30)
                 .addPidsCgroups(pids(6, "/ex", 10, 10, 0, 0));

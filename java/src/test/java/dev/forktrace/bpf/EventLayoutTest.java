@@ -81,21 +81,16 @@ class EventLayoutTest {
 
     @Test
     void constantsMatchTheHeader() throws IOException, ReflectiveOperationException {
-        Map<String, String> javaNames = Map.ofEntries(
-                Map.entry("FT_COMM_LEN", "COMM_LEN"), Map.entry("FT_PIDNS_LEVELS", "PIDNS_LEVELS"),
-                Map.entry("FT_CGROUP_LEVELS", "CGROUP_LEVELS"), Map.entry("FT_ERRNO_SLOTS", "ERRNO_SLOTS"),
-                Map.entry("FT_CNT_SLOTS", "CNT_SLOTS"), Map.entry("FT_CNT_ERRNO_BASE", "CNT_ERRNO_BASE"),
-                Map.entry("FT_CNT_DROPPED", "CNT_DROPPED"), Map.entry("FT_CNT_EMITTED", "CNT_EMITTED"),
-                Map.entry("FT_CNT_FAILURES", "CNT_FAILURES"), Map.entry("FT_CNT_FILTERED", "CNT_FILTERED"),
-                Map.entry("FT_CNT_RESTARTS", "CNT_RESTARTS"));
+        // Every constant the dump prints (sizes, counter slots, enum values) exists in EventLayout under
+        // its C name without the FT_ prefix, with the same value.
         int checked = 0;
         for (String[] row : dump()) {
-            if (row[0].equals("const") && javaNames.containsKey(row[1])) {
-                Field field = EventLayout.class.getField(javaNames.get(row[1]));
+            if (row[0].equals("const")) {
+                Field field = EventLayout.class.getField(row[1].substring("FT_".length()));
                 assertEquals(Long.parseLong(row[2]), ((Number) field.get(null)).longValue(), row[1]);
                 checked++;
             }
         }
-        assertEquals(javaNames.size(), checked, "constants found in the layout dump");
+        assertTrue(checked >= 30, "constants found in the layout dump: " + checked);
     }
 }

@@ -28,7 +28,7 @@ public final class Recorder {
         int[] written = {0};
         long[] seen = {0};
         try (ProbeSession session = ProbeSession.open(new ProbeSession.Filter(0, false, 0, 0, args[3]),
-                ProbeSession.TIER_AUTO); OutputStream out = Files.newOutputStream(file)) {
+                ProbeSession.HookChoice.AUTO); OutputStream out = Files.newOutputStream(file)) {
             session.attach();
             RingBuffer ring = session.ringBuffer();
             System.err.println("recorder: attached");
