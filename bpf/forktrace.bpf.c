@@ -52,7 +52,7 @@ struct inflight {
 	__u64 page_counter_max;
 	__u64 page_counter_fail;  /* kprobe tier: page_counter_try_charge's `fail` argument */
 	__u32 nproc_check;        /* kprobe tier: is_rlimit_overlimit was asked about RLIMIT_NPROC */
-	__u32 _pad;
+	__u32 direct_copy_process; /* entered by copy_process itself: a caller that is not kernel_clone */
 	__s64 pids_events[FT_CGROUP_LEVELS];
 	__u32 syscall;
 	__u32 evidence;
@@ -519,20 +519,42 @@ static __always_inline bool is_err(const void *ptr)
 }
 
 /*
+ * copy_process() entered without a task creation in flight: a caller that bypasses kernel_clone
+ * (io_uring's create_io_thread for SQPOLL threads and io-wq workers). It gets its own in-flight state,
+ * so the evidence hooks inside copy_process (pids_can_fork, alloc_pid, ...) and the entry counters
+ * work for it as for a syscall.
+ */
+static __always_inline void copy_process_entered(struct kernel_clone_args *args)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *state;
+
+	if (bpf_map_lookup_elem(&inflight, &tid))
+		return; /* kernel_clone or a syscall wrapper owns this task creation */
+	record_entry(BPF_CORE_READ(args, flags) | (BPF_CORE_READ(args, exit_signal) & 0xff), FT_SYS_KERNEL);
+	state = bpf_map_lookup_elem(&inflight, &tid);
+	if (state)
+		state->direct_copy_process = 1;
+}
+
+/*
  * copy_process() returned: for a syscall in flight this is evidence only; for a caller that is not a
- * syscall (kernel threads via kthreadd, io_uring's create_io_thread) it is the only sighting.
+ * syscall it is where the failure is emitted.
  */
 static __always_inline void copy_process_returned(const void *ret, __u32 tier)
 {
-	struct inflight *state = current_inflight();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *state = bpf_map_lookup_elem(&inflight, &tid);
 
-	if (!is_err(ret))
-		return;
-	if (state) {
-		state->evidence |= FT_EV_COPY_PROCESS;
+	if (state && !state->direct_copy_process) {
+		if (is_err(ret))
+			state->evidence |= FT_EV_COPY_PROCESS;
 		return;
 	}
-	emit_failure((long)ret, FT_SYS_KERNEL, tier, NULL);
+	if (is_err(ret))
+		emit_failure((long)ret, FT_SYS_KERNEL, tier, state);
+	if (state)
+		bpf_map_delete_elem(&inflight, &tid);
 }
 
 /*
@@ -547,10 +569,24 @@ static __always_inline const void *fexit_return_value(unsigned long long *ctx, i
 	return (const void *)value;
 }
 
+SEC("fentry/copy_process")
+int BPF_PROG(fe_copy_process, struct pid *pid, int trace, int node, struct kernel_clone_args *args)
+{
+	copy_process_entered(args);
+	return 0;
+}
+
 SEC("fexit/copy_process")
 int BPF_PROG(fx_copy_process, struct pid *pid, int trace, int node, struct kernel_clone_args *args)
 {
 	copy_process_returned(fexit_return_value(ctx, 4), FT_TIER_FENTRY);
+	return 0;
+}
+
+SEC("kprobe/copy_process")
+int BPF_KPROBE(kp_copy_process, struct pid *pid, int trace, int node, struct kernel_clone_args *args)
+{
+	copy_process_entered(args);
 	return 0;
 }
 
