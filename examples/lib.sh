@@ -8,7 +8,7 @@ PIDS_ROOT=/sys/fs/cgroup/pids
 EX_CGROUPS=()
 EX_PIDS=()
 [ "$(id -u)" -eq 0 ] || { echo "run as root: the example creates cgroups, users or namespaces" >&2; exit 2; }
-[ -x "$BIN/holder" ] || make -s -C "$EXAMPLES" >&2
+make -s -C "$EXAMPLES" >&2 # builds what is missing or older than its source
 
 ex_cleanup() {
     local pid i cg
