@@ -251,6 +251,7 @@ lab_expect_cause() {
 		"$LAB_TMP/failures.jsonl" | head -1)
 	if [ -n "$_match" ]; then
 		set -- $_match
+		FT_CAUSE=$1
 		FT_VERDICT=$(echo "$2" | tr 'A-Z' 'a-z')
 		FT_DETAILS="forktrace: $1 $2 tier=$3 errno=$4 events=$_events"
 		_shown=$FT_VERDICT
@@ -299,7 +300,7 @@ lab_forktrace_finish() {
 	fi
 	lab_watch_stop
 	if lab_expect_cause "$1" "$2"; then
-		if [ -z "$4" ] || lab_hook_evidence "$4" "$5" "${1%%|*}"; then
+		if [ -z "$4" ] || lab_hook_evidence "$4" "$5" "$FT_CAUSE"; then
 			lab_pass "$3; $FT_DETAILS"
 		fi
 	fi

@@ -68,4 +68,9 @@ public interface FailureFacts {
     long memcgKmemUsagePages();
 
     long memcgKmemMaxPages();
+
+    /** The page_counter that refused a charge (hook page_counter_try_charge): memory, memsw or kmem. */
+    long pageCounterUsagePages();
+
+    long pageCounterMaxPages();
 }

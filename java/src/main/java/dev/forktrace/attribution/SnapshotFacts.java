@@ -75,4 +75,6 @@ public final class SnapshotFacts implements FailureFacts {
     @Override public long memcgEventsMaxAtEntry() { return snapshot.getMemcg().getEventsMaxAtEntry(); }
     @Override public long memcgKmemUsagePages() { return snapshot.getMemcg().getKmemUsageBytes() / PAGE; }
     @Override public long memcgKmemMaxPages() { return snapshot.getMemcg().getKmemMaxBytes() / PAGE; }
+    @Override public long pageCounterUsagePages() { return snapshot.getPageCounterUsageBytes() / PAGE; }
+    @Override public long pageCounterMaxPages() { return snapshot.getPageCounterMaxBytes() / PAGE; }
 }

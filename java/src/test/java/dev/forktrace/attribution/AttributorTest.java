@@ -114,6 +114,19 @@ class AttributorTest {
     }
 
     @Test
+    void theRefusingPageCounterIsTheScopesLimitEvenWhenItIsTheKmemCounter() {
+        KernelSnapshot.Builder s = snapshot().addHooks("entry_snapshot").addHooks("page_counter_try_charge")
+                .setPageCounterUsageBytes(2040 * PAGE).setPageCounterMaxBytes(2048 * PAGE)
+                .setMemcg(MemcgState.newBuilder().setCgroupId(3).setUsageBytes(3000 * PAGE).setMaxBytes(UNLIMITED / 2)
+                        .setKmemUsageBytes(2040 * PAGE).setKmemMaxBytes(2048 * PAGE));
+        Attribution a = attribute(failure(ENOMEM, 0), s);
+        assertEquals(Cause.MEMCG_LIMIT, a.cause);
+        assertEquals(Confidence.CONFIRMED, a.confidence);
+        assertEquals(2048, a.limit, "memory.kmem.limit_in_bytes refused, not the unlimited memory.limit_in_bytes");
+        assertEquals(2040, a.current);
+    }
+
+    @Test
     void rootIsExemptFromRlimitNproc() {
         KernelSnapshot.Builder s = snapshot().setRlimitNproc(30).setNprocCount(30)
                 .addPidsCgroups(pids(6, "/ex", 10, 10, 0, 0));
