@@ -558,10 +558,11 @@ static __always_inline void copy_process_returned(const void *ret, __u32 tier)
 }
 
 /*
- * fexit hands a pointer return over as a typed BTF pointer, and the verifier forbids arithmetic on it
- * (the 32-bit errno extraction is rejected with EACCES), so the return slot is read as a number.
+ * A tracing program's argument or return slot read as a plain number: fexit hands a pointer return over
+ * as a typed BTF pointer on which the verifier forbids arithmetic (the 32-bit errno extraction is
+ * rejected with EACCES), and older verifiers refuse pointers to non-structs altogether.
  */
-static __always_inline const void *fexit_return_value(unsigned long long *ctx, int slot)
+static __always_inline const void *fexit_ctx_slot(unsigned long long *ctx, int slot)
 {
 	unsigned long long value = 0;
 
@@ -579,7 +580,7 @@ int BPF_PROG(fe_copy_process, struct pid *pid, int trace, int node, struct kerne
 SEC("fexit/copy_process")
 int BPF_PROG(fx_copy_process, struct pid *pid, int trace, int node, struct kernel_clone_args *args)
 {
-	copy_process_returned(fexit_return_value(ctx, 4), FT_TIER_FENTRY);
+	copy_process_returned(fexit_ctx_slot(ctx, 4), FT_TIER_FENTRY);
 	return 0;
 }
 
@@ -611,7 +612,7 @@ static __always_inline void alloc_pid_returned(const void *ret)
 SEC("fexit/alloc_pid")
 int BPF_PROG(fx_alloc_pid, struct pid_namespace *ns, pid_t *set_tid, size_t set_tid_size)
 {
-	alloc_pid_returned(fexit_return_value(ctx, 3));
+	alloc_pid_returned(fexit_ctx_slot(ctx, 3));
 	return 0;
 }
 
@@ -687,13 +688,16 @@ static __always_inline void page_counter_failed(struct page_counter *failed)
 	}
 }
 
+/* 5.10's verifier types tracing arguments only when they point to structs ("arg2 type PTR is not a
+ * struct" for `struct page_counter **fail`), so the argument and the return value are read as numbers. */
 SEC("fexit/page_counter_try_charge")
-int BPF_PROG(fx_page_counter, struct page_counter *counter, unsigned long nr_pages, struct page_counter **fail,
-	     bool ret)
+int fx_page_counter(unsigned long long *ctx)
 {
+	struct page_counter **fail = (struct page_counter **)fexit_ctx_slot(ctx, 2);
+	bool charged = (unsigned long)fexit_ctx_slot(ctx, 3) & 0xff;
 	struct page_counter *failed = NULL;
 
-	if (!ret) {
+	if (!charged) {
 		bpf_probe_read_kernel(&failed, sizeof(failed), fail);
 		page_counter_failed(failed);
 	}

@@ -116,6 +116,10 @@ static struct hook hook_table[] = {
 	{ "console", NULL, {}, {}, { "tpb_console" } },
 };
 #define HOOK_COUNT (sizeof(hook_table) / sizeof(hook_table[0]))
+/* The clone/clone3 wrappers' programs, which go with the "syscalls" hook: fentry pair, then kprobe pair. */
+static const char *wrapper_progs[] = { "fe_clone", "fx_clone", "kp_clone", "kr_clone",
+				       "fe_clone3", "fx_clone3", "kp_clone3", "kr_clone3" };
+#define WRAPPER_PROGS (sizeof(wrapper_progs) / sizeof(wrapper_progs[0]))
 /* The functions the fentry/kprobe flavours of the "syscalls" hook need, all three. */
 static const char *syscall_functions[] = { "kernel_clone", "__x64_sys_clone", "__x64_sys_clone3" };
 #define SYSCALL_FUNCTIONS 3
@@ -296,21 +300,10 @@ static void choose_tiers(struct ft_session *s, int request, bool want_hot_hooks,
 		}
 		for (int i = 0; i < 8; i++)
 			set_autoload(s->obj, hook->tracepoint_progs[i], hook->tier == FT_TIER_TRACEPOINT);
-		if (is_syscalls) {
-			/* the wrappers' entry/exit pairs, besides kernel_clone's in the table */
-			const char *suffixes[] = { "clone", "clone3" };
-			char name[32];
-			for (int i = 0; i < 2; i++) {
-				snprintf(name, sizeof(name), "fe_%s", suffixes[i]);
-				set_autoload(s->obj, name, hook->tier == FT_TIER_FENTRY);
-				snprintf(name, sizeof(name), "fx_%s", suffixes[i]);
-				set_autoload(s->obj, name, hook->tier == FT_TIER_FENTRY);
-				snprintf(name, sizeof(name), "kp_%s", suffixes[i]);
-				set_autoload(s->obj, name, hook->tier == FT_TIER_KPROBE);
-				snprintf(name, sizeof(name), "kr_%s", suffixes[i]);
-				set_autoload(s->obj, name, hook->tier == FT_TIER_KPROBE);
-			}
-		}
+		if (is_syscalls) /* the clone/clone3 wrappers' programs, besides kernel_clone's in the table */
+			for (unsigned i = 0; i < WRAPPER_PROGS; i++)
+				set_autoload(s->obj, wrapper_progs[i],
+					     hook->tier == (i % 4 < 2 ? FT_TIER_FENTRY : FT_TIER_KPROBE));
 	}
 }
 
@@ -344,10 +337,12 @@ static struct hook *hook_of(struct ft_session *s, const char *prog)
 		for (int i = 0; i < 8; i++)
 			if (hook->tracepoint_progs[i] && !strcmp(hook->tracepoint_progs[i], prog))
 				return hook;
-		if (!strcmp(hook->name, "syscalls") && (!strncmp(prog, "fe_", 3) || !strncmp(prog, "fx_", 3) ||
-							 !strncmp(prog, "kp_", 3) || !strncmp(prog, "kr_", 3)))
-			return hook;
 	}
+	for (unsigned i = 0; i < WRAPPER_PROGS; i++)
+		if (!strcmp(wrapper_progs[i], prog))
+			for (int h = 0; h < s->hook_count; h++)
+				if (!strcmp(s->hooks[h].name, "syscalls"))
+					return &s->hooks[h];
 	return NULL;
 }
 
