@@ -57,10 +57,8 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     HookOptions hookOptions = new HookOptions();
 
-    @Option(names = "--agent-socket", paramLabel = "PATH",
-            description = "Unix socket for the forktrace Java agent's reports, or off. Default: "
-                    + AgentLink.DEFAULT_SOCKET + " when it can be created.")
-    String agentSocket = AgentLink.DEFAULT_SOCKET;
+    @Mixin
+    AgentOptions agentOptions = new AgentOptions();
 
     @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "The command and its arguments (after --).")
     List<String> command;
@@ -100,7 +98,7 @@ public final class RunCommand implements Callable<Integer> {
         };
         AgentLink agents;
         try {
-            agents = AgentLink.open(agentSocket, err);
+            agents = agentOptions.open(err);
         } catch (IOException e) {
             err.println("forktrace: --agent-socket: " + e.getMessage());
             return 2;

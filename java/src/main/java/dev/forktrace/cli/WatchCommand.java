@@ -76,10 +76,8 @@ public final class WatchCommand implements Callable<Integer> {
     @Mixin
     HookOptions hookOptions = new HookOptions();
 
-    @Option(names = "--agent-socket", paramLabel = "PATH",
-            description = "Unix socket for the forktrace Java agent's reports (Java stack of a failed Thread.start), "
-                    + "or off. Default: " + AgentLink.DEFAULT_SOCKET + " when it can be created.")
-    String agentSocket = AgentLink.DEFAULT_SOCKET;
+    @Mixin
+    AgentOptions agentOptions = new AgentOptions();
 
     private volatile boolean running = true;
 
@@ -138,7 +136,7 @@ public final class WatchCommand implements Callable<Integer> {
 
         AgentLink agents;
         try {
-            agents = AgentLink.open(agentSocket, err);
+            agents = agentOptions.open(err);
         } catch (IOException e) {
             err.println("forktrace: --agent-socket: " + e.getMessage());
             return 2;
