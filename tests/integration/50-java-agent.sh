@@ -78,15 +78,23 @@ grep -q "^forktrace: java agent: 4 connection(s), 4 failed Thread.start report(s
     || fail "summary: $(grep 'java agent' "$WORK/watch.err")"
 note "$(grep 'java agent' "$WORK/watch.err")"
 
-# forktrace run: the same join for a command's process tree (JDK 25, loaded at launch)
+# forktrace run --java-agent: the same join for a command's process tree, forktrace putting the agent
+# into the command's JVMs (JAVA_TOOL_OPTIONS; JDK 25)
 jh=${JDKS[1]}
 cg=$(make_pids_cgroup forktrace-test-agent/run $LIMIT)
 rc=0
-"$FORKTRACE" run --format json --output "$WORK/run.json" --agent-socket "$WORK/run.sock" -- \
+"$FORKTRACE" run --java-agent --format json --output "$WORK/run.json" --agent-socket "$WORK/run.sock" -- \
     sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$jh/bin/java" -Xss256k -XX:+UseSerialGC \
-    -javaagent:"$AGENT=socket=$WORK/run.sock" -cp "$WORK/classes" AgentTarget >"$WORK/run.out" 2>"$WORK/run.err" || rc=$?
+    -cp "$WORK/classes" AgentTarget >"$WORK/run.out" 2>"$WORK/run.err" || rc=$?
 expect_eq "run: exit status (the JVM's)" 0 "$rc"
 grep -q "^forktrace: tracing .*agent socket $WORK/run.sock listening" "$WORK/run.err" \
     || fail "run does not say the agent socket listens: $(head -3 "$WORK/run.err")"
+grep -q "^Picked up JAVA_TOOL_OPTIONS: -javaagent:$AGENT=socket=$WORK/run.sock" "$WORK/run.err" \
+    || fail "run --java-agent did not give the JVM the agent: $(grep -m1 JAVA_TOOL "$WORK/run.err")"
+rc=0
+"$FORKTRACE" run --java-agent=/nonexistent/agent.jar -- true 2>"$WORK/run-bad.err" || rc=$?
+expect_eq "run --java-agent with a missing jar: exit status" 2 "$rc"
+grep -q "^forktrace: --java-agent: no agent jar at /nonexistent/agent.jar" "$WORK/run-bad.err" \
+    || fail "missing agent jar not reported: $(cat "$WORK/run-bad.err")"
 cp "$WORK/run.json" "$WORK/events.json" # check_run reads events()
 check_run "forktrace run, JDK 25" "$(cat "$WORK/run.out")"

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,12 +17,14 @@ import java.time.Instant;
  * OutOfMemoryError, so a successful start never reaches this class.
  *
  * <p>Protocol (one JSON object per line, UTF-8): a {@code hello} naming the JVM when the connection
- * opens, then one {@code failure} per failed start. The connection stays open so that forktrace knows
+ * opens, answered by forktrace with "ok\n" once it holds that JVM's thread failures for reports, then one
+ * {@code failure} per failed start. The connection stays open so that forktrace knows
  * which processes have an agent and waits for their reports; it is opened at install time and again
  * after a failed write (forktrace restarted).
  */
 public final class ThreadStartBridge {
     static final String DEFAULT_SOCKET = "/run/forktrace/agent.sock";
+    static final long HELLO_ACK_MILLIS = 250;
     private static final Object LOCK = new Object();
     private static volatile String socketPath = DEFAULT_SOCKET;
     private static SocketChannel channel; // guarded by LOCK
@@ -36,8 +40,39 @@ public final class ThreadStartBridge {
         if (path == null || path.isEmpty()) path = DEFAULT_SOCKET;
         socketPath = path;
         synchronized (LOCK) {
-            connect(); // no forktrace listening yet is normal: the first failure tries again
+            // no forktrace listening yet is normal: the first failure tries again
+            if (connect()) {
+                awaitHelloAck();
+            }
         }
+    }
+
+    /**
+     * Waits (at most HELLO_ACK_MILLIS) until forktrace says it registered this JVM, so that the application's
+     * first failed thread start cannot reach forktrace before the hello does. A forktrace that does not
+     * answer (an older one, or a stalled one) only costs this wait, once, at install.
+     */
+    private static void awaitHelloAck() {
+        try (Selector selector = Selector.open()) {
+            channel.register(selector, SelectionKey.OP_READ);
+            ByteBuffer reply = ByteBuffer.allocate(16);
+            long deadline = System.nanoTime() + HELLO_ACK_MILLIS * 1_000_000L;
+            long left;
+            while ((left = deadline - System.nanoTime()) > 0) {
+                selector.select(Math.max(1, left / 1_000_000L));
+                selector.selectedKeys().clear();
+                if (channel.read(reply) < 0) {
+                    return;
+                }
+                for (int i = 0; i < reply.position(); i++) {
+                    if (reply.get(i) == '\n') {
+                        return;
+                    }
+                }
+            }
+        } catch (Exception e) {
+            // the wait is an optimisation of the join; reporting works without it
+        } // closing the selector deregisters the channel, which stays open for the reports
     }
 
     public static void onStartFailure(Thread newThread, Throwable error) {

@@ -24,6 +24,8 @@ import jdk.net.UnixDomainPrincipal;
  * only counted; nothing an agent (or anyone else) sends can stop the capture.
  */
 public final class AgentListener implements AutoCloseable {
+    /** The reply to a hello: forktrace holds this JVM's thread failures for its reports from now on. */
+    static final byte[] HELLO_ACK = "ok\n".getBytes(StandardCharsets.US_ASCII);
     static final int MAX_LINE = 256 * 1024;
     static final int MAX_CONNECTIONS = 1024;
 
@@ -196,6 +198,7 @@ public final class AgentListener implements AutoCloseable {
             } else {
                 c.pid = m.pid();
                 joiner.agentConnected(c.pid);
+                acknowledge(c);
             }
         } else if (c.pid == 0) {
             bad(c, "a report before hello");
@@ -203,6 +206,22 @@ public final class AgentListener implements AutoCloseable {
             bad(c, "a report for pid " + m.pid() + " on the connection of pid " + c.pid);
         } else {
             joiner.report(m);
+        }
+    }
+
+    /**
+     * Tells the agent its JVM is registered: the agent waits for this before the application runs, so no
+     * thread failure of that JVM can reach the joiner before its hello (under load the listener may run
+     * late). One small write on a fresh socket: it fits the buffer; a failure only costs the agent's wait.
+     */
+    private static void acknowledge(Connection c) {
+        if (c.channel == null) {
+            return;
+        }
+        try {
+            c.channel.write(ByteBuffer.wrap(HELLO_ACK));
+        } catch (IOException e) {
+            // the agent stops waiting after its timeout; reports still arrive on this connection
         }
     }
 

@@ -60,6 +60,12 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     AgentOptions agentOptions = new AgentOptions();
 
+    @Option(names = "--java-agent", arity = "0..1", paramLabel = "JAR", fallbackValue = "",
+            description = "Load the forktrace Java agent into every JVM the command starts (through "
+                    + "JAVA_TOOL_OPTIONS), so a failed Thread.start comes with its Java stack. Default JAR: "
+                    + "agent/target/forktrace-agent.jar of this forktrace.")
+    String javaAgent; // null: not requested; "": the default jar
+
     @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "The command and its arguments (after --).")
     List<String> command;
 
@@ -103,6 +109,15 @@ public final class RunCommand implements Callable<Integer> {
             err.println("forktrace: --agent-socket: " + e.getMessage());
             return 2;
         }
+        String agentOption = null;
+        if (javaAgent != null) {
+            agentOption = javaAgentOption(agents);
+            if (agentOption.startsWith("forktrace:")) {
+                agents.close();
+                err.println(agentOption);
+                return 2;
+            }
+        }
         ForktraceProbe probe;
         try {
             probe = ForktraceProbe.attach(Target.processTree(self), hookOptions.choice(), List.of(commandOnly), agents.joiner());
@@ -116,7 +131,13 @@ public final class RunCommand implements Callable<Integer> {
         try {
             Process process;
             try {
-                process = new ProcessBuilder(command).inheritIO().start();
+                ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+                if (agentOption != null) {
+                    String existing = builder.environment().get("JAVA_TOOL_OPTIONS");
+                    builder.environment().put("JAVA_TOOL_OPTIONS",
+                            existing == null || existing.isBlank() ? agentOption : existing + " " + agentOption);
+                }
+                process = builder.start();
             } catch (IOException e) {
                 err.println("forktrace: cannot start " + String.join(" ", command) + ": " + e.getMessage());
                 return 127;
@@ -132,6 +153,31 @@ public final class RunCommand implements Callable<Integer> {
         }
         List<Failure> failures = probe.failures().stream().filter(f -> f.pid() != self).toList();
         return verdict(err, status, failures);
+    }
+
+    /**
+     * The -javaagent option for the command's JVMs, or a "forktrace: ..." error: the agent needs a jar and a
+     * socket that forktrace listens on.
+     */
+    private String javaAgentOption(AgentLink agents) {
+        if (agents.joiner() == null) {
+            return "forktrace: --java-agent needs the agent socket, but " + agents.note()
+                    + "; give --agent-socket PATH";
+        }
+        Path jar;
+        try {
+            jar = javaAgent.isEmpty()
+                    ? Path.of(RunCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                            .getParent().getParent().resolve("agent/target/forktrace-agent.jar")
+                    : Path.of(javaAgent);
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return "forktrace: --java-agent: cannot find this forktrace's agent jar (" + e.getMessage()
+                    + "); give --java-agent=PATH";
+        }
+        if (!Files.isReadable(jar)) {
+            return "forktrace: --java-agent: no agent jar at " + jar + " (./forktrace builds it; or give --java-agent=PATH)";
+        }
+        return "-javaagent:" + jar.toAbsolutePath() + "=socket=" + Path.of(agentOptions.socket).toAbsolutePath();
     }
 
     private int verdict(PrintStream err, int status, List<Failure> failures) {

@@ -60,7 +60,10 @@ class AgentListenerTest {
             try (SocketChannel ch = connect(socket)) {
                 send(ch, "this is not json\n{\"type\":\"failure\",\"pid\":1,\"tid\":1}\n"); // garbage; report before hello
                 send(ch, "{\"type\":\"hello\",\"pid\":" + self + "}\n");
-                await(() -> joiner.agentsConnected() == 1);
+                ByteBuffer ack = ByteBuffer.allocate(3);
+                while (ack.hasRemaining() && ch.read(ack) >= 0) { } // blocking: the agent waits for this reply
+                assertEquals("ok\n", new String(ack.array(), StandardCharsets.US_ASCII), "a hello is acknowledged");
+                assertEquals(1, joiner.agentsConnected(), "registered before the acknowledgement");
                 // a report split across writes, then one for another pid on this connection
                 String line = failure(self);
                 send(ch, line.substring(0, 20));
