@@ -188,7 +188,7 @@ lab_watch_start() {
 	java $FT_JAVA_OPTS -jar "$FT_JAR" watch --format json $(lab_tier_args) "$@" >"$LAB_TMP/watch.json" 2>"$LAB_TMP/watch.err" &
 	LAB_WATCH_PID=$!
 	_waited=0
-	until grep -q 'attached to' "$LAB_TMP/watch.err"; do
+	until grep -qs 'attached to' "$LAB_TMP/watch.err"; do
 		if ! kill -0 "$LAB_WATCH_PID" 2>/dev/null; then
 			wait "$LAB_WATCH_PID"
 			_rc=$?
@@ -247,13 +247,13 @@ lab_expect_cause() {
 	fi
 	lab_failures "$_comm" >"$LAB_TMP/failures.jsonl"
 	_events=$(wc -l <"$LAB_TMP/failures.jsonl")
-	_match=$(jq -r --arg want "$_want" 'select(.cause as $c | $want | split("|") | index($c)) | "\(.cause) \(.confidence // "CONFIDENCE_UNSPECIFIED") \(.tier // "?") \(.errno // "?")"' \
+	_match=$(jq -r --arg want "$_want" 'select(.cause as $c | $want | split("|") | index($c)) | "\(.cause) \(.confidence // "CONFIDENCE_UNSPECIFIED") \(.tier // "?") \(.errno // "?") \(.scope.kind // "-"):\(.scope.name // "-" | gsub(" "; "_")) limit=\(.scope.limit // "-")"' \
 		"$LAB_TMP/failures.jsonl" | head -1)
 	if [ -n "$_match" ]; then
 		set -- $_match
-		FT_CAUSE=$1
+		FT_CAUSE=$1 FT_LIMIT=${6#limit=}
 		FT_VERDICT=$(echo "$2" | tr 'A-Z' 'a-z')
-		FT_DETAILS="forktrace: $1 $2 tier=$3 errno=$4 events=$_events"
+		FT_DETAILS="forktrace: $1 $2 tier=$3 errno=$4 scope=$5 $6 events=$_events"
 		_shown=$FT_VERDICT
 		[ "$1" = "$_primary" ] || _shown="$FT_VERDICT($1)"
 		_forced=$(echo "$LAB_TIER" | tr 'a-z' 'A-Z')
@@ -285,10 +285,11 @@ lab_hook_evidence() {
 	return 1
 }
 
-# lab_forktrace_finish CAUSE COMM REPRO_DETAILS [HOOK EVIDENCE]: the common end
-# of a global-limit scenario: stops the watch (when one runs), asserts the cause
-# (and, with HOOK, lab_hook_evidence) and exits with the verdict. Without
-# forktrace: PASS for the reproduction, forktrace part SKIP.
+# lab_forktrace_finish CAUSE COMM REPRO_DETAILS [HOOK EVIDENCE [LIMIT]]: the
+# common end of a global-limit scenario: stops the watch (when one runs),
+# asserts the cause (with HOOK, lab_hook_evidence; with LIMIT, the scope's
+# limit) and exits with the verdict. Without forktrace: PASS for the
+# reproduction, forktrace part SKIP.
 lab_forktrace_finish() {
 	if [ -n "$FT_START_ERROR" ]; then
 		lab_matrix "${1%%|*}" missed watch-did-not-start
@@ -301,6 +302,7 @@ lab_forktrace_finish() {
 	lab_watch_stop
 	if lab_expect_cause "$1" "$2"; then
 		if [ -z "$4" ] || lab_hook_evidence "$4" "$5" "$FT_CAUSE"; then
+			[ -z "$6" ] || [ "$FT_LIMIT" = "$6" ] || lab_fail "$3; $FT_DETAILS; expected the scope's limit $6"
 			lab_pass "$3; $FT_DETAILS"
 		fi
 	fi
