@@ -183,6 +183,10 @@ lab_forktrace() {
 # watch.err) and waits until it says on stderr that its hooks are attached.
 LAB_WATCH_PID=""
 lab_watch_start() {
+	# Empty first: the background child truncates its own files only once it runs, and a second watch
+	# of one scenario must not be taken for attached because of the first one's line.
+	: >"$LAB_TMP/watch.err"
+	: >"$LAB_TMP/watch.json"
 	# A plain background command, so $! is the JVM that lab_watch_stop signals.
 	# shellcheck disable=SC2046,SC2086
 	java $FT_JAVA_OPTS -jar "$FT_JAR" watch --format json $(lab_tier_args) "$@" >"$LAB_TMP/watch.json" 2>"$LAB_TMP/watch.err" &
