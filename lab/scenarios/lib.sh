@@ -128,18 +128,18 @@ LAB_WORKLOAD_TIMEOUT=${LAB_WORKLOAD_TIMEOUT:-120}
 lab_forkloop() {
 	$WL_PREFIX forkloop "$@" >"$LAB_TMP/forkloop.out" 2>&1 &
 	_wl=$!
-	_waited=0
-	while kill -0 $_wl 2>/dev/null && [ $_waited -lt $((LAB_WORKLOAD_TIMEOUT * 10)) ]; do
-		sleep 0.1
-		_waited=$((_waited + 1))
-	done
-	if kill -0 $_wl 2>/dev/null; then
+	# A watchdog forked now, and the builtin wait: at pid_max or threads-max the shell could not fork a
+	# polling sleep of its own while forkloop holds every pid (31-pid-max died of "can't fork").
+	(
+		sleep "$LAB_WORKLOAD_TIMEOUT"
 		lab_log "forkloop still running after ${LAB_WORKLOAD_TIMEOUT} s; its tasks:"
 		lab_dump_tasks forkloop
-		kill -9 $(pidof forkloop) $_wl 2>/dev/null
-	fi
+		kill -9 $(pidof forkloop) 2>/dev/null
+	) &
+	_watchdog=$!
 	wait $_wl
 	WL_STATUS=$?
+	kill $_watchdog 2>/dev/null
 	cat "$LAB_TMP/forkloop.out"
 	lab_parse_forkloop "$LAB_TMP/forkloop.out"
 }

@@ -81,9 +81,11 @@ public final class Attributor {
                 out.set(Cause.SLAB_ALLOCATION_FAILURE, Confidence.CONFIRMED, ScopeKind.SYSTEM, -1, -1, -1);
                 return true;
             }
-            level = Math.max(0, pidNamespaceFullLevel(f, SystemState.UNKNOWN));
-            out.set(Cause.PID_NAMESPACE_FULL, Confidence.CONFIRMED, ScopeKind.PID_NAMESPACE, level, f.pidMax(level),
-                    pidsAllocated(f, level));
+            level = Math.max(0, pidNamespaceFullLevel(f, system));
+            // kernels without a per-namespace pid_max (before 6.14) report -1: the initial namespace's
+            // limit is then kernel.pid_max
+            out.set(Cause.PID_NAMESPACE_FULL, Confidence.CONFIRMED, ScopeKind.PID_NAMESPACE, level,
+                    effectivePidMax(f, system, level), pidsAllocated(f, level));
             return true;
         }
         boolean pidsRefused = ((evidence & EventLayout.EV_PIDS_CAN_FORK) != 0 && f.pidsCanForkError() != 0)

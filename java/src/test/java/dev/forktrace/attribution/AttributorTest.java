@@ -232,6 +232,21 @@ class AttributorTest {
     }
 
     @Test
+    void allocPidHookInTheInitialNamespaceWithoutItsOwnPidMaxReportsKernelPidMax() {
+        // the lab's 31-pid-max on 6.1: kernel.pid_max=400, the namespace has no pid_max field (-1)
+        KernelSnapshot.Builder s = KernelSnapshot.newBuilder().setRlimitNproc(-1).setNprocCount(5)
+                .addHooks("alloc_pid").setAllocPidError(-EAGAIN)
+                .addPidNamespaces(PidNamespaceLevel.newBuilder().setInum((int) 4026531836L).setLevel(0)
+                        .setPidsAllocated(399).setAccepting(true).setPidMax(-1))
+                .setThreadsMax(100_000).setNrThreads(300).setGlobalPidMax(400).setOvercommitMemory(0);
+        Attribution a = attribute(failure(EAGAIN, 0), s);
+        assertEquals(Cause.PID_NAMESPACE_FULL, a.cause);
+        assertEquals(Confidence.CONFIRMED, a.confidence);
+        assertEquals(400, a.limit, "kernel.pid_max, not the missing per-namespace value");
+        assertEquals(0, a.scopeLevel);
+    }
+
+    @Test
     void slabHookConfirmsASlabFailure() {
         Attribution a = attribute(failure(ENOMEM, 0), snapshot().addHooks("slab_out_of_memory").setSlabCache("dentry"));
         assertEquals(Cause.SLAB_ALLOCATION_FAILURE, a.cause);
