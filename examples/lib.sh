@@ -37,21 +37,30 @@ pids_cgroup() {
     if [ -n "${2:-}" ]; then echo "$2" >"$cg/pids.max"; fi
 }
 
-# start_holder CGROUP_PATH TASKS [RUNNER...]: the offender, holding TASKS tasks in the cgroup ("" = none).
-start_holder() {
-    local cg=$1 tasks=$2 fifo
-    shift 2
-    fifo=$(mktemp -u /tmp/forktrace-holder.XXXXXX)
+# start_offender CGROUP_DIR COMMAND...: runs the offender in the background (inside CGROUP_DIR, any
+# hierarchy, unless it is ""), killed on exit; returns once it printed its first line, i.e. holds what
+# it holds.
+start_offender() {
+    local cg=$1 fifo
+    shift
+    fifo=$(mktemp -u /tmp/forktrace-offender.XXXXXX)
     mkfifo "$fifo"
     if [ -n "$cg" ]; then
-        sh -c 'echo $$ > "$0/cgroup.procs"; exec "$@"' "$PIDS_ROOT/$cg" "$@" "$BIN/holder" "$tasks" >"$fifo" &
+        sh -c 'echo $$ > "$0/cgroup.procs"; exec "$@"' "$cg" "$@" >"$fifo" &
     else
-        "$@" "$BIN/holder" "$tasks" >"$fifo" &
+        "$@" >"$fifo" &
     fi
     EX_PIDS+=($!)
     disown $! # its SIGKILL at cleanup is expected, not news
-    head -1 "$fifo" >&2 # wait until it holds its tasks
+    head -1 "$fifo" >&2
     rm -f "$fifo"
+}
+
+# start_holder CGROUP_PATH TASKS [RUNNER...]: the offender, holding TASKS tasks in the pids cgroup ("" = none).
+start_holder() {
+    local cg=$1 tasks=$2
+    shift 2
+    start_offender "${cg:+$PIDS_ROOT/$cg}" "$@" "$BIN/holder" "$tasks"
 }
 
 # in_pids_cgroup CGROUP_PATH COMMAND...

@@ -19,13 +19,7 @@ mkdir -p "$cg"
 EX_CGROUPS+=("$cg")
 echo $((32 << 20)) >"$cg/memory.limit_in_bytes"
 echo 1 >"$cg/memory.oom_control"
-fifo=$(mktemp -u /tmp/forktrace-memhog.XXXXXX)
-mkfifo "$fifo"
-sh -c 'echo $$ > "$0/cgroup.procs"; exec "$@"' "$cg" "$BIN/memhog" 24 >"$fifo" &
-EX_PIDS+=($!)
-disown $!
-head -1 "$fifo" >&2
-rm -f "$fifo"
+start_offender "$cg" "$BIN/memhog" 24
 out=$(timeout 60 sh -c 'echo $$ > "$0/cgroup.procs"; exec "$@"' "$cg" "$BIN/lab-forkloop" -v -L -f 3) || true
 echo "$out"
 echo "memory.failcnt=$(cat "$cg/memory.failcnt") usage=$(cat "$cg/memory.usage_in_bytes")"

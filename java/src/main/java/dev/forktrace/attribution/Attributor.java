@@ -121,14 +121,11 @@ public final class Attributor {
                     || ((evidence & EventLayout.EV_ENTRY_SNAPSHOT) != 0 && f.memcgId() != 0
                             && f.memcgEventsMax() > f.memcgEventsMaxAtEntry());
             if (memcgRefused) {
-                if ((evidence & EventLayout.EV_PAGE_COUNTER) != 0 && f.pageCounterMaxPages() > 0) {
-                    // the counter that refused: memory, memory+swap or (cgroup v1 before 5.16) kmem
-                    out.set(Cause.MEMCG_LIMIT, Confidence.CONFIRMED, ScopeKind.MEMCG, -1, f.pageCounterMaxPages(),
-                            f.pageCounterUsagePages());
-                } else {
-                    out.set(Cause.MEMCG_LIMIT, Confidence.CONFIRMED, ScopeKind.MEMCG, -1, f.memcgMaxPages(),
-                            f.memcgUsagePages());
-                }
+                // with the hook, the counter that refused: memory, memory+swap or (cgroup v1 before 5.16) kmem
+                boolean byCounter = (evidence & EventLayout.EV_PAGE_COUNTER) != 0 && f.pageCounterMaxPages() > 0;
+                out.set(Cause.MEMCG_LIMIT, Confidence.CONFIRMED, ScopeKind.MEMCG, -1,
+                        byCounter ? f.pageCounterMaxPages() : f.memcgMaxPages(),
+                        byCounter ? f.pageCounterUsagePages() : f.memcgUsagePages());
                 return true;
             }
             if ((evidence & EventLayout.EV_PAGE_ALLOC_FAIL) != 0) {

@@ -111,10 +111,11 @@ public final class RunCommand implements Callable<Integer> {
         }
         String agentOption = null;
         if (javaAgent != null) {
-            agentOption = javaAgentOption(agents);
-            if (agentOption.startsWith("forktrace:")) {
+            try {
+                agentOption = javaAgentOption(agents);
+            } catch (IllegalArgumentException e) {
                 agents.close();
-                err.println(agentOption);
+                err.println("forktrace: " + e.getMessage());
                 return 2;
             }
         }
@@ -156,13 +157,13 @@ public final class RunCommand implements Callable<Integer> {
     }
 
     /**
-     * The -javaagent option for the command's JVMs, or a "forktrace: ..." error: the agent needs a jar and a
-     * socket that forktrace listens on.
+     * The -javaagent option for the command's JVMs; IllegalArgumentException says what is missing: the
+     * agent needs a jar and a socket that forktrace listens on.
      */
     private String javaAgentOption(AgentLink agents) {
         if (agents.joiner() == null) {
-            return "forktrace: --java-agent needs the agent socket, but " + agents.note()
-                    + "; give --agent-socket PATH";
+            throw new IllegalArgumentException("--java-agent needs the agent socket, but " + agents.note()
+                    + "; give --agent-socket PATH");
         }
         Path jar;
         try {
@@ -171,11 +172,12 @@ public final class RunCommand implements Callable<Integer> {
                             .getParent().getParent().resolve("agent/target/forktrace-agent.jar")
                     : Path.of(javaAgent);
         } catch (java.net.URISyntaxException | RuntimeException e) {
-            return "forktrace: --java-agent: cannot find this forktrace's agent jar (" + e.getMessage()
-                    + "); give --java-agent=PATH";
+            throw new IllegalArgumentException("--java-agent: cannot find this forktrace's agent jar ("
+                    + e.getMessage() + "); give --java-agent=PATH", e);
         }
         if (!Files.isReadable(jar)) {
-            return "forktrace: --java-agent: no agent jar at " + jar + " (./forktrace builds it; or give --java-agent=PATH)";
+            throw new IllegalArgumentException("--java-agent: no agent jar at " + jar
+                    + " (./forktrace builds it; or give --java-agent=PATH)");
         }
         return "-javaagent:" + jar.toAbsolutePath() + "=socket=" + Path.of(agentOptions.socket).toAbsolutePath();
     }
