@@ -229,7 +229,8 @@ public final class WatchCommand implements Callable<Integer> {
     /** The stream header: hooks as attached and the filters as given; the writer adds host and clocks. */
     private StreamHeader header(List<ProbeSession.Hook> hooks) {
         StreamHeader.Builder header = StreamHeader.newBuilder().setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
-                .setKernelRelease(readKernelRelease()).setForktraceVersion("0.1.0");
+                .setKernelRelease(readKernelRelease()).setForktraceVersion("0.1.0")
+                .setCaptureId(java.util.UUID.randomUUID().toString());
         for (ProbeSession.Hook hook : hooks) {
             header.addHooks(HookStatus.newBuilder().setHook(hook.name()).setAttached(hook.attached()).setNote(hook.note())
                     .setTier(switch (hook.tier()) {

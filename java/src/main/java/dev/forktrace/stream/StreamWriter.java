@@ -172,6 +172,9 @@ public final class StreamWriter implements FailureSink {
         if (h.getBootId().isEmpty()) {
             h.setBootId(procValue("/proc/sys/kernel/random/boot_id"));
         }
+        if (h.getCaptureId().isEmpty()) {
+            h.setCaptureId(java.util.UUID.randomUUID().toString());
+        }
         header = h.build();
         write(StreamRecord.newBuilder().setHeader(header).build());
         flush(); // a stream that exists at all begins with a readable header
