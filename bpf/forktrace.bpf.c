@@ -68,6 +68,37 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
+/*
+ * The failed allocation of a task creation in flight, keyed by tid: created only when an allocation
+ * failed (or, kprobe tier, when a fault-injection hook needs its entry arguments), so it stays out of
+ * `inflight`, whose value record_entry builds on the stack.
+ */
+struct alloc_report {
+	__u64 gfp;
+	__s32 order;
+	__u32 injector;              /* enum ft_injector */
+	__u64 pending_cache;         /* kprobe tier: should_failslab's arguments until its return */
+	__u64 pending_gfp;
+	__u32 pending_order;
+	__u32 _pad0;
+	char report[FT_REPORT_LEN];  /* the kernel's own line (printk) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct alloc_report);
+} alloc_reports SEC(".maps");
+
+/* Never written: the zeroed value a new alloc_reports entry starts from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct alloc_report);
+} alloc_report_blank SEC(".maps");
+
 /* Processes of a traced tree (forktrace run, the Java API's process tree target). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -298,6 +329,13 @@ static __always_inline void emit_failure(long ret, __u32 syscall, __u32 tier, st
 		e->page_counter_max = state->page_counter_max;
 		__builtin_memcpy(e->slab_cache, state->slab_cache, sizeof(e->slab_cache));
 	}
+	struct alloc_report *report = bpf_map_lookup_elem(&alloc_reports, &e->tid);
+	if (report) {
+		e->alloc_gfp = report->gfp;
+		e->alloc_order = report->order;
+		e->alloc_injector = report->injector;
+		__builtin_memcpy(e->alloc_report, report->report, sizeof(e->alloc_report));
+	}
 	if (from_user)
 		e->evidence |= FT_EV_NPROC_FROM_USER;
 	fill_pid_namespaces(e, task);
@@ -319,6 +357,7 @@ static __always_inline void record_exit(long ret, __u32 syscall, __u32 tier)
 		count(FT_CNT_RESTARTS);
 	if (state)
 		bpf_map_delete_elem(&inflight, &tid);
+	bpf_map_delete_elem(&alloc_reports, &tid);
 }
 
 static __always_inline __u64 clone3_flags(const void *uargs)
@@ -555,6 +594,7 @@ static __always_inline void copy_process_returned(const void *ret, __u32 tier)
 		emit_failure((long)ret, FT_SYS_KERNEL, tier, state);
 	if (state)
 		bpf_map_delete_elem(&inflight, &tid);
+	bpf_map_delete_elem(&alloc_reports, &tid);
 }
 
 /*
@@ -808,6 +848,140 @@ int BPF_KRETPROBE(kr_vm_enough, int ret)
 	return 0;
 }
 
+/* ---- fault injection (kernels with CONFIG_FAILSLAB / CONFIG_FAIL_PAGE_ALLOC, e.g. the lab's 6.12-fi) ---- */
+
+/* The current task creation's alloc_reports entry, created zeroed when missing; NULL outside one. */
+static __always_inline struct alloc_report *current_alloc_report(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 zero = 0;
+	struct alloc_report *report, *blank;
+
+	if (!bpf_map_lookup_elem(&inflight, &tid))
+		return NULL;
+	report = bpf_map_lookup_elem(&alloc_reports, &tid);
+	if (report)
+		return report;
+	blank = bpf_map_lookup_elem(&alloc_report_blank, &zero);
+	if (!blank)
+		return NULL;
+	bpf_map_update_elem(&alloc_reports, &tid, blank, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&alloc_reports, &tid);
+}
+
+/* The first injected failure of the call is the one that refused it; later ones are its unwinding. */
+static __always_inline void allocation_injected(__u32 injector, __u64 gfp, __s32 order)
+{
+	struct inflight *state = current_inflight();
+	struct alloc_report *report = current_alloc_report();
+
+	/* fail_dump()'s message (tpb_console) comes before the hook's return and may have named the injector */
+	if (!state || !report || (state->evidence & FT_EV_ALLOC_GFP))
+		return;
+	report->injector = injector;
+	report->gfp = gfp;
+	report->order = order;
+	state->evidence |= FT_EV_ALLOC_GFP | FT_EV_FAULT_INJECTED |
+			   (injector == FT_INJECT_FAILSLAB ? FT_EV_SLAB_OOM : FT_EV_PAGE_ALLOC_FAIL);
+}
+
+/*
+ * should_failslab() and should_fail_alloc_page() are where failslab / fail_page_alloc decide to fail an
+ * allocation; they run on every allocation, so like page_counter_try_charge they are attached only on
+ * request (--memory-hooks). Kernels without CONFIG_FAILSLAB / CONFIG_FAIL_PAGE_ALLOC lack them.
+ */
+SEC("fexit/should_failslab")
+int BPF_PROG(fx_should_failslab, struct kmem_cache *s, gfp_t gfpflags, int ret)
+{
+	if (ret) {
+		allocation_injected(FT_INJECT_FAILSLAB, gfpflags, -1);
+		slab_failed(s);
+	}
+	return 0;
+}
+
+SEC("kprobe/should_failslab")
+int BPF_KPROBE(kp_should_failslab, struct kmem_cache *s, gfp_t gfpflags)
+{
+	struct alloc_report *report = current_alloc_report();
+
+	if (report) {
+		report->pending_cache = (__u64)s;
+		report->pending_gfp = gfpflags;
+	}
+	return 0;
+}
+
+SEC("kretprobe/should_failslab")
+int BPF_KRETPROBE(kr_should_failslab, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct alloc_report *report = bpf_map_lookup_elem(&alloc_reports, &tid);
+
+	if (report && ret) {
+		allocation_injected(FT_INJECT_FAILSLAB, report->pending_gfp, -1);
+		slab_failed((struct kmem_cache *)report->pending_cache);
+	}
+	return 0;
+}
+
+SEC("fexit/should_fail_alloc_page")
+int BPF_PROG(fx_should_fail_page, gfp_t gfp_mask, unsigned int order, bool ret)
+{
+	if (ret)
+		allocation_injected(FT_INJECT_FAIL_PAGE_ALLOC, gfp_mask, order);
+	return 0;
+}
+
+SEC("kprobe/should_fail_alloc_page")
+int BPF_KPROBE(kp_should_fail_page, gfp_t gfp_mask, unsigned int order)
+{
+	struct alloc_report *report = current_alloc_report();
+
+	if (report) {
+		report->pending_gfp = gfp_mask;
+		report->pending_order = order;
+	}
+	return 0;
+}
+
+SEC("kretprobe/should_fail_alloc_page")
+int BPF_KRETPROBE(kr_should_fail_page, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct alloc_report *report = bpf_map_lookup_elem(&alloc_reports, &tid);
+
+	if (report && (ret & 0xff))
+		allocation_injected(FT_INJECT_FAIL_PAGE_ALLOC, report->pending_gfp, report->pending_order);
+	return 0;
+}
+
+/* The kernel's line about the failed allocation, kept once per call (the first one is the refusal). */
+static __always_inline void keep_report(const char *text)
+{
+	struct alloc_report *report = current_alloc_report();
+
+	if (report && !report->report[0])
+		bpf_probe_read_kernel_str(report->report, sizeof(report->report), text);
+}
+
+/* slab_out_of_memory()'s second line, "  cache: NAME, object size: ...": the cache, for the tiers
+ * without the slab_out_of_memory hook. */
+static __always_inline void keep_cache_name(struct inflight *state, const char *text)
+{
+	if (state->slab_cache[0])
+		return;
+	bpf_probe_read_kernel_str(state->slab_cache, sizeof(state->slab_cache), text + 9);
+	bool ended = false;
+
+	for (int i = 0; i < FT_SLAB_NAME_LEN; i++) {
+		if (state->slab_cache[i] == ',')
+			ended = true;
+		if (ended)
+			state->slab_cache[i] = 0;
+	}
+}
+
 /* ---- kernel messages printed while a task creation is in flight ---- */
 
 static __always_inline bool starts_with(const char *text, const char *prefix, int length)
@@ -830,17 +1004,38 @@ int BPF_PROG(tpb_console, const char *text, size_t len)
 	bpf_probe_read_kernel_str(line, sizeof(line), text);
 	if (starts_with(line, "cgroup: fork rejected", 21))
 		state->evidence |= FT_EV_PIDS_REJECT_MSG;
-	else if (starts_with(line, "SLUB: Unable to allocate", 24))
+	else if (starts_with(line, "SLUB: Unable to allocate", 24)) {
 		state->evidence |= FT_EV_SLAB_OOM;
+		keep_report(text);
+	} else if (starts_with(line, "  cache: ", 9) && (state->evidence & FT_EV_SLAB_OOM))
+		keep_cache_name(state, text);
+	/* fail_dump(): "FAULT_INJECTION: forcing a failure.\nname failslab, interval ..." (verbose >= 1) */
+	else if (starts_with(line, "FAULT_INJECTION: forcing a failure.\nname ", 41)) {
+		__u32 injector = FT_INJECT_NONE;
+
+		if (starts_with(&line[41], "failslab", 8)) {
+			state->evidence |= FT_EV_FAULT_INJECTED | FT_EV_SLAB_OOM;
+			injector = FT_INJECT_FAILSLAB;
+		} else if (starts_with(&line[41], "fail_page_alloc", 15)) {
+			state->evidence |= FT_EV_FAULT_INJECTED | FT_EV_PAGE_ALLOC_FAIL;
+			injector = FT_INJECT_FAIL_PAGE_ALLOC;
+		}
+		struct alloc_report *report = injector ? current_alloc_report() : NULL;
+		if (report && !report->injector)
+			report->injector = injector;
+	}
 	/* printed (ratelimited) by __vm_enough_memory() on kernels with "mm/util.c: add warning if
 	 * __vm_enough_memory fails"; without the message OVERCOMMIT_LIMIT is inferred */
 	else if (starts_with(line, "__vm_enough_memory: pid:", 24))
 		state->evidence |= FT_EV_OVERCOMMIT;
 	else {
-		/* warn_alloc(): "<comm>: page allocation failure: order:N, ..." */
+		/* warn_alloc(): "<comm>: page allocation failure: order:N, ..." and, for vmalloc'd kernel
+		 * stacks (CONFIG_VMAP_STACK), "<comm>: vmalloc error: size N, page order N, ..." */
 		for (int i = 0; i < 24; i++) {
-			if (starts_with(&line[i], ": page allocation failure", 25)) {
+			if (starts_with(&line[i], ": page allocation failure", 25) ||
+			    starts_with(&line[i], ": vmalloc error: size", 21)) {
 				state->evidence |= FT_EV_PAGE_ALLOC_FAIL;
+				keep_report(text);
 				break;
 			}
 		}

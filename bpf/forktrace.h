@@ -22,6 +22,7 @@
 #define FT_CGROUP_LEVELS 8     /* pids cgroups recorded, the caller's own first */
 #define FT_ERRNO_SLOTS 136     /* per-errno counters; slot 0 counts errnos >= 136 */
 #define FT_SLAB_NAME_LEN 32
+#define FT_REPORT_LEN 128      /* the kernel's line about a failed allocation */
 #define FT_ERESTARTNOINTR 513  /* a restart the kernel retries; never a failure */
 #define FT_PIDNS_ADDING 0x80000000u /* pid_namespace.pid_allocated flag: ns accepts pids */
 
@@ -49,6 +50,15 @@ enum ft_evidence {
 	FT_EV_NPROC_FROM_USER = 1u << 8,  /* nproc_count read from user_struct (pre-5.14) */
 	FT_EV_RLIMIT_NPROC_OVER = 1u << 9, /* is_rlimit_overlimit(NPROC) returned true during the call */
 	FT_EV_OVERCOMMIT = 1u << 10,      /* __vm_enough_memory refused (its hook or its kernel message) */
+	FT_EV_ALLOC_GFP = 1u << 11,       /* alloc_gfp / alloc_order of the failed allocation are valid */
+	FT_EV_FAULT_INJECTED = 1u << 12,  /* fault injection (failslab, fail_page_alloc) failed it: alloc_injector */
+};
+
+/* ft_event.alloc_injector: which fault injection failed the allocation (kernels with CONFIG_FAULT_INJECTION). */
+enum ft_injector {
+	FT_INJECT_NONE = 0,
+	FT_INJECT_FAILSLAB = 1,       /* should_failslab() */
+	FT_INJECT_FAIL_PAGE_ALLOC = 2, /* should_fail_alloc_page() */
 };
 
 /* ft_event.hook_tier: how the hooks that fed this event were attached. */
@@ -127,6 +137,12 @@ struct ft_event {
 	char slab_cache[FT_SLAB_NAME_LEN]; /* cache named by slab_out_of_memory */
 	struct ft_pidns_level pidns[FT_PIDNS_LEVELS];
 	struct ft_pids_level pids[FT_CGROUP_LEVELS];
+	/* The failed allocation (FT_EV_SLAB_OOM / FT_EV_PAGE_ALLOC_FAIL): from the should_failslab /
+	 * should_fail_alloc_page hooks, and the kernel's own report line (printk) when it printed one. */
+	__u64 alloc_gfp;          /* gfp mask (FT_EV_ALLOC_GFP) */
+	__s32 alloc_order;        /* page order (FT_EV_ALLOC_GFP); -1 for a slab object */
+	__u32 alloc_injector;     /* enum ft_injector */
+	char alloc_report[FT_REPORT_LEN]; /* "SLUB: Unable to allocate ...", "...: page allocation failure: order:N, mode:..." */
 };
 
 /* Indexes of the `counters` per-CPU array (besides errno slots which follow). */

@@ -113,6 +113,14 @@ static struct hook hook_table[] = {
 	{ "__vm_enough_memory", "__vm_enough_memory", { NULL, "fx_vm_enough" }, { NULL, "kr_vm_enough" }, {},
 	  .opt_in = "it runs on every accountable mmap; overcommit refusals are confirmed by the kernel's "
 		    "ratelimited warning instead, else inferred" },
+	{ "should_failslab", "should_failslab", { NULL, "fx_should_failslab" },
+	  { "kp_should_failslab", "kr_should_failslab" }, {},
+	  .opt_in = "it runs on every slab allocation (kernels with CONFIG_FAILSLAB); failslab's own message "
+		    "(verbose) confirms an injected failure instead" },
+	{ "should_fail_alloc_page", "should_fail_alloc_page", { NULL, "fx_should_fail_page" },
+	  { "kp_should_fail_page", "kr_should_fail_page" }, {},
+	  .opt_in = "it runs on every page allocation (kernels with CONFIG_FAIL_PAGE_ALLOC); fail_page_alloc's own "
+		    "message (verbose) confirms an injected failure instead" },
 	{ "console", NULL, {}, {}, { "tpb_console" } },
 };
 #define HOOK_COUNT (sizeof(hook_table) / sizeof(hook_table[0]))

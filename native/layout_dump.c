@@ -71,6 +71,10 @@ int main(void)
 	FIELD(ft_event, slab_cache);
 	FIELD(ft_event, pidns);
 	FIELD(ft_event, pids);
+	FIELD(ft_event, alloc_gfp);
+	FIELD(ft_event, alloc_order);
+	FIELD(ft_event, alloc_injector);
+	FIELD(ft_event, alloc_report);
 	SIZE(ft_event);
 
 	CONST(FT_COMM_LEN);
@@ -100,6 +104,12 @@ int main(void)
 	CONST(FT_EV_NPROC_FROM_USER);
 	CONST(FT_EV_RLIMIT_NPROC_OVER);
 	CONST(FT_EV_OVERCOMMIT);
+	CONST(FT_EV_ALLOC_GFP);
+	CONST(FT_EV_FAULT_INJECTED);
+	CONST(FT_INJECT_NONE);
+	CONST(FT_INJECT_FAILSLAB);
+	CONST(FT_INJECT_FAIL_PAGE_ALLOC);
+	CONST(FT_REPORT_LEN);
 	CONST(FT_TIER_TRACEPOINT);
 	CONST(FT_TIER_KPROBE);
 	CONST(FT_TIER_FENTRY);

@@ -48,6 +48,21 @@ public final class RawEvent implements FailureFacts {
     public String comm() { return string(EventLayout.COMM, EventLayout.COMM_LEN); }
     public String processComm() { return string(EventLayout.PROCESS_COMM, EventLayout.COMM_LEN); }
     public String slabCache() { return string(EventLayout.SLAB_CACHE, EventLayout.SLAB_NAME_LEN); }
+    public long allocGfp() { return i64(EventLayout.ALLOC_GFP); }
+    public int allocOrder() { return i32(EventLayout.ALLOC_ORDER); }
+    public int allocInjector() { return i32(EventLayout.ALLOC_INJECTOR); }
+    public String allocReport() { return string(EventLayout.ALLOC_REPORT, EventLayout.REPORT_LEN); }
+
+    /** The failed allocation (cache aside): the kernel's report line and the fault-injection hooks. */
+    public AllocationFailure allocationFailure() {
+        int injector = allocInjector();
+        if (injector == EventLayout.INJECT_NONE && (evidence() & EventLayout.EV_FAULT_INJECTED) != 0) {
+            injector = (evidence() & EventLayout.EV_SLAB_OOM) != 0 ? EventLayout.INJECT_FAILSLAB
+                    : EventLayout.INJECT_FAIL_PAGE_ALLOC;
+        }
+        return AllocationFailure.of(allocReport(), (evidence() & EventLayout.EV_ALLOC_GFP) != 0, allocGfp(),
+                allocOrder(), injector);
+    }
 
     /** True when the process name equals {@code expected} (no String made). */
     public boolean processCommEquals(byte[] expected) {

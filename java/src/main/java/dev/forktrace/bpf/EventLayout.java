@@ -17,6 +17,7 @@ public final class EventLayout {
     public static final int PIDNS_LEVELS = 4;
     public static final int CGROUP_LEVELS = 8;
     public static final int SLAB_NAME_LEN = 32;
+    public static final int REPORT_LEN = 128;
     public static final int ERRNO_SLOTS = 136;
     public static final int ERESTARTNOINTR = 513;
     public static final int PIDNS_ADDING = 0x80000000;
@@ -37,12 +38,16 @@ public final class EventLayout {
     public static final int EV_ENTRY_SNAPSHOT = 1, EV_COPY_PROCESS = 1 << 1, EV_ALLOC_PID = 1 << 2,
             EV_PIDS_CAN_FORK = 1 << 3, EV_PAGE_COUNTER = 1 << 4, EV_SLAB_OOM = 1 << 5,
             EV_PAGE_ALLOC_FAIL = 1 << 6, EV_PIDS_REJECT_MSG = 1 << 7, EV_NPROC_FROM_USER = 1 << 8,
-            EV_RLIMIT_NPROC_OVER = 1 << 9, EV_OVERCOMMIT = 1 << 10;
+            EV_RLIMIT_NPROC_OVER = 1 << 9, EV_OVERCOMMIT = 1 << 10, EV_ALLOC_GFP = 1 << 11,
+            EV_FAULT_INJECTED = 1 << 12;
     public static final String[] EVIDENCE_NAMES = {
         "entry_snapshot", "copy_process", "alloc_pid", "pids_can_fork", "page_counter_try_charge",
         "slab_out_of_memory", "page_allocation_failure", "pids_reject_message", "nproc_from_user_struct",
-        "is_rlimit_overlimit", "vm_enough_memory"
+        "is_rlimit_overlimit", "vm_enough_memory", "alloc_gfp", "fault_injected"
     };
+
+    /** enum ft_injector */
+    public static final int INJECT_NONE = 0, INJECT_FAILSLAB = 1, INJECT_FAIL_PAGE_ALLOC = 2;
 
     /** enum ft_tier */
     public static final int TIER_TRACEPOINT = 0, TIER_KPROBE = 1, TIER_FENTRY = 2;
@@ -104,7 +109,11 @@ public final class EventLayout {
             MemoryLayout.sequenceLayout(COMM_LEN, JAVA_BYTE).withName("process_comm"),
             MemoryLayout.sequenceLayout(SLAB_NAME_LEN, JAVA_BYTE).withName("slab_cache"),
             MemoryLayout.sequenceLayout(PIDNS_LEVELS, PIDNS_LEVEL).withName("pidns"),
-            MemoryLayout.sequenceLayout(CGROUP_LEVELS, PIDS_LEVEL).withName("pids")).withName("ft_event");
+            MemoryLayout.sequenceLayout(CGROUP_LEVELS, PIDS_LEVEL).withName("pids"),
+            JAVA_LONG.withName("alloc_gfp"),
+            JAVA_INT.withName("alloc_order"),
+            JAVA_INT.withName("alloc_injector"),
+            MemoryLayout.sequenceLayout(REPORT_LEN, JAVA_BYTE).withName("alloc_report")).withName("ft_event");
 
     // Offsets used on the per-event path, resolved once from the layout.
     public static final long KTIME_NS = offset(EVENT, "ktime_ns");
@@ -142,6 +151,10 @@ public final class EventLayout {
     public static final long SLAB_CACHE = offset(EVENT, "slab_cache");
     public static final long PIDNS = offset(EVENT, "pidns");
     public static final long PIDS = offset(EVENT, "pids");
+    public static final long ALLOC_GFP = offset(EVENT, "alloc_gfp");
+    public static final long ALLOC_ORDER = offset(EVENT, "alloc_order");
+    public static final long ALLOC_INJECTOR = offset(EVENT, "alloc_injector");
+    public static final long ALLOC_REPORT = offset(EVENT, "alloc_report");
     public static final long PIDNS_LEVEL_SIZE = PIDNS_LEVEL.byteSize();
     public static final long PIDS_LEVEL_SIZE = PIDS_LEVEL.byteSize();
     public static final long PIDNS_INUM = offset(PIDNS_LEVEL, "inum");

@@ -1,7 +1,9 @@
 package dev.forktrace.pipeline;
 
 import com.google.protobuf.Timestamp;
+import dev.forktrace.attribution.AllocationFailure;
 import dev.forktrace.attribution.Attribution;
+import dev.forktrace.attribution.MemoryZones;
 import dev.forktrace.attribution.KernelNames;
 import dev.forktrace.attribution.RawEvent;
 import dev.forktrace.attribution.SystemState;
@@ -170,7 +172,8 @@ public final class FailureAssembler {
                 case THREADS_MAX -> "kernel.threads-max";
                 case OVERCOMMIT_LIMIT -> "vm.overcommit_memory=2 (CommitLimit)";
                 case SLAB_ALLOCATION_FAILURE -> e.slabCache().isEmpty() ? "slab allocator" : "slab cache " + e.slabCache();
-                case PAGE_ALLOCATION_FAILURE -> "page allocator";
+                case PAGE_ALLOCATION_FAILURE -> e.allocationFailure().order() >= 0
+                        ? "page allocator (order " + e.allocationFailure().order() + ")" : "page allocator";
                 default -> "system";
             });
             default -> { }
@@ -240,8 +243,7 @@ public final class FailureAssembler {
                             s.getPageCounterMaxBytes(), "returned");
                 }
             }
-            case SLAB_ALLOCATION_FAILURE -> list.add("slab_out_of_memory", e.slabCache(), 1, 0, "printed");
-            case PAGE_ALLOCATION_FAILURE -> list.add("printk.page_allocation_failure", "page allocator", 1, 0, "printed");
+            case SLAB_ALLOCATION_FAILURE, PAGE_ALLOCATION_FAILURE -> allocationEvidence(e, a, list);
             case OVERCOMMIT_LIMIT -> {
                 list.add("meminfo.committed_as", "vm.overcommit_memory=2", system.committedAsBytes(),
                         system.commitLimitBytes(), "compared_with_commit_limit");
@@ -252,6 +254,54 @@ public final class FailureAssembler {
             default -> { }
         }
         return list.build();
+    }
+
+    /**
+     * The failed allocation: the kernel's own report line, the cache, the order and the GFP flags by
+     * name, whether fault injection made it fail, and each zone's free pages against its watermarks.
+     */
+    private static void allocationEvidence(RawEvent e, Attribution a, EvidenceList list) {
+        AllocationFailure failure = e.allocationFailure();
+        boolean slab = a.cause == Cause.SLAB_ALLOCATION_FAILURE;
+        if (!failure.report().isEmpty()) {
+            list.add("printk.allocation_failure", failure.report(), 1, 0, "printed");
+        } else if (slab && (e.evidence() & EventLayout.EV_SLAB_OOM) != 0 && !failure.injected()) {
+            list.add("slab_out_of_memory", e.slabCache(), 1, 0, "printed");
+        } else if (!slab && !failure.injected()) {
+            list.add("printk.page_allocation_failure", "page allocator", 1, 0, "printed");
+        }
+        if (slab && !e.slabCache().isEmpty()) {
+            list.add("slab.cache", e.slabCache(), 1, 0, "failed");
+        }
+        if (failure.order() >= 0) {
+            list.add("alloc.order", "pages of 2^order", failure.order(), 0, "requested");
+        }
+        if (failure.gfp() >= 0) {
+            list.add("alloc.gfp", failure.gfpNames(), failure.gfp(), 0, "requested");
+        }
+        if (failure.injected()) {
+            list.add("fault_injection", failure.injector(), 1, 0, "injected");
+        }
+        int order = Math.max(0, failure.order());
+        for (MemoryZones.Zone zone : readZones()) {
+            list.add("zone.free_pages", zone.label() + " (watermarks min " + zone.minPages() + ", low "
+                    + zone.lowPages() + ", high " + zone.highPages() + " pages)", zone.freePages(), zone.minPages(),
+                    zone.watermarkRelation());
+            long blocks = zone.freeBlocksAtLeast(order);
+            if (blocks >= 0 && order > 0) {
+                list.add("buddyinfo.free_blocks", zone.label() + " of order >= " + order, blocks, order,
+                        blocks > 0 ? "available" : "none");
+            }
+        }
+    }
+
+    private static List<MemoryZones.Zone> readZones() {
+        try {
+            return MemoryZones.parse(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/zoneinfo")),
+                    java.nio.file.Files.readString(java.nio.file.Path.of("/proc/buddyinfo")));
+        } catch (java.io.IOException | RuntimeException e) {
+            return List.of(); // not readable here (a container without /proc/zoneinfo): no zone evidence
+        }
     }
 
     /** Loads and exercises the /proc and cgroup scanning code before the first failure needs it. */

@@ -31,10 +31,7 @@ public final class Messages {
                     + mib(limit) + ")" + holder + ".";
             case OVERCOMMIT_LIMIT -> errno + ": strict overcommit (vm.overcommit_memory=2) refused the new address "
                     + "space; Committed_AS " + mib(current) + " of CommitLimit " + mib(limit) + holder + ".";
-            case SLAB_ALLOCATION_FAILURE -> errno + ": the kernel could not allocate from the " + scope
-                    + " during fork (real kernel memory shortage or a kmem limit).";
-            case PAGE_ALLOCATION_FAILURE -> errno + ": the page allocator failed during fork (memory pressure or "
-                    + "fragmentation).";
+            case SLAB_ALLOCATION_FAILURE, PAGE_ALLOCATION_FAILURE -> allocation(f, errno, scope);
             case NAMESPACE_LIMIT -> errno + ": a namespace limit (user.max_*_namespaces or nesting depth) refused "
                     + "the new namespace for " + scope + ".";
             case INVALID_REQUEST -> errno + ": the kernel rejected the request itself (flags or permissions), not "
@@ -43,6 +40,50 @@ public final class Messages {
             default -> errno + ": no limit was found at its maximum and no kernel hook saw the refusal; see the "
                     + "snapshot.";
         };
+    }
+
+    /**
+     * The honest ENOMEM: said plainly, with the cache or order, the GFP flags and the tightest zone; or,
+     * when fault injection failed it, said to be test-made; or a memory cgroup's limit where one refused.
+     */
+    static String allocation(ForkFailureOrBuilder f, String errno, String scope) {
+        boolean slab = f.getCause() == dev.forktrace.proto.v1.Cause.SLAB_ALLOCATION_FAILURE;
+        String injector = "", gfp = "", cache = "", zone = "";
+        long order = -1;
+        double tightest = Double.MAX_VALUE;
+        for (dev.forktrace.proto.v1.Evidence ev : f.getEvidenceList()) {
+            switch (ev.getKey()) {
+                case "fault_injection" -> injector = ev.getSubject();
+                case "alloc.gfp" -> gfp = " (" + ev.getSubject() + ")";
+                case "alloc.order" -> order = ev.getValue();
+                case "slab.cache" -> cache = ev.getSubject();
+                case "zone.free_pages" -> {
+                    double ratio = ev.getComparedTo() > 0 ? (double) ev.getValue() / ev.getComparedTo() : Double.MAX_VALUE;
+                    if (ratio < tightest) {
+                        tightest = ratio;
+                        zone = "; " + ev.getSubject().replaceFirst(" \\(.*", "") + ": " + ev.getValue()
+                                + " free pages against its min watermark " + ev.getComparedTo();
+                    }
+                }
+                default -> { }
+            }
+        }
+        boolean memcg = f.getSnapshot().getHooksList().contains("page_counter_try_charge")
+                || (f.getSnapshot().hasMemcg()
+                        && f.getSnapshot().getMemcg().getEventsMax() > f.getSnapshot().getMemcg().getEventsMaxAtEntry());
+        String what = slab ? "the slab allocation from " + (cache.isEmpty() ? scope : "cache " + cache)
+                : (order >= 0 ? "an order-" + order + " page allocation" : "a page allocation");
+        if (!injector.isEmpty()) {
+            return errno + ": fault injection (" + injector + ") failed " + what + gfp + " during fork: a test-made "
+                    + "failure, neither a limit nor a real shortage" + zone + ".";
+        }
+        if (memcg) {
+            return errno + ": " + what + gfp + " failed during fork because memory cgroup "
+                    + f.getSnapshot().getMemcg().getPath() + " refused its pages (a kmem or memory limit)" + zone + ".";
+        }
+        return errno + ": a real memory shortage: " + what + gfp + " failed during fork. Unlike the other ENOMEM "
+                + "causes (memory cgroup, overcommit, pid namespace) no limit refused it: the kernel had no memory "
+                + "to give" + zone + ".";
     }
 
     private static String holderText(Offender o, String ranking) {
