@@ -8,6 +8,8 @@ FORKTRACE_JAR=$FORKTRACE_ROOT/target/forktrace.jar
 RUNTIME_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config cmake make gcc maven)
 # What the tests and the kernel lab need on top.
 TEST_PACKAGES=(jq bpftrace qemu-system-x86 busybox-static cpio util-linux procps)
+# The lab's fault-injection kernel (lab/kernel/build): Debian's 6.12 source and what building it needs.
+TEST_PACKAGES+=(linux-source-6.12 dwarves flex bison bc libssl-dev xz-utils)
 
 say() { printf 'forktrace-setup: %s\n' "$*" >&2; }
 

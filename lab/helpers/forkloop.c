@@ -17,6 +17,10 @@
  *               ordinary fork children at the memcg limit livelocked the guest)
  *     -r N      set RLIMIT_NPROC to N (soft and hard) first
  *     -u UID    then drop to UID (and gid UID): root is exempt from RLIMIT_NPROC
+ *     -N NTH    fault injection's fail-nth (kernels with CONFIG_FAULT_INJECTION): before the k-th
+ *               fork attempt (k = 0, 1, ...) write NTH + k to /proc/thread-self/fail-nth, so that
+ *               attempt's (NTH + k)-th allocation that failslab / fail_page_alloc would check fails;
+ *               a sweep over the allocations on fork's path (prints "FORKLOOP nth=N errno=E")
  *     -L        fault in and lock forkloop's own memory first (mlockall), so a
  *               full memory cgroup makes fork fail instead of forkloop's own
  *               page faults (seen on 5.10: the parent died of SIGSEGV)
@@ -28,6 +32,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -106,8 +111,10 @@ int main(int argc, char **argv)
 	long nproc = -1, uid = -1;
 	long max = 100000, max_fails = 1, map_mb = 0, child_kb = 0, hold = 0;
 	const char *wait_path = NULL;
+	long nth = 0;
+	int nth_fd = -1;
 
-	while ((opt = getopt(argc, argv, "tn:f:m:Tc:w:H:Lvr:u:")) != -1) {
+	while ((opt = getopt(argc, argv, "tn:f:m:Tc:w:H:Lvr:u:N:")) != -1) {
 		switch (opt) {
 		case 't': threads = 1; break;
 		case 'n': max = atol(optarg); break;
@@ -121,6 +128,7 @@ int main(int argc, char **argv)
 		case 'v': share_vm = 1; break;
 		case 'r': nproc = atol(optarg); break;
 		case 'u': uid = atol(optarg); break;
+		case 'N': nth = atol(optarg); break;
 		default:
 			fprintf(stderr, "usage: forkloop [-t] [-n MAX] [-f FAILS] [-m MB] [-T] [-c KB] [-w PATH] [-H SEC] [-L] [-v] [-r NPROC] [-u UID]\n");
 			return 2;
@@ -174,6 +182,11 @@ int main(int argc, char **argv)
 		if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
 			fprintf(stderr, "forkloop: mlockall: %s (continuing)\n", strerror(errno));
 	}
+	if (nth > 0 && (nth_fd = open("/proc/thread-self/fail-nth", O_WRONLY)) < 0) {
+		fprintf(stderr, "forkloop: /proc/thread-self/fail-nth: %s (a kernel without CONFIG_FAULT_INJECTION?)\n",
+			strerror(errno));
+		return 1;
+	}
 	long created = 0, failed = 0, counts[8] = { 0 };
 	int first_errno = 0;
 	static const int known[] = { EAGAIN, ENOMEM, ENOSPC, EINTR, EINVAL, EPERM, EUSERS };
@@ -195,7 +208,23 @@ int main(int argc, char **argv)
 			else
 				children[created] = (pid_t)pid;
 		} else {
+			char nth_text[24];
+			if (nth_fd >= 0) {
+				int len = snprintf(nth_text, sizeof(nth_text), "%ld", nth + created + failed);
+				if (pwrite(nth_fd, nth_text, (size_t)len, 0) != len) {
+					fprintf(stderr, "forkloop: writing fail-nth: %s\n", strerror(errno));
+					return 1;
+				}
+			}
 			pid_t pid = fork();
+			int fork_errno = errno;
+			if (pid != 0 && nth_fd >= 0) {
+				/* a fork with fewer allocations than the nth leaves the count armed: disarm it */
+				if (pwrite(nth_fd, "0", 1, 0) != 1)
+					fprintf(stderr, "forkloop: resetting fail-nth: %s\n", strerror(errno));
+				printf("FORKLOOP nth=%s errno=%s\n", nth_text, pid < 0 ? errno_name(fork_errno) : "none");
+			}
+			errno = fork_errno;
 			if (pid == 0) {
 				prctl(PR_SET_PDEATHSIG, SIGKILL);
 				if (getppid() != self)

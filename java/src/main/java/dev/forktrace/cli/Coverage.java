@@ -32,12 +32,14 @@ final class Coverage {
         causes.put("PID_NAMESPACE_DEAD", "confirmed: the namespace's PIDNS_ADDING flag is clear");
         causes.put("MEMCG_LIMIT", !memoryMounted ? "not visible: no memory controller mounted"
                 : "confirmed: memcg max events move during the call" + (pageCounter ? " + page_counter_try_charge hook" : ""));
-        causes.put("SLAB_ALLOCATION_FAILURE", slabHook ? "confirmed: slab_out_of_memory hook"
+        String injected = loaded(hooks, "should_failslab") || loaded(hooks, "should_fail_alloc_page")
+                ? "; injected failures (failslab, fail_page_alloc) by their should_fail* hooks" : "";
+        causes.put("SLAB_ALLOCATION_FAILURE", (slabHook ? "confirmed: slab_out_of_memory hook"
                 : console ? "confirmed when the kernel prints \"SLUB: Unable to allocate\" (tp_btf/console)"
-                : "not visible: no slab hook and no console tracepoint");
-        causes.put("PAGE_ALLOCATION_FAILURE", console
+                : "not visible: no slab hook and no console tracepoint") + injected);
+        causes.put("PAGE_ALLOCATION_FAILURE", (console
                 ? "confirmed when the kernel prints \"page allocation failure\" (tp_btf/console; ratelimited)"
-                : "not visible: no console tracepoint");
+                : "not visible: no console tracepoint") + injected);
         causes.put("OVERCOMMIT_LIMIT", loaded(hooks, "__vm_enough_memory") ? "confirmed: __vm_enough_memory hook"
                 : console ? "confirmed when the kernel prints its ratelimited \"__vm_enough_memory: ... not enough "
                         + "memory\" warning (tp_btf/console), else inferred: vm.overcommit_memory=2 and Committed_AS "

@@ -23,7 +23,9 @@ final class HookOptions {
 
     @Option(names = "--memory-hooks", description = "Also hook page_counter_try_charge and __vm_enough_memory, so "
             + "memcg and overcommit refusals are confirmed by the kernel's own answer. They run on every memory "
-            + "charge and accountable mmap of every process, so this costs all of them a little.")
+            + "charge and accountable mmap of every process, so this costs all of them a little. On kernels with "
+            + "fault injection (CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC) also should_failslab and "
+            + "should_fail_alloc_page, which name the cache, order and GFP flags of an injected failure.")
     boolean memoryHooks;
 
     ProbeSession.HookChoice choice() {
