@@ -329,7 +329,8 @@ static __always_inline void emit_failure(long ret, __u32 syscall, __u32 tier, st
 		e->page_counter_max = state->page_counter_max;
 		__builtin_memcpy(e->slab_cache, state->slab_cache, sizeof(e->slab_cache));
 	}
-	struct alloc_report *report = bpf_map_lookup_elem(&alloc_reports, &e->tid);
+	__u32 report_key = e->tid; /* on the stack: 5.10 takes no ring buffer memory as a map key */
+	struct alloc_report *report = bpf_map_lookup_elem(&alloc_reports, &report_key);
 	if (report) {
 		e->alloc_gfp = report->gfp;
 		e->alloc_order = report->order;
