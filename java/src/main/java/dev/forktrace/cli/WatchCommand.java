@@ -79,6 +79,9 @@ public final class WatchCommand implements Callable<Integer> {
     @Mixin
     AgentOptions agentOptions = new AgentOptions();
 
+    @Mixin
+    KafkaOptions kafkaOptions = new KafkaOptions();
+
     private volatile boolean running = true;
 
     @Override
@@ -108,6 +111,14 @@ public final class WatchCommand implements Callable<Integer> {
             err.println("forktrace: cannot write the output file " + (jfr != null && !sinks.isEmpty() ? jfr : output)
                     + ": " + describe(e));
             return 1;
+        }
+        try {
+            if (kafkaOptions.enabled()) {
+                sinks.add(kafkaOptions.open(err));
+            }
+        } catch (RuntimeException e) { // KafkaException, ConfigException: a bad bootstrap or property
+            err.println("forktrace: --kafka " + kafkaOptions.bootstrap + ": " + describe(e));
+            return 2;
         }
         StartupTrace.mark("outputs open");
         CgroupPaths cgroups = CgroupPaths.forThisMachine();
@@ -169,7 +180,8 @@ public final class WatchCommand implements Callable<Integer> {
             if (agents.joiner() != null) {
                 capture.joinJavaReports(agents.joiner());
             }
-            StreamHeader header = header(session.hooks());
+            // Completed once, so that every sink (file, Kafka) writes the same start time, clocks and host.
+            StreamHeader header = StreamWriter.completeHeader(header(session.hooks()));
             for (FailureSink sink : sinks) {
                 sink.start(header);
             }
@@ -243,6 +255,7 @@ public final class WatchCommand implements Callable<Integer> {
         if (pid != 0) header.addFilters("--pid " + pid);
         if (!comm.isEmpty()) header.addFilters("--comm " + comm);
         if (cgroup != null) header.addFilters("--cgroup " + cgroup);
+        if (kafkaOptions.hostName != null) header.setHostName(kafkaOptions.hostName);
         return header.build();
     }
 

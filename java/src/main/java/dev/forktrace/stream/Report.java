@@ -43,6 +43,9 @@ public final class Report {
         final StreamHeader header;
         Stats last;
         long failures;
+        long missingRecords;   // from a transport's sequence numbers
+        long duplicateRecords;
+        boolean headerMissing;
 
         Capture(StreamHeader header) {
             this.header = header;
@@ -66,10 +69,23 @@ public final class Report {
     private final Map<String, Long> byProcess = new HashMap<>();
     private final Map<String, Long> byErrno = new HashMap<>();
     private final Map<String, Capture> captures = new LinkedHashMap<>();
+    private final Map<String, Long> byHost = new HashMap<>();
     private long[] times = new long[1024]; // wall-clock ms of each timed failure
+    private short[] timeCauses = new short[1024]; // and its cause, an index into causeNames
+    private final List<String> causeNames = new ArrayList<>();
+    /** Failures kept whole for the HTML page (message, evidence), with their host; at most keepLimit. */
+    record Kept(String host, ForkFailure failure) {}
+    private final List<Kept> kept = new ArrayList<>();
+    private int keepLimit;
     private int timed;
     private long failures;
     private long untimed;
+
+    /** Keeps up to this many failures whole (for {@link #toHtml}); 0, the default, keeps none. */
+    public Report keepFailures(int limit) {
+        this.keepLimit = limit;
+        return this;
+    }
 
     /** Reads a whole stream into the report; damage is recorded, not thrown. Returns false when damaged. */
     public boolean read(StreamReader reader) throws IOException {
@@ -87,6 +103,11 @@ public final class Report {
                     case FAILURE -> {
                         add(record.getFailure());
                         capture.failures++;
+                        String host = hostOf(capture.header);
+                        count(byHost, host);
+                        if (kept.size() < keepLimit) {
+                            kept.add(new Kept(host, record.getFailure()));
+                        }
                     }
                     case STATS -> {
                         Stats s = record.getStats();
@@ -100,6 +121,14 @@ public final class Report {
         } catch (StreamFormatException e) {
             damage = e;
         }
+        for (TransportGap gap : reader.transportGaps()) {
+            Capture c = captures.get(gap.host() + '\0' + gap.captureId());
+            if (c != null) {
+                c.missingRecords += gap.missingRecords();
+                c.duplicateRecords += gap.duplicateRecords();
+                c.headerMissing |= gap.headerMissing();
+            }
+        }
         inputs.add(new Input(reader.source(), reader.records(), reader.offset(), failures - failuresBefore, damage,
                 reader.warnings()));
         return damage == null;
@@ -107,8 +136,15 @@ public final class Report {
 
     /** Rotated files of one capture repeat its header; one capture's counters must not be counted twice. */
     private static String captureKey(StreamHeader h) {
+        if (!h.getCaptureId().isEmpty()) {
+            return h.getHostName() + '\0' + h.getCaptureId(); // what a transport's gaps are keyed by too
+        }
         return h.getHostName() + '\0' + h.getBootId() + '\0' + h.getStartTime().getSeconds() + '.'
                 + h.getStartTime().getNanos() + '\0' + h.getForktraceVersion();
+    }
+
+    static String hostOf(StreamHeader h) {
+        return h.getHostName().isEmpty() ? "(unnamed host)" : h.getHostName();
     }
 
     private static boolean isLater(Stats a, Stats b) {
@@ -147,7 +183,14 @@ public final class Report {
         if (f.hasTime()) {
             if (timed == times.length) {
                 times = Arrays.copyOf(times, times.length * 2);
+                timeCauses = Arrays.copyOf(timeCauses, times.length);
             }
+            int causeIndex = causeNames.indexOf(cause);
+            if (causeIndex < 0) {
+                causeIndex = causeNames.size();
+                causeNames.add(cause);
+            }
+            timeCauses[timed] = (short) causeIndex;
             times[timed++] = f.getTime().getSeconds() * 1000 + f.getTime().getNanos() / 1_000_000;
         } else {
             untimed++;
@@ -189,6 +232,42 @@ public final class Report {
     /** Dropped failures (ring buffer full) over all captures, from the last Stats of each. */
     public long dropped() {
         return captures.values().stream().filter(c -> c.last != null).mapToLong(c -> c.last.getDropped()).sum();
+    }
+
+    /** Records lost on the way to a network sink (Stats.undeliverable) over all captures. */
+    public long undeliverable() {
+        return captures.values().stream().filter(c -> c.last != null).mapToLong(c -> c.last.getUndeliverable()).sum();
+    }
+
+    /** Failures per host (the header's host name), largest first. */
+    public Map<String, Long> byHost() {
+        return sorted(byHost);
+    }
+
+    /**
+     * Why a capture's stream is incomplete, each reason one phrase; empty when it is whole: nothing dropped,
+     * nothing undeliverable or missing, and a final tally at its end.
+     */
+    static List<String> gaps(Capture c) {
+        List<String> reasons = new ArrayList<>();
+        if (c.last != null && c.last.getDropped() > 0) {
+            reasons.add(c.last.getDropped() + " dropped (ring buffer full)");
+        }
+        if (c.last != null && c.last.getUndeliverable() > 0) {
+            reasons.add(c.last.getUndeliverable() + " records undeliverable to Kafka (counted by the writer)");
+        }
+        if (c.missingRecords > 0) {
+            reasons.add(c.missingRecords + " records missing from the topic (sequence gaps)");
+        }
+        if (c.headerMissing) {
+            reasons.add("its header was not read (before from=, or gone with the topic's retention)");
+        }
+        if (c.last == null) {
+            reasons.add("no Stats record");
+        } else if (!c.last.getFinal()) {
+            reasons.add("no final tally (still running, or ended without one: killed or restarted)");
+        }
+        return reasons;
     }
 
     public long collapsed() {
@@ -279,6 +358,9 @@ public final class Report {
             in.warnings().forEach(w -> b.append("    warning: ").append(w).append('\n'));
         }
         table(b, "By cause", byCause(), failures);
+        if (byHost.size() > 1) {
+            table(b, "By host", byHost(), failures);
+        }
         if (!byScope.isEmpty()) {
             b.append("\nBy scope (the limit that refused)\n");
             for (ScopeTotal t : scopes()) {
@@ -319,6 +401,9 @@ public final class Report {
             if (hd.getFiltersCount() > 0) {
                 b.append(", filters ").append(String.join(" ", hd.getFiltersList()));
             }
+            if (!hd.getCaptureId().isEmpty()) {
+                b.append(", capture ").append(hd.getCaptureId());
+            }
             b.append(": ").append(c.failures).append(" failures recorded");
             if (c.last != null) {
                 b.append(", delivered ").append(c.last.getDelivered()).append(", dropped ").append(c.last.getDropped())
@@ -328,6 +413,24 @@ public final class Report {
                 b.append(" (no Stats record)");
             }
             b.append('\n');
+        }
+        b.append("\nGaps (hosts whose streams are incomplete)\n");
+        boolean anyGap = false;
+        for (Capture c : captures.values()) {
+            List<String> reasons = gaps(c);
+            if (!reasons.isEmpty()) {
+                anyGap = true;
+                b.append("  ").append(hostOf(c.header))
+                        .append(c.header.getCaptureId().isEmpty() ? "" : " capture " + c.header.getCaptureId())
+                        .append(": ").append(String.join("; ", reasons)).append('\n');
+            }
+            if (c.duplicateRecords > 0) {
+                b.append("  ").append(hostOf(c.header)).append(": ").append(c.duplicateRecords)
+                        .append(" repeated records skipped (not counted twice)\n");
+            }
+        }
+        if (!anyGap) {
+            b.append("  none: every capture ended with a final tally, nothing dropped, undeliverable or missing\n");
         }
         b.append("\nDropped (ring buffer full, counted but not delivered): ").append(dropped()).append('\n');
         return b.toString();
@@ -402,6 +505,7 @@ public final class Report {
                     .key("count").value(t.count).close('}');
         }
         j.close(']');
+        countTable(j, "by_host", "host", byHost());
         countTable(j, "by_offender", "offender", byOffender());
         countTable(j, "by_process", "process", byProcess());
         countTable(j, "by_errno", "errno", sorted(byErrno));
@@ -417,6 +521,7 @@ public final class Report {
             StreamHeader hd = c.header;
             j.open('{').key("host").value(hd.getHostName()).key("kernel").value(hd.getKernelRelease())
                     .key("boot_id").value(hd.getBootId())
+                    .key("capture_id").value(hd.getCaptureId())
                     .key("start").value(hd.hasStartTime() ? TIME.format(instant(hd.getStartTime())) : null)
                     .key("schema_version").value(hd.getSchemaVersion())
                     .key("failures_recorded").value(c.failures);
@@ -426,13 +531,20 @@ public final class Report {
             } else {
                 j.open('{').key("delivered").value(c.last.getDelivered()).key("dropped").value(c.last.getDropped())
                         .key("collapsed").value(c.last.getCollapsed()).key("final").value(c.last.getFinal())
+                        .key("undeliverable").value(c.last.getUndeliverable())
                         .close('}');
             }
+            j.key("missing_records").value(c.missingRecords).key("duplicate_records").value(c.duplicateRecords)
+                    .key("header_missing").value(c.headerMissing);
+            j.key("gaps").open('[');
+            gaps(c).forEach(j::value);
+            j.close(']');
             j.close('}');
         }
         j.close(']');
         j.key("dropped").value(dropped());
         j.key("collapsed").value(collapsed());
+        j.key("undeliverable").value(undeliverable());
         j.close('}');
         return j.toString() + "\n";
     }
