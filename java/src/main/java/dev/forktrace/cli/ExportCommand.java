@@ -48,7 +48,8 @@ public final class ExportCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Target target;
 
-    @Parameters(index = "0", paramLabel = "IN", description = "The stream file, or - for standard input.")
+    @Parameters(index = "0", paramLabel = "IN",
+            description = "The stream file, - for standard input, or kafka://HOST:PORT/TOPIC[?from=TIME&to=TIME].")
     String input;
 
     @Parameters(index = "1", paramLabel = "OUT", description = "The file to write (- for standard output, Perfetto only).")

@@ -154,11 +154,14 @@ public final class Report {
         return a.getDelivered() + a.getDropped() >= b.getDelivered() + b.getDropped();
     }
 
+    static String causeName(ForkFailure f) {
+        return f.getCause() == dev.forktrace.proto.v1.Cause.UNRECOGNIZED ? "CAUSE_" + f.getCauseValue() : f.getCause().name();
+    }
+
     /** Counts one failure. */
     public void add(ForkFailure f) {
         failures++;
-        String cause = f.getCause() == dev.forktrace.proto.v1.Cause.UNRECOGNIZED
-                ? "CAUSE_" + f.getCauseValue() : f.getCause().name();
+        String cause = causeName(f);
         count(byCause, cause);
         if (f.hasScope()) {
             Scope s = f.getScope();
@@ -332,6 +335,57 @@ public final class Report {
         return timed == 0 ? null : Instant.ofEpochMilli(max);
     }
 
+    // ---------------------------------------------------------------- what the HTML page draws
+
+    /** One row of the scope table. */
+    record ScopeRow(String kind, String name, long limit, long highestCurrent, long count) {}
+
+    List<ScopeRow> scopeRows() {
+        return scopes().stream().map(t -> new ScopeRow(t.scope.getKind().name(), t.scope.getName(), t.scope.getLimit(),
+                t.maxCurrent, t.count)).toList();
+    }
+
+    /** Captures by host, then start time: the same order whichever order the inputs (or partitions) came in. */
+    List<Capture> captureList() {
+        return captures.values().stream().sorted(Comparator.comparing((Capture c) -> c.header.getHostName())
+                .thenComparingLong(c -> c.header.getStartTime().getSeconds())
+                .thenComparingInt(c -> c.header.getStartTime().getNanos())
+                .thenComparing(c -> c.header.getCaptureId())).toList();
+    }
+
+    /** Cause names in the order first seen: the index {@link #histogramByCause} rows use. */
+    List<String> causeNames() {
+        return List.copyOf(causeNames);
+    }
+
+    /** The histogram's counts split by cause: [cause index][bucket]. */
+    long[][] histogramByCause(Histogram h) {
+        long[][] counts = new long[causeNames.size()][h.counts().length];
+        long width = h.bucketSeconds() * 1000;
+        for (int i = 0; i < timed; i++) {
+            int bucket = (int) Math.min(h.counts().length - 1, (times[i] - h.startMillis()) / width);
+            counts[timeCauses[i]][bucket]++;
+        }
+        return counts;
+    }
+
+    List<Kept> keptFailures() {
+        return List.copyOf(kept);
+    }
+
+    Instant firstTime() {
+        return first();
+    }
+
+    Instant lastTime() {
+        return last();
+    }
+
+    /** One self-contained HTML page (keep failures with {@link #keepFailures} to list them). */
+    public String toHtml() {
+        return new HtmlReport(this).render();
+    }
+
     // ---------------------------------------------------------------- text
 
     public String toText() {
@@ -389,7 +443,7 @@ public final class Report {
             }
         }
         b.append("\nCaptures\n");
-        for (Capture c : captures.values()) {
+        for (Capture c : captureList()) {
             StreamHeader hd = c.header;
             b.append("  ").append(hd.getHostName().isEmpty() ? "(unnamed host)" : hd.getHostName());
             if (!hd.getKernelRelease().isEmpty()) {
@@ -416,7 +470,7 @@ public final class Report {
         }
         b.append("\nGaps (hosts whose streams are incomplete)\n");
         boolean anyGap = false;
-        for (Capture c : captures.values()) {
+        for (Capture c : captureList()) {
             List<String> reasons = gaps(c);
             if (!reasons.isEmpty()) {
                 anyGap = true;
@@ -517,7 +571,7 @@ public final class Report {
         }
         j.close(']').close('}');
         j.key("captures").open('[');
-        for (Capture c : captures.values()) {
+        for (Capture c : captureList()) {
             StreamHeader hd = c.header;
             j.open('{').key("host").value(hd.getHostName()).key("kernel").value(hd.getKernelRelease())
                     .key("boot_id").value(hd.getBootId())
