@@ -72,7 +72,7 @@ public final class KafkaSink implements FailureSink {
         config.put(ProducerConfig.RETRIES_CONFIG, Integer.toString(Integer.MAX_VALUE)); // bounded by the timeout
         config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.toString(DELIVERY_TIMEOUT_MS));
         config.put(ProducerConfig.BUFFER_MEMORY_CONFIG, Long.toString(BUFFER_BYTES));
-        config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "10000"); // the sender thread's wait, never the ring's
+        config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "60000"); // the sender thread's wait, never the ring's
         config.put(ProducerConfig.LINGER_MS_CONFIG, "20");
         config.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "1000");
         config.put(ProducerConfig.CLIENT_ID_CONFIG, "forktrace");
@@ -141,7 +141,7 @@ public final class KafkaSink implements FailureSink {
                         acknowledged.incrementAndGet();
                     } else {
                         notAcknowledged.incrementAndGet();
-                        warnOnce(describe(error));
+                        warnOnce(describe(error) + " (first: record " + next.sequence() + ")");
                     }
                 });
             } catch (KafkaException | IllegalStateException e) {
