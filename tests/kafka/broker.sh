@@ -23,6 +23,9 @@ kafka_classpath() {
 kafka_start() {
     local port=$1 controller=$2 java dir=$WORK/kafka-logs
     java=$(kafka_java)
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        fail "127.0.0.1:$port is already in use (a broker left by an earlier run?): the test needs its own broker"
+    fi
     kafka_classpath
     if [ ! -f "$WORK/kafka.properties" ]; then
         cat >"$WORK/kafka.properties" <<PROPS

@@ -221,12 +221,13 @@ final class HtmlReport {
                     .append(" failures; the tables and the timeline count all.</p>");
         }
         b.append("<div id=\"failures\">");
-        for (Report.Kept k : kept) {
+        for (int index = 0; index < kept.size(); index++) {
+            Report.Kept k = kept.get(index);
             ForkFailure f = k.failure();
             long millis = f.getTime().getSeconds() * 1000 + f.getTime().getNanos() / 1_000_000;
             String cause = Report.causeName(f);
             String process = (f.getProcessComm().isEmpty() ? f.getComm() : f.getProcessComm()) + " (pid " + f.getPid() + ")";
-            b.append("<details class=\"failure\" data-cause=\"").append(esc(cause)).append("\" data-time=\"")
+            b.append("<details class=\"failure\" id=\"failure-").append(index).append("\" data-cause=\"").append(esc(cause)).append("\" data-time=\"")
                     .append(f.hasTime() ? millis : -1).append("\"><summary><span class=\"swatch\" style=\"background:")
                     .append(color(cause)).append("\"></span><span class=\"t\">")
                     .append(f.hasTime() ? MILLIS.format(Instant.ofEpochMilli(millis)) : "(no time)")
@@ -300,7 +301,7 @@ final class HtmlReport {
             .gaps{margin:12px 28px 0;padding:10px 16px;border-radius:8px;background:#fdecea;border:1px solid #f5c2c0}
             .gaps ul{margin:4px 0 0;padding-left:20px}table{border-collapse:collapse;width:100%}
             th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}
-            th{font-weight:600;color:var(--muted);font-size:12px}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+            th{font-weight:600;color:var(--muted);font-size:12px}td.n{width:1%;text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
             .muted{color:var(--muted)}.kind{font-size:11px;color:var(--muted)}code{font:12px ui-monospace,monospace}
             svg{width:100%;height:auto}svg rect{cursor:pointer}svg rect:hover{opacity:.75}
             svg .grid{stroke:var(--line)}svg .axis{font-size:11px;fill:var(--muted)}
@@ -359,6 +360,9 @@ final class HtmlReport {
                   apply(); reveal();
                 });
               });
+              // #failure-N in the address opens that failure: a link to one failure can be shared.
+              var linked = location.hash && document.getElementById(location.hash.slice(1));
+              if (linked && linked.tagName === 'DETAILS') { linked.open = true; linked.scrollIntoView({block: 'nearest'}); }
               apply();
               document.documentElement.setAttribute('data-forktrace-ready', String(rows.length));
             })();
