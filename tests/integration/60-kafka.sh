@@ -136,7 +136,7 @@ if [ "$ua" -eq 0 ] && [ "$ub" -eq 0 ]; then
     diff "$WORK/files.txt" "$WORK/fleet.txt" >"$WORK/diff.txt" ||
         { cat "$WORK/diff.txt"; fail "report kafka:// (text) differs from report of the .pb files"; }
     note "report kafka://$BROKER/$TOPIC equals report a.pb b.pb (JSON and text, inputs aside)"
-    grep -A3 '^By host' "$WORK/fleet.txt"
+    "$FORKTRACE" report "kafka://$BROKER/$TOPIC" # for the log (and docs/kafka.md)
     # One capture alone: the same capture from its file and from the topic between two times around it.
     from=$(date -u -d "@$(( $(date +%s) - 600 ))" +%FT%TZ)
     to=$(date -u -d "@$(( $(date +%s) + 60 ))" +%FT%TZ)
@@ -147,6 +147,22 @@ fi
 "$FORKTRACE" export --json "kafka://$BROKER/$TOPIC" "$WORK/fleet-events.json" 2>/dev/null || fail "export --json kafka:// failed"
 expect_eq "export --json kafka://: failures" "$(jq '.by_host | map(.count) | add' "$WORK/fleet.json")" \
     "$(jq -s length "$WORK/fleet-events.json")"
+
+# An independent client (kcat, librdkafka in C) sees the documented layout: key = the forktrace.host header,
+# forktrace.seq numbering each capture's records 0..n-1 with no gap or repeat.
+acked=$(( $(sed -n 's/^forktrace: kafka .*records, \([0-9]*\) acknowledged.*/\1/p' "$WORK/a.err") +
+          $(sed -n 's/^forktrace: kafka .*records, \([0-9]*\) acknowledged.*/\1/p' "$WORK/b.err") ))
+kcat -C -b "$BROKER" -t "$TOPIC" -e -q -f '%k|%h\n' >"$WORK/kcat.txt" || fail "kcat cannot read the topic"
+layout=$(awk -F'|' '{
+        n = split($2, pairs, ","); delete h
+        for (i = 1; i <= n; i++) { split(pairs[i], kv, "="); h[kv[1]] = kv[2] }
+        if (h["forktrace.host"] != $1 || h["forktrace.boot_id"] == "") bad++
+        c = h["forktrace.capture_id"]; count[c]++; if (seen[c, h["forktrace.seq"]]++) bad++
+        if (h["forktrace.seq"] + 0 > top[c]) top[c] = h["forktrace.seq"] + 0
+    } END { for (c in count) if (top[c] + 1 != count[c]) bad++; print NR " records, " length(count) " captures, " bad + 0 " bad" }' \
+    "$WORK/kcat.txt")
+expect_eq "kcat: the topic's layout" "$acked records, 2 captures, 0 bad" "$layout"
+head -2 "$WORK/kcat.txt"
 
 # A watch killed without its final tally, then the same host again: two captures, the first named as a gap.
 start_host c --cgroup /ft17-kafka-a --kafka "$BROKER" --kafka-topic ft17-restarts
@@ -160,19 +176,24 @@ stop_host c
 expect_eq "host c: captures told apart by capture_id" 2 "$(jq '[.captures[] | select(.host == "ft17-host-c")] | map(.capture_id) | unique | length' "$WORK/restarts.json")"
 expect_eq "host c: captures without a final tally" 1 \
     "$(jq '[.captures[] | select(.gaps | map(test("no final tally")) | any)] | length' "$WORK/restarts.json")"
-sed -n '/^Gaps/,/^$/p' "$WORK/restarts.txt"
+sed -n '/^Captures/,$p' "$WORK/restarts.txt"
 grep -q 'ft17-host-c capture .*no final tally' "$WORK/restarts.txt" || fail "the text report names no gap for host c"
 
 # Nothing listens on 19179: every record is counted as undeliverable, logged once, and the watch still ends.
 "$FORKTRACE" watch --cgroup /ft17-kafka-a --duration 2 --kafka 127.0.0.1:19179 --kafka-topic ft17-nowhere \
     --kafka-property delivery.timeout.ms=2000 --kafka-property request.timeout.ms=1000 \
-    --kafka-property linger.ms=0 --kafka-property max.block.ms=500 >/dev/null 2>"$WORK/nowhere.err" ||
+    --kafka-property linger.ms=0 --kafka-property max.block.ms=500 --output "$WORK/nowhere.pb" >/dev/null 2>"$WORK/nowhere.err" ||
     { cat "$WORK/nowhere.err"; fail "watch with an unreachable broker did not exit 0"; }
 expect_eq "unreachable broker: 'cannot be delivered' lines" 1 "$(grep -c 'cannot be delivered' "$WORK/nowhere.err")"
 line=$(grep '^forktrace: kafka 127.0.0.1:19179' "$WORK/nowhere.err") || { cat "$WORK/nowhere.err"; fail "no kafka summary"; }
 records=$(sed -n 's/.*: \([0-9]*\) records,.*/\1/p' <<<"$line")
 [ "$records" -ge 2 ] || fail "unreachable broker: only $records records handed to the sink"
 expect_eq "unreachable broker: undeliverable = records" "$records" "$(sed -n 's/.*acknowledged, \([0-9]*\) undeliverable.*/\1/p' <<<"$line")"
+# The .pb file written beside it says so too: its final Stats count what Kafka lost up to then.
+in_file=$("$FORKTRACE" report --format json "$WORK/nowhere.pb" | jq .undeliverable)
+[ "$in_file" -ge 1 ] && [ "$in_file" -le "$records" ] || fail "the .pb file's Stats.undeliverable is $in_file (sink: $records)"
+"$FORKTRACE" report "$WORK/nowhere.pb" | grep -q 'records undeliverable to Kafka' || fail "report of the .pb file names no Kafka gap"
+note "the .pb file's final Stats: $in_file undeliverable"
 
 # The HTML page of the whole topic: self-contained, refuses to overwrite what is not its own, renders cleanly.
 "$FORKTRACE" report --html "$WORK/fleet.html" "kafka://$BROKER/$TOPIC" 2>"$WORK/html.err" || { cat "$WORK/html.err"; fail "report --html failed"; }

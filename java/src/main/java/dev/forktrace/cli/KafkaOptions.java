@@ -1,6 +1,7 @@
 package dev.forktrace.cli;
 
 import dev.forktrace.output.FailureSink;
+import dev.forktrace.pipeline.Capture;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -30,11 +31,22 @@ final class KafkaOptions {
         return bootstrap != null;
     }
 
+    private java.util.function.LongSupplier undeliverable;
+
     /** The Kafka sink; only called with --kafka. */
     FailureSink open(PrintStream log) {
         if (topic.isBlank()) {
             throw new IllegalArgumentException("--kafka-topic must not be empty");
         }
-        return new dev.forktrace.kafka.KafkaSink(bootstrap, topic, properties, log);
+        var sink = new dev.forktrace.kafka.KafkaSink(bootstrap, topic, properties, log);
+        undeliverable = sink::undeliverable;
+        return sink;
+    }
+
+    /** With --kafka, every sink's Stats say how many records the Kafka sink lost (Stats.undeliverable). */
+    void countUndeliverable(Capture capture) {
+        if (undeliverable != null) {
+            capture.countUndeliverable(undeliverable);
+        }
     }
 }

@@ -177,6 +177,7 @@ public final class WatchCommand implements Callable<Integer> {
             installStopSignals();
             Capture capture = prepared(preparedCapture);
             capture.bind(session);
+            kafkaOptions.countUndeliverable(capture);
             if (agents.joiner() != null) {
                 capture.joinJavaReports(agents.joiner());
             }

@@ -30,6 +30,7 @@ public final class Capture {
     private final EventProcessor processor;
     private final long[] counters = new long[EventLayout.CNT_SLOTS];
     private JavaJoiner joiner;
+    private LongSupplier undeliverable = () -> 0;
 
     /** @param collapsed how many failures the sinks folded into earlier ones (for Stats), or () -> 0 */
     public Capture(ProbeSession session, CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
@@ -64,6 +65,19 @@ public final class Capture {
         processor.joinJavaReports(joiner);
     }
 
+    /**
+     * Where Stats.undeliverable comes from: records a network sink (watch --kafka) lost so far. Every sink's
+     * Stats carry it, so a .pb file and the metrics say what its Kafka copy is missing.
+     */
+    public void countUndeliverable(LongSupplier undeliverable) {
+        this.undeliverable = undeliverable;
+    }
+
+    private Stats withUndeliverable(Stats stats) {
+        long lost = undeliverable.getAsLong();
+        return lost == 0 ? stats : stats.toBuilder().setUndeliverable(lost).build();
+    }
+
     /** Runs until keepGoing is false or the deadline (System.nanoTime) passes, then delivers what is left. */
     public void run(BooleanSupplier keepGoing, long deadlineNanos) throws IOException {
         var ring = session.ringBuffer();
@@ -82,7 +96,7 @@ public final class Capture {
             processor.endOfBatch();
             if (System.nanoTime() >= nextStats) {
                 nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
-                emit(summary.stats(session.readCounters(counters), collapsed.getAsLong(), false));
+                emit(withUndeliverable(summary.stats(session.readCounters(counters), collapsed.getAsLong(), false)));
             }
         }
         ring.drain(processor); // what arrived before the stop is delivered, not lost
@@ -96,7 +110,7 @@ public final class Capture {
             joiner.flush(processor::deliver);
         }
         session.readCounters(counters);
-        Stats last = summary.stats(counters, collapsed.getAsLong(), true);
+        Stats last = withUndeliverable(summary.stats(counters, collapsed.getAsLong(), true));
         IOException first = null;
         for (FailureSink sink : sinks) {
             try {
