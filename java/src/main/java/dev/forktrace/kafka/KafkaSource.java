@@ -81,6 +81,8 @@ public final class KafkaSource extends InputStream implements StreamReader.Trans
     private String currentCapture;
     private long foreign;
     private boolean done;
+    private long lastPosition = -1;
+    private long lastProgressNanos = System.nanoTime();
 
     /** Opens the topic (its metadata and end offsets are read now: a bad address fails here). */
     public static StreamReader open(String url) throws IOException {
@@ -263,9 +265,19 @@ public final class KafkaSource extends InputStream implements StreamReader.Trans
                 }
                 take(r);
             }
-            if (consumer.position(p, METADATA_TIMEOUT) >= end) {
+            long position = consumer.position(p, METADATA_TIMEOUT);
+            if (position >= end) {
                 partitions.removeFirst();
                 assignNext();
+            }
+            if (position != lastPosition) {
+                lastPosition = position;
+                lastProgressNanos = System.nanoTime();
+            } else if (System.nanoTime() - lastProgressNanos > METADATA_TIMEOUT.toNanos() * 2) {
+                // The broker went away while reading: say where, rather than poll forever.
+                finish();
+                throw new IOException(source + ": no progress reading partition " + p.partition() + " at offset "
+                        + position + " of " + end + " for " + METADATA_TIMEOUT.toSeconds() * 2 + " s");
             }
         } catch (KafkaException e) {
             finish();
