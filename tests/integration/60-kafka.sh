@@ -65,6 +65,13 @@ forks() {
     OBSERVED[$3]=$((OBSERVED[$3] + seen))
 }
 
+# Bad input, in the background while the broker starts: nothing listens on 19179.
+("$FORKTRACE" report kafka://127.0.0.1:19179/ft17-none >/dev/null 2>"$WORK/noanswer.err"; echo $? >"$WORK/noanswer.rc") &
+NOANSWER_PID=$!
+rc=0; "$FORKTRACE" report 'kafka://127.0.0.1:19171/t?from=yesterday' >/dev/null 2>"$WORK/badurl.err" || rc=$?
+expect_eq "report of a bad kafka:// address: exit" 1 "$rc"
+grep -q 'from=yesterday is not a time (expected kafka://HOST:PORT/TOPIC' "$WORK/badurl.err" || fail "$(cat "$WORK/badurl.err")"
+
 kafka_start 19171 19172
 cga=$(make_pids_cgroup ft17-kafka-a 6)
 cgb=$(make_pids_cgroup ft17-kafka-b 4)
@@ -163,6 +170,11 @@ layout=$(awk -F'|' '{
     "$WORK/kcat.txt")
 expect_eq "kcat: the topic's layout" "$acked records, 2 captures, 0 bad" "$layout"
 head -2 "$WORK/kcat.txt"
+
+wait "$NOANSWER_PID"
+expect_eq "report of a topic on a broker that does not answer: exit" 1 "$(cat "$WORK/noanswer.rc")"
+grep -q '^forktrace report: kafka://127.0.0.1:19179/ft17-none: no answer from Kafka at 127.0.0.1:19179 within 15 s$' \
+    "$WORK/noanswer.err" || fail "unclear error for an unreachable broker: $(cat "$WORK/noanswer.err")"
 
 # A watch killed without its final tally, then the same host again: two captures, the first named as a gap.
 start_host c --cgroup /ft17-kafka-a --kafka "$BROKER" --kafka-topic ft17-restarts

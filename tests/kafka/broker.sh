@@ -8,7 +8,7 @@ KAFKA_POM=$ROOT/tests/kafka/pom.xml
 
 kafka_java() {
     local j
-    for j in "${JAVA_HOME:-}/bin/java" /usr/lib/jvm/temurin-25-jdk-amd64/bin/java "$(command -v java)"; do
+    for j in ${JAVA_HOME:+"$JAVA_HOME/bin/java"} /usr/lib/jvm/temurin-25-jdk-amd64/bin/java "$(command -v java)"; do
         [ -x "$j" ] && { echo "$j"; return; }
     done
     skip "no java for the Kafka broker"

@@ -63,7 +63,8 @@ public final class ReportCommand implements Callable<Integer> {
                     failed = true;
                 }
             } catch (IOException e) {
-                err.println("forktrace report: " + file + ": " + describe(e));
+                String reason = describe(e);
+                err.println("forktrace report: " + (reason.startsWith(file) ? reason : file + ": " + reason));
                 failed = true;
             }
         }
