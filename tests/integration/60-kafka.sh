@@ -66,7 +66,7 @@ forks() {
 }
 
 # Bad input, in the background while the broker starts: nothing listens on 19179.
-("$FORKTRACE" report kafka://127.0.0.1:19179/ft17-none >/dev/null 2>"$WORK/noanswer.err"; echo $? >"$WORK/noanswer.rc") &
+(rc=0; "$FORKTRACE" report kafka://127.0.0.1:19179/ft17-none >/dev/null 2>"$WORK/noanswer.err" || rc=$?; echo $rc >"$WORK/noanswer.rc") &
 NOANSWER_PID=$!
 rc=0; "$FORKTRACE" report 'kafka://127.0.0.1:19171/t?from=yesterday' >/dev/null 2>"$WORK/badurl.err" || rc=$?
 expect_eq "report of a bad kafka:// address: exit" 1 "$rc"
