@@ -179,7 +179,11 @@ grep -q '^forktrace report: kafka://127.0.0.1:19179/ft17-none: no answer from Ka
 # A watch killed without its final tally, then the same host again: two captures, the first named as a gap.
 start_host c --cgroup /ft17-kafka-a --kafka "$BROKER" --kafka-topic ft17-restarts
 in_cgroup "$cga" "$HELPERS/forkloop" 9 1 >/dev/null
-sleep 1.5
+# Killed once its header and a failure are on the topic (the topic's creation takes a moment under load).
+for i in $(seq 1 150); do
+    [ "$(kcat -C -b "$BROKER" -t ft17-restarts -e -q -f 'x\n' 2>/dev/null | wc -l)" -ge 2 ] && break
+    sleep 0.2
+done
 kill -KILL "${HOST_PID[c]}"; wait "${HOST_PID[c]}" 2>/dev/null || true; unset "HOST_PID[c]"
 start_host c --cgroup /ft17-kafka-a --kafka "$BROKER" --kafka-topic ft17-restarts
 stop_host c
