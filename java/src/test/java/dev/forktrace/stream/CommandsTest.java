@@ -46,10 +46,15 @@ class CommandsTest {
     @Test
     void reportOfGoodFilesExitsZero() throws IOException {
         Path a = write("a.pb", Synthetic.encode(Synthetic.records(12)));
-        Run r = run(new ReportCommand(), a.toString(), a.toString());
+        Path b = write("b.pb", Synthetic.encode(Synthetic.withCaptureId(Synthetic.records(12), "another capture")));
+        Run r = run(new ReportCommand(), a.toString(), b.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().startsWith("forktrace report: 24 failures"), r.out());
         assertEquals("", r.err());
+        Run twice = run(new ReportCommand(), a.toString(), a.toString());
+        assertEquals(0, twice.exit(), twice.err());
+        assertTrue(twice.out().startsWith("forktrace report: 12 failures"), "the same capture counts once: " + twice.out());
+        assertTrue(twice.err().contains("warning: " + a + ": 12 failures were already read"), twice.err());
         Run json = run(new ReportCommand(), "--format", "json", a.toString());
         assertEquals(0, json.exit());
         assertEquals(12, JsonParser.parseString(json.out()).getAsJsonObject().get("failures").getAsLong());
@@ -59,8 +64,9 @@ class CommandsTest {
     void reportOfDamagedMissingAndForeignFilesReportsWhatItCanAndExitsOne() throws IOException {
         List<StreamRecord> records = Synthetic.records(12);
         byte[] bytes = Synthetic.encode(records);
-        long cutAt = Synthetic.ends(records)[4];
-        Path cut = write("cut.pb", Arrays.copyOf(bytes, (int) cutAt + 5));
+        List<StreamRecord> cutCapture = Synthetic.withCaptureId(records, "cut"); // not the capture in good.pb
+        long cutAt = Synthetic.ends(cutCapture)[4];
+        Path cut = write("cut.pb", Arrays.copyOf(Synthetic.encode(cutCapture), (int) cutAt + 5));
         Path png = write("image.png", StreamReaderTest.PNG);
         Path empty = write("empty.pb", new byte[0]);
         Path good = write("good.pb", bytes);
