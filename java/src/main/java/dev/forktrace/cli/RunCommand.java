@@ -80,7 +80,7 @@ public final class RunCommand implements Callable<Integer> {
             return 1;
         }
         FailureSink sink = format == WatchCommand.Format.json ? new JsonLinesSink(stream, output == null)
-                : new TextSink(new PrintWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8)), false);
+                : new TextSink(new OutputStreamWriter(stream, StandardCharsets.UTF_8), false);
         long self = ProcessHandle.current().pid();
         // The tree is rooted at this JVM so that the command is tracked from its very first instruction:
         // the kernel adds it when the JVM forks it. The JVM's own failures are left out below.

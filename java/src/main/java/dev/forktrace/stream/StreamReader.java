@@ -74,6 +74,11 @@ public final class StreamReader implements Closeable {
      * @throws IOException when reading the underlying input fails
      */
     public StreamRecord next() throws IOException {
+        if (peeked != null) {
+            StreamRecord first = peeked;
+            peeked = null;
+            return first;
+        }
         while (!finished) {
             StreamRecord record;
             try {
@@ -106,6 +111,25 @@ public final class StreamReader implements Closeable {
             return record;
         }
         return null;
+    }
+
+    private StreamRecord peeked;
+
+    /**
+     * Reads the header now (next() still returns it first), so that a caller can refuse an input that is not a
+     * stream before it creates anything.
+     *
+     * @throws StreamFormatException when the input is empty or not a forktrace stream
+     */
+    public StreamHeader requireHeader() throws IOException {
+        if (records == 0 && peeked == null) {
+            peeked = next();
+            if (peeked == null) {
+                throw new StreamFormatException(source, 0, 0, StreamFormatException.Kind.EMPTY,
+                        "empty: no forktrace header (0 bytes)");
+            }
+        }
+        return header;
     }
 
     /** Steps over the record just read (its length prefix was intact); it counts once a good record follows. */

@@ -361,7 +361,7 @@ public final class StreamWriter implements FailureSink {
     }
 
     private static String reason(IOException e) {
-        return e.getMessage() == null ? e.toString() : e.getMessage();
+        return dev.forktrace.output.IoErrors.reason(e);
     }
 
     /** Bytes written to all files so far. */
