@@ -27,7 +27,8 @@ public final class LineOutput extends OutputStream {
     private int buffered;
     private long linesIn;            // line ends handed to this stream
     private long linesOut;           // line ends the output took
-    private long fileLinesEnd;       // bytes of the file up to its last complete line
+    private long fileBytes;          // bytes the output took
+    private long fileLinesEnd;       // of those, the bytes up to the last complete line
     private IOException failure;
 
     private LineOutput(WritableByteChannel channel, FileChannel file, String name, boolean closeChannel) {
@@ -96,39 +97,37 @@ public final class LineOutput extends OutputStream {
 
     private void drain() throws IOException {
         ByteBuffer bytes = ByteBuffer.wrap(buffer, 0, buffered);
+        IOException error = null;
         try {
             while (bytes.hasRemaining()) {
-                channel.write(bytes);
+                channel.write(bytes); // a full disk takes part of a write, then refuses the next
             }
         } catch (IOException e) {
-            int written = bytes.position();
-            int lastLineEnd = 0;
-            for (int i = 0; i < written; i++) {
-                if (buffer[i] == '\n') {
-                    linesOut++;
-                    lastLineEnd = i + 1;
-                }
-            }
-            fileLinesEnd += lastLineEnd;
-            if (file != null && written > lastLineEnd) {
-                try {
-                    file.truncate(fileLinesEnd); // the partial line goes: the file ends with a whole line
-                } catch (IOException | RuntimeException ignored) {
-                    // a device or /proc file cannot be truncated; nothing to cut there
-                }
-            }
-            String reason = e.getMessage() == null ? e.toString() : e.getMessage();
-            failure = new IOException("writing " + name + " failed: " + reason + "; " + linesOut + " of " + linesIn
-                    + " lines were written, " + (linesIn - linesOut) + " could not be", e);
-            throw failure;
+            error = e;
         }
-        for (int i = 0; i < buffered; i++) {
+        int written = bytes.position();
+        for (int i = 0; i < written; i++) {
             if (buffer[i] == '\n') {
                 linesOut++;
+                fileLinesEnd = fileBytes + i + 1;
             }
         }
-        fileLinesEnd += buffered;
-        buffered = 0;
+        fileBytes += written;
+        if (error == null) {
+            buffered = 0;
+            return;
+        }
+        if (file != null && fileBytes > fileLinesEnd) {
+            try {
+                file.truncate(fileLinesEnd); // the partial line goes: the file ends with a whole line
+            } catch (IOException | RuntimeException ignored) {
+                // a device or /proc file cannot be truncated; nothing to cut there
+            }
+        }
+        String reason = IoErrors.reason(error);
+        failure = new IOException("writing " + name + " failed: " + reason + "; " + linesOut + " of " + linesIn
+                + " lines were written, " + (linesIn - linesOut) + " could not be", error);
+        throw failure;
     }
 
     /** Line ends handed in that did not reach the output. */
