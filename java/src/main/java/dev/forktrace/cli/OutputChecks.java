@@ -14,7 +14,11 @@ final class OutputChecks {
 
     static int pidMax() {
         try {
-            return Integer.parseInt(Files.readString(Path.of("/proc/sys/kernel/pid_max")).strip());
+            // One read: Files.readString reads a size-0 /proc file a byte at a time, and the kernel's integer
+            // sysctl handler answers a read at a non-zero offset with EOF (it gave "3" for 32768).
+            try (var in = Files.newInputStream(Path.of("/proc/sys/kernel/pid_max"))) {
+                return Integer.parseInt(new String(in.readNBytes(64), java.nio.charset.StandardCharsets.US_ASCII).strip());
+            }
         } catch (IOException | RuntimeException e) {
             return DEFAULT_PID_MAX;
         }

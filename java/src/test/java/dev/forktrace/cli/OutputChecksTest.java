@@ -96,4 +96,11 @@ class OutputChecksTest {
         assertEquals(2, cl.execute("--expect", "CAUSE_UNSPECIFIED", "--", "true"));
         assertTrue(err.toString().contains("--expect CAUSE_UNSPECIFIED is not a cause a failure can have"), err.toString());
     }
+
+    @Test
+    void pidMaxIsReadWhole() throws IOException {
+        int expected = Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).get(0).strip());
+        assertEquals(expected, OutputChecks.pidMax(), "not a byte-wise read, which the kernel answers with one digit");
+        assertTrue(expected >= 301, "the kernel's minimum pid_max");
+    }
 }
