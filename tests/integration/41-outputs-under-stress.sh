@@ -52,6 +52,18 @@ grep -q "forktrace: summary" "$WORK/watch.err" || fail "no summary after the out
 note "$(cat "$WORK/msg")"
 rm -f "$FULL/events.json"
 
+# The text format too (it wrote through a PrintWriter, which swallows errors: exit 0 with lines lost).
+# Collapsed storms print few lines, so the disk is filled first.
+head -c 1M /dev/zero >"$FULL/filler" 2>/dev/null || true
+start_watch_raw --output "$FULL/events.txt" --cgroup /ft12a-outputs --duration 60
+burst 50
+wait_exit
+rm -f "$FULL/filler"
+expect_eq "text onto a full disk: exit" 1 "$RC"
+grep -E "writing $FULL/events.txt failed: No space left on device; [0-9]+ of [0-9]+ lines were written" "$WORK/watch.err" ||
+    { cat "$WORK/watch.err"; fail "no exact message for the text output on a full disk"; }
+rm -f "$FULL/events.txt"
+
 # 2. /proc/version takes no writes (EIO).
 start_watch_raw --format json --output /proc/version --cgroup /ft12a-outputs --duration 60
 burst 30
