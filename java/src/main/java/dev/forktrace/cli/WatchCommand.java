@@ -180,10 +180,7 @@ public final class WatchCommand implements Callable<Integer> {
             if (agents.joiner() != null) {
                 capture.joinJavaReports(agents.joiner());
             }
-            StreamHeader header = header(session.hooks());
-            for (FailureSink sink : sinks) {
-                sink.start(header);
-            }
+            capture.outputs().start(header(session.hooks())); // a full disk from the start is said, not fatal
             StartupTrace.mark("pipeline warm");
             // Printed once the pipeline is warm too: from here on a failure is attributed within
             // milliseconds, while the processes that hold the limit are still there to be named.

@@ -61,6 +61,16 @@ public final class Outputs {
         this.warn = warn;
     }
 
+    public void start(dev.forktrace.proto.v1.StreamHeader header) {
+        for (FailureSink sink : sinks) {
+            try {
+                sink.start(header);
+            } catch (IOException e) {
+                fail(sink, e);
+            }
+        }
+    }
+
     public void accept(ForkFailure failure) {
         for (FailureSink sink : sinks) {
             Failed f = failed.get(sink);

@@ -50,7 +50,7 @@ public final class Report {
         long failures;
         // Sequence numbers already counted: the same capture read twice (report a.pb a.pb, or a file
         // concatenated with itself) counts each failure once.
-        final java.util.BitSet sequences = new java.util.BitSet();
+        final SequenceSet sequences = new SequenceSet();
 
         Capture(StreamHeader header) {
             this.header = header;
@@ -94,13 +94,10 @@ public final class Report {
                         capture = captures.computeIfAbsent(captureKey(header), k -> new Capture(header));
                     }
                     case FAILURE -> {
-                        long sequence = record.getFailure().getSequence();
-                        if (sequence > 0 && sequence <= Integer.MAX_VALUE) {
-                            if (capture.sequences.get((int) sequence)) {
-                                duplicates++;
-                                continue;
-                            }
-                            capture.sequences.set((int) sequence);
+                        long sequence = record.getFailure().getSequence(); // 0: not numbered, always counted
+                        if (sequence != 0 && !capture.sequences.add(sequence)) {
+                            duplicates++;
+                            continue;
                         }
                         add(record.getFailure());
                         capture.failures++;
