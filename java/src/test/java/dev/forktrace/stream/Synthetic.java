@@ -31,7 +31,7 @@ final class Synthetic {
         return StreamHeader.newBuilder().setSchemaVersion(1).setHostName("synthetic-host").setKernelRelease("6.18.0")
                 .setBootId("00000000-0000-4000-8000-000000000001").setForktraceVersion("0.1.0")
                 .setStartTime(Timestamp.newBuilder().setSeconds(START_SECONDS)).addFilters("--cgroup /app")
-                .setClocks(CLOCKS).setCaptureId("00000000-0000-4000-8000-00000000c0de").build();
+                .setClocks(CLOCKS).build();
     }
 
     /** Failure i: three causes and scopes in rotation, half a second apart. */
