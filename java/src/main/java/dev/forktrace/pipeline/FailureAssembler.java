@@ -90,7 +90,7 @@ public final class FailureAssembler {
         if (container != null) {
             f.setContainer(container);
         }
-        int nsPid = processes.nsPid(e.pid(), e.processComm());
+        int nsPid = e.nsTgid() != 0 ? e.nsTgid() : processes.nsPid(e.pid(), e.processComm());
         if (nsPid > 0) {
             f.setNsPid(nsPid);
         }

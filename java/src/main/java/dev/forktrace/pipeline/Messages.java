@@ -17,7 +17,8 @@ public final class Messages {
         long limit = f.getScope().getLimit();
         long current = f.getScope().getCurrent();
         String lie = a.errnoMisleading ? errno + ", but memory is fine: " : errno + ": ";
-        String holder = f.getOffendersCount() == 0 ? "" : "; " + holderText(f.getOffenders(0), f.getOffenderRanking());
+        String holder = f.getOffendersCount() == 0 ? "" : "; " + holderText(f.getOffenders(0), f.getOffenderRanking(),
+                f.getScope().getContainer().getId());
         return switch (f.getCause()) {
             case PIDS_CGROUP_LIMIT -> lie + "cgroup " + scope + owner(f.getScope().getContainer())
                     + " is at its pids limit (" + current + " of " + limit + " tasks)" + holder
@@ -50,11 +51,14 @@ public final class Messages {
         };
     }
 
-    private static String holderText(Offender o, String ranking) {
+    /** The top offender; its container is named unless it is the scope's own (already named). */
+    private static String holderText(Offender o, String ranking, String scopeContainerId) {
         String amount = ranking.equals("memory") ? mib(o.getMemoryBytes()) + " resident" : o.getTasks() + " tasks";
         String pid = o.getNsPid() != 0 && o.getNsPid() != o.getPid() ? "pid " + o.getPid() + ", " + o.getNsPid()
                 + " in its namespace" : "pid " + o.getPid();
-        return "'" + o.getComm() + "' (" + pid + (o.hasContainer() ? ", " + Containers.describe(o.getContainer()) : "")
+        boolean sameContainer = !scopeContainerId.isEmpty() && scopeContainerId.equals(o.getContainer().getId());
+        return "'" + o.getComm() + "' (" + pid + (o.hasContainer() && !sameContainer
+                ? ", " + Containers.describe(o.getContainer()) : "")
                 + ") holds " + amount;
     }
 
