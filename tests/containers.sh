@@ -37,6 +37,7 @@ trap containers_cleanup EXIT
 make_rootfs() {
     local dir=$1
     mkdir -p "$dir"/{bin,etc,tmp,proc,sys,dev}
+    chmod 1777 "$dir/tmp"
     cp /bin/busybox "$dir/bin/busybox"
     for cmd in sh sleep cat ls ps touch echo true kill wc; do ln -sf busybox "$dir/bin/$cmd"; done
     gcc -O2 -static -pthread -o "$dir/bin/forkloop" "$ROOT/examples/src/forkloop.c"
@@ -96,9 +97,15 @@ podmanc() {
 
 setup_podman() {
     command -v podman >/dev/null || fail "podman missing (it is in TEST_PACKAGES)"
+    # No higher than this shell's hard limits: without CAP_SYS_RESOURCE a container cannot raise them.
+    local nofile nproc
+    nofile=$(ulimit -Hn); [ "$nofile" = unlimited ] || [ "$nofile" -le 20000 ] || nofile=20000
+    nproc=$(ulimit -Hu); [ "$nproc" = unlimited ] || [ "$nproc" -le 32768 ] || nproc=32768
+    [ "$nofile" = unlimited ] && nofile=20000
+    [ "$nproc" = unlimited ] && nproc=32768
     cat >"$WORK/containers.conf" <<CONF
 [containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 [engine]
 runtime = "runc"
 cgroup_manager = "cgroupfs"

@@ -179,7 +179,7 @@ public final class ContainerRuntimes implements AutoCloseable {
                         : identity.podPath()).setCgroupDriver(identity.driver());
         String runtime = identity.runtime();
         if (entry != null) {
-            if (runtime.isEmpty() || runtime.equals("podman") && entry.runtime().equals("cri-o")) {
+            if (runtime.isEmpty()) { // the path's prefix (libpod-, crio-, docker-) is surer than the state's guess
                 runtime = entry.runtime();
             }
             c.setName(entry.name()).setImage(entry.image());
@@ -369,8 +369,9 @@ public final class ContainerRuntimes implements AutoCloseable {
                 Path bundle = conmonBundles.getOrDefault(id, driverDir.resolve(id).resolve("userdata"));
                 Object spec = parsed(bundle.resolve("config.json"));
                 Map<String, String> annotations = strings(MiniJson.object(spec, "annotations"));
-                String runtime = annotations.keySet().stream().anyMatch(k -> k.startsWith("io.kubernetes.cri-o."))
-                        ? "cri-o" : "podman";
+                // podman writes io.kubernetes.cri-o.* annotations too; a CRI-O sandbox id is CRI-O's own
+                String runtime = annotations.containsKey("io.kubernetes.cri-o.SandboxID")
+                        && !annotations.containsKey("io.podman.annotations.init") ? "cri-o" : "podman";
                 if (image.isEmpty()) {
                     image = annotations.getOrDefault("io.kubernetes.cri-o.ImageName", "");
                 }
