@@ -93,3 +93,15 @@ expect_eq "JVM: container" "docker ft14-jvm $jid $FT_IMAGE" \
 expect_eq "JVM: offender" "java ft14-jvm" "$(events | jq -s -r '.[0].offenders[0] | "\(.comm) \(.container.name)"')"
 expect_eq "JVM: java main" "/src/Spawner.java" "$(events | jq -s -r '.[0].java.main')"
 note "message: $(events | jq -s -r '.[0].message')"
+
+# --- run --container: the command (docker exec) reaches into the container; its failures are traced ---
+dockerc run -d --name ft14-run --init --pids-limit 5 --network none "$FT_IMAGE" sleep 300 >/dev/null
+CONTAINER_CLEANUPS+=("dockerc rm -f ft14-run")
+rc=0
+"$FORKTRACE" run --container ft14-run --format json --output "$WORK/run.json" --expect PIDS_CGROUP_LIMIT -- \
+    docker -H "unix://$FT_DOCKER_SOCK" exec ft14-run forkloop 10 1 >"$WORK/run.out" 2>"$WORK/run.err" || rc=$?
+[ $rc -eq 0 ] || { cat "$WORK/run.err"; fail "run --container ft14-run --expect PIDS_CGROUP_LIMIT exited $rc"; }
+grep -q "tracing --container ft14-run (cgroup .*/docker/" "$WORK/run.err" || { cat "$WORK/run.err"; fail "run did not trace the container"; }
+observed=$(sed -n 's/^pid=.*failures=\([0-9]*\).*/\1/p' "$WORK/run.out")
+expect_eq "run --container: failures" "$observed" \
+    "$(jq -s '[.[] | select(.errno == "EAGAIN" and .container.name == "ft14-run")] | length' "$WORK/run.json")"

@@ -204,6 +204,11 @@ public final class FailureAssembler {
                 if (known) {
                     PidsCgroupLevel level = snapshot.getPidsCgroups(a.scopeLevel);
                     Container owner = containers == null ? null : containers.forCgroup(level.getCgroupId(), level.getPath());
+                    if (owner != null && owner.getId().isEmpty() && failing != null
+                            && owner.getPodUid().equals(failing.getPodUid())) { // a pod's cgroup: its names from the container
+                        owner = owner.toBuilder().setPodNamespace(failing.getPodNamespace())
+                                .setPodName(failing.getPodName()).setRuntime(failing.getRuntime()).build();
+                    }
                     if (owner != null) {
                         scope.setContainer(owner);
                     }
