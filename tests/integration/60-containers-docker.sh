@@ -5,7 +5,6 @@
 # report groups by container and the Perfetto track carries the container. dockerd runs privately.
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/tests/containers.sh"
-[ -n "${FT_KEEP_WORK:-}" ] && trap - EXIT
 start_dockerd
 JDK=/usr/lib/jvm/temurin-25-jdk-amd64
 
@@ -90,6 +89,7 @@ expect_eq "JVM: cause" "PIDS_CGROUP_LIMIT" "$(events | jq -s -r '[.[].cause] | u
 expect_eq "JVM: a thread failed" "true" "$(events | jq -s -r '[.[].thread] | unique | join(",")')"
 expect_eq "JVM: container" "docker ft14-jvm $jid $FT_IMAGE" \
     "$(events | jq -s -r '[.[].container | "\(.runtime) \(.name) \(.id) \(.image)"] | unique | join(",")')"
+events | jq -s -c ".[] | {comm, tid, thread, n: (.offenders | length), o: .offenders[0].comm, s: .scope.current}" | head -5
 expect_eq "JVM: offender" "java ft14-jvm" "$(events | jq -s -r '.[0].offenders[0] | "\(.comm) \(.container.name)"')"
 expect_eq "JVM: java main" "/src/Spawner.java" "$(events | jq -s -r '.[0].java.main')"
 note "message: $(events | jq -s -r '.[0].message')"
