@@ -208,7 +208,7 @@ public final class ContainerRuntimes implements AutoCloseable {
     }
 
     /** Containers whose ids a cgroup path showed but no runtime state holds: said once per runtime. */
-    private void reportUnresolved() {
+    void reportUnresolved() {
         for (String key : List.copyOf(unresolved)) {
             unresolved.remove(key);
             String runtime = key.substring(0, key.indexOf('|'));

@@ -139,6 +139,23 @@ class ContainerRuntimesTest {
     }
 
     @Test
+    void containerNoRuntimeKnowsIsReportedOncePerRuntime() throws IOException {
+        List<String> warnings = new ArrayList<>();
+        ContainerRuntimes r = runtimes(warnings);
+        for (String id : new String[] {"1".repeat(64), "2".repeat(64)}) {
+            Container c = r.forPath("/system.slice/docker-" + id + ".scope"); // answered from the path alone
+            assertEquals("docker", c.getRuntime());
+        }
+        r.forPath("/libpod_parent/libpod-" + "3".repeat(64));
+        r.reportUnresolved();
+        r.forPath("/system.slice/docker-" + "4".repeat(64) + ".scope");
+        r.reportUnresolved();
+        assertEquals(2, warnings.size(), warnings.toString()); // one for docker, one for podman
+        assertTrue(warnings.get(0).contains("looked in"), warnings.get(0));
+        assertTrue(warnings.get(0).contains("/var/lib/ft-docker/containers"), warnings.get(0));
+    }
+
+    @Test
     void optionForms() {
         assertEquals("/x", ContainerRuntimes.option(List.of("d", "--data-root", "/x"), "--data-root", "-g"));
         assertEquals("/y", ContainerRuntimes.option(List.of("d", "--data-root=/y"), "--data-root", "-g"));
