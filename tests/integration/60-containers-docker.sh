@@ -67,6 +67,8 @@ grep -A1 "^By container" "$WORK/report.txt" | grep -q "%  docker container ft14-
     { cat "$WORK/report.txt"; fail "report has no by-container row"; }
 "$FORKTRACE" export --perfetto "$WORK/fork.pb" "$WORK/fork.perfetto-trace" 2>/dev/null || fail "export --perfetto failed"
 grep -a -q "forkloop \[docker ft14-fork\]" "$WORK/fork.perfetto-trace" || fail "no Perfetto track names the container"
+# FORKTRACE_CAPTURE_DIR=DIR keeps the outputs (docs/containers.md quotes them)
+if [ -n "${FORKTRACE_CAPTURE_DIR:-}" ]; then cp "$WORK/fork.txt" "$WORK/fork-eagain.json" "$WORK/report.txt" "$FORKTRACE_CAPTURE_DIR/"; fi
 dockerc rm -f ft14-fork >/dev/null
 
 # --- a JVM (the host's Temurin 25, read-only) starting threads under --pids-limit 80 ---------------

@@ -44,3 +44,5 @@ note "text: $line"
 grep -q "in podman container ft14-forker" <<<"$line" || fail "the text line does not name the failing container"
 grep -q "'holder' (pid [0-9]*, [0-9]* in its namespace, podman container ft14-holder" <<<"$line" ||
     fail "the text line does not name the other container's offender"
+# FORKTRACE_CAPTURE_DIR=DIR keeps the outputs (docs/containers.md quotes them)
+if [ -n "${FORKTRACE_CAPTURE_DIR:-}" ]; then cp "$WORK/nproc.txt" "$WORK/nproc.json" "$FORKTRACE_CAPTURE_DIR/"; fi

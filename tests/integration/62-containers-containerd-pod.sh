@@ -74,3 +74,5 @@ grep -q "in pod ft14-ns/ft14-web \[burstable\] containerd container app (image r
 "$FORKTRACE" report "$WORK/pod.pb" >"$WORK/report.txt" 2>&1 || fail "report failed"
 grep -A1 "^By pod" "$WORK/report.txt" | grep -q "ft14-ns/ft14-web uid $POD_UID \[burstable\]" ||
     { cat "$WORK/report.txt"; fail "report has no by-pod row"; }
+# FORKTRACE_CAPTURE_DIR=DIR keeps the outputs (docs/containers.md quotes them)
+if [ -n "${FORKTRACE_CAPTURE_DIR:-}" ]; then cp "$WORK/pod.txt" "$WORK/pod.json" "$WORK/report.txt" "$FORKTRACE_CAPTURE_DIR/"; fi

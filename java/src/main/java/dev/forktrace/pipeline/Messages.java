@@ -18,7 +18,7 @@ public final class Messages {
         long current = f.getScope().getCurrent();
         String lie = a.errnoMisleading ? errno + ", but memory is fine: " : errno + ": ";
         String holder = f.getOffendersCount() == 0 ? "" : "; " + holderText(f.getOffenders(0), f.getOffenderRanking(),
-                f.getScope().getContainer().getId());
+                f.getScope().getContainer());
         return switch (f.getCause()) {
             case PIDS_CGROUP_LIMIT -> lie + "cgroup " + scope + owner(f.getScope().getContainer())
                     + " is at its pids limit (" + current + " of " + limit + " tasks)" + holder
@@ -52,13 +52,17 @@ public final class Messages {
     }
 
     /** The top offender; its container is named unless it is the scope's own (already named). */
-    private static String holderText(Offender o, String ranking, String scopeContainerId) {
+    private static String holderText(Offender o, String ranking, Container scope) {
         String amount = ranking.equals("memory") ? mib(o.getMemoryBytes()) + " resident" : o.getTasks() + " tasks";
         String pid = o.getNsPid() != 0 && o.getNsPid() != o.getPid() ? "pid " + o.getPid() + ", " + o.getNsPid()
                 + " in its namespace" : "pid " + o.getPid();
-        boolean sameContainer = !scopeContainerId.isEmpty() && scopeContainerId.equals(o.getContainer().getId());
+        Container c = o.getContainer();
+        boolean sameContainer = !scope.getId().isEmpty() && scope.getId().equals(c.getId());
+        if (!scope.getPodUid().isEmpty() && scope.getPodUid().equals(c.getPodUid())) { // the pod is named already
+            c = c.toBuilder().clearPodUid().clearPodName().clearPodNamespace().build();
+        }
         return "'" + o.getComm() + "' (" + pid + (o.hasContainer() && !sameContainer
-                ? ", " + Containers.describe(o.getContainer()) : "")
+                ? ", " + Containers.describe(c) : "")
                 + ") holds " + amount;
     }
 
