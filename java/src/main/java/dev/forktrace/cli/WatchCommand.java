@@ -134,7 +134,9 @@ public final class WatchCommand implements Callable<Integer> {
                 return 2;
             }
             try {
-                containers = dev.forktrace.containers.ContainerRuntimes.forThisMachine().start();
+                containers = dev.forktrace.containers.ContainerRuntimes.forThisMachine();
+                containers.refresh(); // the filter needs the names now; the thread keeps them fresh after
+                containers.start();
                 Map.Entry<CgroupPaths.Hierarchy, Long> found = cgroups.resolve(containerOptions.cgroupPath(cgroups, containers));
                 cgroupId = found.getValue();
                 hierarchy = found.getKey().code();

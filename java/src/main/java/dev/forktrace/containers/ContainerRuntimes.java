@@ -71,13 +71,27 @@ public final class ContainerRuntimes implements AutoCloseable {
         return new ContainerRuntimes(Path.of("/"), Path.of("/proc"), message -> System.err.println("forktrace: " + message));
     }
 
-    /** Reads the state once now (on the caller's thread), then keeps it fresh on a daemon thread. */
+    /**
+     * Keeps the state fresh on a daemon thread, which reads it right away: the caller (a capture being
+     * built) does not wait, so the first failures are attributed while their offenders still run.
+     */
     public synchronized ContainerRuntimes start() {
         if (thread == null) {
-            refresh();
-            thread = Thread.ofPlatform().daemon().name("forktrace-containers").start(this::loop);
+            thread = Thread.ofPlatform().daemon().name("forktrace-containers").start(() -> {
+                refreshQuietly();
+                loop();
+            });
         }
         return this;
+    }
+
+    private void refreshQuietly() {
+        try {
+            refresh();
+            reportUnresolved();
+        } catch (RuntimeException e) {
+            report("state", "reading container runtime state failed: " + e);
+        }
     }
 
     /** Reads the runtime state now, on this thread (command-line filters need it before attaching). */
@@ -113,12 +127,7 @@ public final class ContainerRuntimes implements AutoCloseable {
             if (closed) {
                 return;
             }
-            try {
-                refresh();
-                reportUnresolved();
-            } catch (RuntimeException e) {
-                report("state", "reading container runtime state failed: " + e);
-            }
+            refreshQuietly();
         }
     }
 

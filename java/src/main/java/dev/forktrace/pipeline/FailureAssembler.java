@@ -327,6 +327,14 @@ public final class FailureAssembler {
     /** Loads and exercises the /proc and cgroup scanning code before the first failure needs it. */
     void warmUp() {
         processes.onSystem(false);
+        if (containers != null) { // loads the container classes without asking the runtime index about a fake id
+            String path = "/kubepods/burstable/pod00000000-0000-4000-8000-000000000000/docker-" + "0".repeat(64) + ".scope";
+            Container fake = ContainerRuntimes.build(dev.forktrace.containers.CgroupIdentity.parse(path), null);
+            Messages.class.getName();
+            dev.forktrace.containers.Containers.describe(fake);
+            LimitKnobs.pidsLimit(path, fake, null, 1);
+            LimitKnobs.rlimitNproc(1, path, fake, 0);
+        }
         for (CgroupPaths.Hierarchy hierarchy : CgroupPaths.Hierarchy.values()) {
             if (cgroups.mount(hierarchy) != null) {
                 cgroups.find(hierarchy, -1); // indexes the hierarchy once
