@@ -6,7 +6,7 @@
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/tests/containers.sh"
 start_dockerd
-JDK=/usr/lib/jvm/temurin-25-jdk-amd64
+JDK=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64} # test.sh sets JAVA_HOME to the JDK 22+ it found
 
 # wait_log CONTAINER PATTERN: until the container's output shows PATTERN (at most 90 s).
 wait_log() {
