@@ -4,8 +4,6 @@ import dev.forktrace.stream.Report;
 import dev.forktrace.stream.StreamReader;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.NoSuchFileException;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -65,12 +63,6 @@ public final class ReportCommand implements Callable<Integer> {
     }
 
     static String describe(IOException e) {
-        if (e instanceof NoSuchFileException) {
-            return "no such file";
-        }
-        if (e instanceof AccessDeniedException) {
-            return "permission denied";
-        }
-        return e.getMessage() == null ? e.toString() : e.getMessage();
+        return dev.forktrace.output.IoErrors.reason(e);
     }
 }

@@ -72,11 +72,14 @@ public final class Capture {
         processor.joinJavaReports(joiner);
     }
 
-    /** Runs until keepGoing is false or the deadline (System.nanoTime) passes, then delivers what is left. */
+    /**
+     * Runs until keepGoing is false, the deadline (System.nanoTime) passes or every sink has failed, then
+     * delivers what is left.
+     */
     public void run(BooleanSupplier keepGoing, long deadlineNanos) throws IOException {
         var ring = session.ringBuffer();
         long nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
-        while (keepGoing.getAsBoolean() && System.nanoTime() < deadlineNanos) {
+        while (keepGoing.getAsBoolean() && System.nanoTime() < deadlineNanos && !processor.outputs().allFailed()) {
             long waitMillis = Math.min(250, Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000));
             if (joiner != null && joiner.busy()) {
                 waitMillis = Math.min(waitMillis, 10); // a held failure is written soon after its report
@@ -104,30 +107,21 @@ public final class Capture {
             joiner.flush(processor::deliver);
         }
         session.readCounters(counters);
-        Stats last = summary.stats(counters, collapsed.getAsLong(), true);
         containers.close();
-        IOException first = null;
-        for (FailureSink sink : sinks) {
-            try {
-                sink.stats(last);
-                sink.close();
-            } catch (IOException e) {
-                first = first == null ? e : first;
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
+        processor.outputs().finish(summary.stats(counters, collapsed.getAsLong(), true));
+    }
+
+    /** The sinks and which of them failed (a failed sink does not end the capture; see {@link Outputs}). */
+    public Outputs outputs() {
+        return processor.outputs();
     }
 
     private dev.forktrace.bpf.RingBuffer ring() {
         return session.ringBuffer();
     }
 
-    private void emit(Stats stats) throws IOException {
-        for (FailureSink sink : sinks) {
-            sink.stats(stats);
-        }
+    private void emit(Stats stats) {
+        processor.outputs().stats(stats);
     }
 
     public void printSummary(PrintStream out) {

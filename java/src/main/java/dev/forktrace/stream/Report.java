@@ -36,13 +36,21 @@ public final class Report {
 
     /** One input and how reading it went. */
     public record Input(String source, long records, long bytes, long failures, StreamFormatException damage,
-                        List<String> warnings) {}
+                        List<String> warnings, List<Long> skipped, long duplicates) {
+        /** Damaged: a damaged tail, or damaged records skipped in the middle. */
+        public boolean damaged() {
+            return damage != null || !skipped.isEmpty();
+        }
+    }
 
     /** Counters of one capture: the last Stats its streams hold (rotated files of one capture share a header). */
     public static final class Capture {
         final StreamHeader header;
         Stats last;
         long failures;
+        // Sequence numbers already counted: the same capture read twice (report a.pb a.pb, or a file
+        // concatenated with itself) counts each failure once.
+        final SequenceSet sequences = new SequenceSet();
 
         Capture(StreamHeader header) {
             this.header = header;
@@ -76,6 +84,7 @@ public final class Report {
     /** Reads a whole stream into the report; damage is recorded, not thrown. Returns false when damaged. */
     public boolean read(StreamReader reader) throws IOException {
         long failuresBefore = failures;
+        long duplicates = 0;
         Capture capture = null;
         StreamFormatException damage = null;
         try {
@@ -87,6 +96,11 @@ public final class Report {
                         capture = captures.computeIfAbsent(captureKey(header), k -> new Capture(header));
                     }
                     case FAILURE -> {
+                        long sequence = record.getFailure().getSequence(); // 0: not numbered, always counted
+                        if (sequence != 0 && !capture.sequences.add(sequence)) {
+                            duplicates++;
+                            continue;
+                        }
                         add(record.getFailure());
                         capture.failures++;
                     }
@@ -102,13 +116,23 @@ public final class Report {
         } catch (StreamFormatException e) {
             damage = e;
         }
+        List<String> warnings = new ArrayList<>(reader.warnings());
+        if (duplicates > 0) {
+            warnings.add(reader.source() + ": " + duplicates + (duplicates == 1 ? " failure was" : " failures were")
+                    + " already read (the same capture and sequence number, from an earlier input or earlier in"
+                    + " this one): counted once");
+        }
         inputs.add(new Input(reader.source(), reader.records(), reader.offset(), failures - failuresBefore, damage,
-                reader.warnings()));
-        return damage == null;
+                warnings, reader.skippedOffsets(), duplicates));
+        return damage == null && reader.skippedOffsets().isEmpty();
     }
 
     /** Rotated files of one capture repeat its header; one capture's counters must not be counted twice. */
     private static String captureKey(StreamHeader h) {
+        if (!h.getCaptureId().isEmpty()) {
+            return "id " + h.getCaptureId();
+        }
+        // Older streams have no capture id: the machine, its boot and the start time identify the capture.
         return h.getHostName() + '\0' + h.getBootId() + '\0' + h.getStartTime().getSeconds() + '.'
                 + h.getStartTime().getNanos() + '\0' + h.getForktraceVersion();
     }
@@ -184,7 +208,7 @@ public final class Report {
     }
 
     public boolean damaged() {
-        return inputs.stream().anyMatch(i -> i.damage() != null);
+        return inputs.stream().anyMatch(Input::damaged);
     }
 
     /** Failures per cause name, largest first. */
@@ -296,6 +320,13 @@ public final class Report {
         for (Input in : inputs) {
             b.append("  ").append(in.source()).append(": ").append(plural(in.records(), "record")).append(", ")
                     .append(plural(in.failures(), "failure")).append(", ").append(in.bytes()).append(" bytes read");
+            if (!in.skipped().isEmpty()) {
+                b.append("\n    DAMAGED: ").append(in.skipped().size()).append(" record(s) skipped at byte offset(s) ")
+                        .append(StreamReader.offsetList(in.skipped())).append("; the records after them were read");
+            }
+            if (in.duplicates() > 0) {
+                b.append("\n    duplicates: ").append(in.duplicates()).append(" failure(s) already read, counted once");
+            }
             if (in.damage() != null) {
                 b.append("\n    DAMAGED: ").append(in.damage().getMessage());
             }
@@ -419,6 +450,10 @@ public final class Report {
                 j.open('{').key("kind").value(e.kind().name()).key("offset").value(e.offset())
                         .key("reason").value(e.reason()).key("message").value(e.getMessage()).close('}');
             }
+            j.key("skipped_offsets").open('[');
+            in.skipped().forEach(j::value);
+            j.close(']');
+            j.key("duplicates").value(in.duplicates());
             j.key("warnings").open('[');
             in.warnings().forEach(j::value);
             j.close(']').close('}');
