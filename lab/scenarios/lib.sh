@@ -246,6 +246,7 @@ lab_watch_start() {
 # Not SIGINT: a non-interactive shell starts background jobs with SIGINT ignored.
 lab_watch_stop() {
 	[ -n "$LAB_WATCH_PID" ] || return 0
+	_stop_began=$(cut -d' ' -f1 /proc/uptime)
 	sleep 1 # the last failures' records reach the ring buffer consumer before the stop
 	kill -TERM "$LAB_WATCH_PID" 2>/dev/null
 	_waited=0
@@ -260,6 +261,7 @@ lab_watch_stop() {
 	wait "$LAB_WATCH_PID" 2>/dev/null
 	LAB_WATCH_STATUS=$?
 	LAB_WATCH_PID=""
+	lab_log "forktrace watch stopped (status $LAB_WATCH_STATUS) $(awk -v a="$_stop_began" '{printf "%.1f", $1 - a}' /proc/uptime) s after the stop began"
 }
 
 # lab_failures COMM: ForkFailure objects (one compact JSON per line) of processes named COMM.
