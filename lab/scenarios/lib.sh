@@ -35,7 +35,7 @@ FT_READY=0 FT_NATIVE_DIR=""
 [ -n "$FT_NATIVE_DIR" ] && export FORKTRACE_NATIVE_DIR="$FT_NATIVE_DIR"
 mkdir -p "$LAB_RESULTS_DIR" "$LAB_TMP"
 
-lab_log() { echo "[$LAB_SCENARIO] $*"; }
+lab_log() { echo "[$LAB_SCENARIO $(cut -d" " -f1 /proc/uptime)] $*"; }
 
 # lab_result STATUS DETAILS...: the scenario's verdict (the first one counts).
 lab_result() {
