@@ -221,6 +221,7 @@ lab_watch_start() {
 	# shellcheck disable=SC2046,SC2086
 	java $FT_JAVA_OPTS -jar "$FT_JAR" watch --format json $(lab_tier_args) "$@" >"$LAB_TMP/watch.json" 2>"$LAB_TMP/watch.err" &
 	LAB_WATCH_PID=$!
+	_start_began=$(cut -d' ' -f1 /proc/uptime)
 	_waited=0
 	until grep -qs 'attached to' "$LAB_TMP/watch.err"; do
 		if ! kill -0 "$LAB_WATCH_PID" 2>/dev/null; then
@@ -239,7 +240,7 @@ lab_watch_start() {
 		sleep 0.1
 		_waited=$((_waited + 1))
 	done
-	lab_log "forktrace watch attached after $((_waited / 10)).$((_waited % 10)) s: $(grep -m1 'attached to' "$LAB_TMP/watch.err")"
+	lab_log "forktrace watch attached after $(awk -v a="$_start_began" '{printf "%.1f", $1 - a}' /proc/uptime) s: $(grep -m1 'attached to' "$LAB_TMP/watch.err")"
 }
 
 # lab_watch_stop: SIGTERM (a clean stop for forktrace), then KILL after 60 s.
@@ -264,10 +265,12 @@ lab_watch_stop() {
 	lab_log "forktrace watch stopped (status $LAB_WATCH_STATUS) $(awk -v a="$_stop_began" '{printf "%.1f", $1 - a}' /proc/uptime) s after the stop began"
 }
 
-# lab_failures COMM: ForkFailure objects (one compact JSON per line) of processes named COMM.
+# lab_failures COMM: ForkFailure objects (one compact JSON per line) of processes named COMM (with
+# LAB_EVENT_CGROUP set: only those forking in that cgroup, its path as forktrace names it).
 lab_failures() {
-	jq -c --arg comm "$1" '.. | objects | select(has("cause") and has("errno"))
-		| select((.comm // "") == $comm or (.processComm // .process_comm // "") == $comm)' "$LAB_TMP/watch.json"
+	jq -c --arg comm "$1" --arg cgroup "${LAB_EVENT_CGROUP:-}" '.. | objects | select(has("cause") and has("errno"))
+		| select((.comm // "") == $comm or (.processComm // .process_comm // "") == $comm)
+		| select($cgroup == "" or ((.snapshot.pidsCgroups // [])[0].path // "") == $cgroup)' "$LAB_TMP/watch.json"
 }
 
 # lab_expect_cause CAUSE[|CAUSE2] COMM: after lab_watch_stop, checks that
