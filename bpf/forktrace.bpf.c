@@ -54,6 +54,7 @@ struct inflight {
 	__u32 nproc_check;        /* kprobe tier: is_rlimit_overlimit was asked about RLIMIT_NPROC */
 	__u32 direct_copy_process; /* entered by copy_process itself: a caller that is not kernel_clone */
 	__s64 pids_events[FT_CGROUP_LEVELS];
+	__s64 pids_limit_hits[FT_CGROUP_LEVELS];
 	__u32 syscall;
 	__u32 evidence;
 	__s32 alloc_pid_error;
@@ -176,6 +177,7 @@ static __always_inline void record_entry(__u64 clone_flags, __u32 syscall)
 			if (!BPF_CORE_READ(css, parent))
 				break; /* the root has no limit */
 			state.pids_events[i] = pids_events_sum(css);
+			state.pids_limit_hits[i] = pids_limit_hits(css);
 			css = BPF_CORE_READ(css, parent);
 		}
 	}
@@ -224,6 +226,8 @@ static __always_inline void fill_pids_cgroups(struct ft_event *e, struct task_st
 		bpf_core_read(&e->pids[i].limit, sizeof(__s64), &pids->limit);
 		e->pids[i].events = pids_events_sum(css);
 		e->pids[i].events_at_entry = state ? state->pids_events[i] : 0;
+		e->pids[i].limit_hits = pids_limit_hits(css);
+		e->pids[i].limit_hits_at_entry = state ? state->pids_limit_hits[i] : -1;
 		depth++;
 		css = BPF_CORE_READ(css, parent);
 	}

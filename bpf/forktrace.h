@@ -88,6 +88,8 @@ struct ft_pids_level {
 	__s64 limit;              /* pids.max; INT64_MAX for "max" */
 	__s64 events;             /* all pids event counters of this level, summed */
 	__s64 events_at_entry;    /* the same at syscall entry (FT_EV_ENTRY_SNAPSHOT) */
+	__s64 limit_hits;         /* refusals by this level's own pids.max (6.11+ cgroup2: pids.events.local max); -1 unknown */
+	__s64 limit_hits_at_entry; /* the same at syscall entry (FT_EV_ENTRY_SNAPSHOT) */
 };
 
 struct ft_event {

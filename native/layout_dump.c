@@ -33,6 +33,8 @@ int main(void)
 	FIELD(ft_pids_level, limit);
 	FIELD(ft_pids_level, events);
 	FIELD(ft_pids_level, events_at_entry);
+	FIELD(ft_pids_level, limit_hits);
+	FIELD(ft_pids_level, limit_hits_at_entry);
 	SIZE(ft_pids_level);
 
 	FIELD(ft_event, ktime_ns);

@@ -124,6 +124,8 @@ public final class RawEvent implements FailureFacts {
     @Override public long pidsLimit(int level) { return i64(pids(level, EventLayout.PIDS_LIMIT)); }
     @Override public long pidsEvents(int level) { return i64(pids(level, EventLayout.PIDS_EVENTS)); }
     @Override public long pidsEventsAtEntry(int level) { return i64(pids(level, EventLayout.PIDS_EVENTS_AT_ENTRY)); }
+    @Override public long pidsLimitHits(int level) { return i64(pids(level, EventLayout.PIDS_LIMIT_HITS)); }
+    @Override public long pidsLimitHitsAtEntry(int level) { return i64(pids(level, EventLayout.PIDS_LIMIT_HITS_AT_ENTRY)); }
     @Override public long memcgId() { return i64(EventLayout.MEMCG_ID); }
     @Override public long memcgUsagePages() { return i64(EventLayout.MEMCG_USAGE_PAGES); }
     @Override public long memcgMaxPages() { return i64(EventLayout.MEMCG_MAX_PAGES); }

@@ -66,7 +66,9 @@ public final class EventLayout {
             JAVA_LONG.withName("counter"),
             JAVA_LONG.withName("limit"),
             JAVA_LONG.withName("events"),
-            JAVA_LONG.withName("events_at_entry")).withName("ft_pids_level");
+            JAVA_LONG.withName("events_at_entry"),
+            JAVA_LONG.withName("limit_hits"),
+            JAVA_LONG.withName("limit_hits_at_entry")).withName("ft_pids_level");
 
     public static final StructLayout EVENT = MemoryLayout.structLayout(
             JAVA_LONG.withName("ktime_ns"),
@@ -154,6 +156,8 @@ public final class EventLayout {
     public static final long PIDS_LIMIT = offset(PIDS_LEVEL, "limit");
     public static final long PIDS_EVENTS = offset(PIDS_LEVEL, "events");
     public static final long PIDS_EVENTS_AT_ENTRY = offset(PIDS_LEVEL, "events_at_entry");
+    public static final long PIDS_LIMIT_HITS = offset(PIDS_LEVEL, "limit_hits");
+    public static final long PIDS_LIMIT_HITS_AT_ENTRY = offset(PIDS_LEVEL, "limit_hits_at_entry");
     public static final long EVENT_SIZE = EVENT.byteSize();
 
     private EventLayout() {}

@@ -217,6 +217,8 @@ public final class FailureJson {
                 int64("limit", level.getLimit());
                 int64("events", level.getEvents());
                 int64("eventsAtEntry", level.getEventsAtEntry());
+                int64("limitHits", level.getLimitHits());
+                int64("limitHitsAtEntry", level.getLimitHitsAtEntry());
                 endObject();
             }
             endArray();

@@ -157,7 +157,8 @@ public final class FailureAssembler {
             s.addPidsCgroups(PidsCgroupLevel.newBuilder().setCgroupId(e.pidsCgroupId(i))
                     .setPath(cgroups.describe(Hierarchy.PIDS, e.pidsCgroupId(i)))
                     .setCurrent(e.pidsCounter(i)).setLimit(e.pidsLimit(i))
-                    .setEvents(e.pidsEvents(i)).setEventsAtEntry(e.pidsEventsAtEntry(i)));
+                    .setEvents(e.pidsEvents(i)).setEventsAtEntry(e.pidsEventsAtEntry(i))
+                    .setLimitHits(e.pidsLimitHits(i)).setLimitHitsAtEntry(e.pidsLimitHitsAtEntry(i)));
         }
         if (e.memcgId() != 0) {
             s.setMemcg(MemcgState.newBuilder().setCgroupId(e.memcgId())
@@ -257,6 +258,11 @@ public final class FailureAssembler {
                     if (level.getEvents() > level.getEventsAtEntry() && (e.evidence() & EventLayout.EV_ENTRY_SNAPSHOT) != 0) {
                         list.add("pids.events", level.getPath(), level.getEvents(), level.getEventsAtEntry(),
                                 "increased_from");
+                    }
+                    if (level.getLimitHitsAtEntry() >= 0 && level.getLimitHits() > level.getLimitHitsAtEntry()
+                            && (e.evidence() & EventLayout.EV_ENTRY_SNAPSHOT) != 0) {
+                        list.add("pids.events.local.max", level.getPath(), level.getLimitHits(),
+                                level.getLimitHitsAtEntry(), "increased_from");
                     }
                 }
                 if (a.scopeLevel >= 0 && a.scopeLevel < s.getPidsCgroupsCount()) {
