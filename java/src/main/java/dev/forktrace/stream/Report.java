@@ -359,6 +359,16 @@ public final class Report {
                 b.append(" (no Stats record)");
             }
             b.append('\n');
+            if (c.last != null && c.last.getCauseScopeCountsCount() > 0) {
+                b.append("    exact by cause and scope (delivered + counted in the kernel by signature):\n");
+                for (var row : c.last.getCauseScopeCountsList()) {
+                    b.append("      ").append(dev.forktrace.pipeline.SignatureTally.describe(row)).append('\n');
+                }
+                if (c.last.getSignatureOverflow() > 0) {
+                    b.append("      ").append(c.last.getSignatureOverflow())
+                            .append(" dropped failures counted by errno only (the kernel's signature table was full)\n");
+                }
+            }
         }
         b.append("\nDropped (ring buffer full, counted but not delivered): ").append(dropped()).append('\n');
         return b.toString();
@@ -461,7 +471,15 @@ public final class Report {
             } else {
                 j.open('{').key("delivered").value(c.last.getDelivered()).key("dropped").value(c.last.getDropped())
                         .key("collapsed").value(c.last.getCollapsed()).key("final").value(c.last.getFinal())
-                        .close('}');
+                        .key("aggregated").value(c.last.getAggregated())
+                        .key("signature_overflow").value(c.last.getSignatureOverflow());
+                j.key("cause_scope_counts").open('[');
+                for (var row : c.last.getCauseScopeCountsList()) {
+                    j.open('{').key("cause").value(row.getCause().name()).key("scope_kind").value(row.getScopeKind().name())
+                            .key("scope").value(row.getScope()).key("delivered").value(row.getDelivered())
+                            .key("aggregated").value(row.getAggregated()).close('}');
+                }
+                j.close(']').close('}');
             }
             j.close('}');
         }
