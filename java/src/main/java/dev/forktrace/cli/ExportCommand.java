@@ -52,7 +52,8 @@ public final class ExportCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Target target;
 
-    @Parameters(index = "0", paramLabel = "IN", description = "The stream file, or - for standard input.")
+    @Parameters(index = "0", paramLabel = "IN",
+            description = "The stream file, - for standard input, or kafka://HOST:PORT/TOPIC[?from=TIME&to=TIME].")
     String input;
 
     @Parameters(index = "1", paramLabel = "OUT", description = "The file to write (- for standard output, Perfetto only).")
@@ -67,13 +68,14 @@ public final class ExportCommand implements Callable<Integer> {
         if (target.jfr && "-".equals(output)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--jfr needs an output file, not -");
         }
-        if (!"-".equals(input) && !"-".equals(output) && OutputChecks.sameFile(Path.of(input), Path.of(output))) {
+        boolean topic = input.startsWith("kafka://"); // read from a broker: no file to compare or check
+        if (!topic && !"-".equals(input) && !"-".equals(output) && OutputChecks.sameFile(Path.of(input), Path.of(output))) {
             throw new CommandLine.ParameterException(spec.commandLine(), input + " and " + output
                     + " are the same file: export would overwrite its input");
         }
         // The input is checked whole (a readable stream, not a directory, a header first) before any output
         // exists; the output is written to a temporary file beside it and renamed into place only at the end.
-        String inputProblem = unreadable(input);
+        String inputProblem = topic ? null : unreadable(input);
         if (inputProblem != null) {
             err.println("forktrace export: cannot read " + input + ": " + inputProblem + " (" + output + " was not touched)");
             err.flush();

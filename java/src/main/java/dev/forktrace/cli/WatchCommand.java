@@ -82,6 +82,9 @@ public final class WatchCommand implements Callable<Integer> {
     @Mixin
     AgentOptions agentOptions = new AgentOptions();
 
+    @Mixin
+    KafkaOptions kafkaOptions = new KafkaOptions();
+
     private volatile boolean running = true;
 
     @Override
@@ -117,6 +120,14 @@ public final class WatchCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException e) {
             err.println("forktrace: cannot write the output file " + jfr + ": " + describe(e));
             return 1;
+        }
+        try {
+            if (kafkaOptions.enabled()) {
+                sinks.add(kafkaOptions.open(err));
+            }
+        } catch (RuntimeException e) { // KafkaException, ConfigException: a bad bootstrap or property
+            err.println("forktrace: --kafka " + kafkaOptions.bootstrap + ": " + describe(e));
+            return 2;
         }
         StartupTrace.mark("outputs open");
         CgroupPaths cgroups = CgroupPaths.forThisMachine();
@@ -176,11 +187,13 @@ public final class WatchCommand implements Callable<Integer> {
             installStopSignals();
             Capture capture = prepared(preparedCapture);
             capture.bind(session);
+            kafkaOptions.countUndeliverable(capture);
             capture.outputs().warnTo(message -> err.println("forktrace: " + message));
             if (agents.joiner() != null) {
                 capture.joinJavaReports(agents.joiner());
             }
-            capture.outputs().start(header(session.hooks())); // a full disk from the start is said, not fatal
+            // Completed once, so that every sink (file, Kafka) writes the same start time, clocks and host.
+            capture.outputs().start(StreamWriter.completeHeader(header(session.hooks()))); // a full disk from the start is said, not fatal
             StartupTrace.mark("pipeline warm");
             // Printed once the pipeline is warm too: from here on a failure is attributed within
             // milliseconds, while the processes that hold the limit are still there to be named.
@@ -248,6 +261,7 @@ public final class WatchCommand implements Callable<Integer> {
         if (pid != null) header.addFilters("--pid " + pid);
         if (!comm.isEmpty()) header.addFilters("--comm " + comm);
         if (cgroup != null) header.addFilters("--cgroup " + cgroup);
+        if (kafkaOptions.hostName != null) header.setHostName(kafkaOptions.hostName);
         return header.build();
     }
 

@@ -31,6 +31,7 @@ public final class Capture {
     private final EventProcessor processor;
     private final long[] counters = new long[EventLayout.CNT_SLOTS];
     private JavaJoiner joiner;
+    private LongSupplier undeliverable = () -> 0;
 
     /** @param collapsed how many failures the sinks folded into earlier ones (for Stats), or () -> 0 */
     public Capture(ProbeSession session, CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
@@ -66,6 +67,19 @@ public final class Capture {
     }
 
     /**
+     * Where Stats.undeliverable comes from: records a network sink (watch --kafka) lost so far. Every sink's
+     * Stats carry it, so a .pb file and the metrics say what its Kafka copy is missing.
+     */
+    public void countUndeliverable(LongSupplier undeliverable) {
+        this.undeliverable = undeliverable;
+    }
+
+    private Stats withUndeliverable(Stats stats) {
+        long lost = undeliverable.getAsLong();
+        return lost == 0 ? stats : stats.toBuilder().setUndeliverable(lost).build();
+    }
+
+    /**
      * Runs until keepGoing is false, the deadline (System.nanoTime) passes or every sink has failed, then
      * delivers what is left.
      */
@@ -88,7 +102,7 @@ public final class Capture {
                 nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
                 session.readCounters(counters);
                 readSignatures();
-                emit(summary.stats(counters, collapsed.getAsLong(), false));
+                emit(withUndeliverable(summary.stats(counters, collapsed.getAsLong(), false)));
             }
         }
         ring.drain(processor); // what arrived before the stop is delivered, not lost
@@ -103,7 +117,7 @@ public final class Capture {
         }
         session.readCounters(counters);
         readSignatures();
-        processor.outputs().finish(summary.stats(counters, collapsed.getAsLong(), true));
+        processor.outputs().finish(withUndeliverable(summary.stats(counters, collapsed.getAsLong(), true)));
     }
 
     private long aggregatedRead;

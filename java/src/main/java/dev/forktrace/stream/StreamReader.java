@@ -52,15 +52,43 @@ public final class StreamReader implements Closeable {
     /** readRecord's answer for a damaged record it stepped over. */
     private static final StreamRecord SKIPPED = StreamRecord.newBuilder().build();
 
+    /** Where a stream assembled from a transport (a Kafka topic) says what it lost, repeated or skipped. */
+    public interface Transport {
+        /** Per capture, complete once the stream's end was read. */
+        List<TransportGap> gaps();
+
+        List<String> warnings();
+    }
+
+    private static final Transport FILE = new Transport() {
+        public List<TransportGap> gaps() {
+            return List.of();
+        }
+
+        public List<String> warnings() {
+            return List.of();
+        }
+    };
+
+    private final Transport transport;
+
     /** @param source how to name the input in messages (file name or "standard input") */
     public StreamReader(InputStream in, String source) {
+        this(in, source, FILE);
+    }
+
+    public StreamReader(InputStream in, String source, Transport transport) {
+        this.transport = transport;
         this.closeInput = in != System.in;
         this.in = in instanceof BufferedInputStream ? in : new BufferedInputStream(in, 1 << 16);
         this.source = source;
     }
 
-    /** Opens a file, or standard input for "-". */
+    /** Opens a file, standard input for "-", or a Kafka topic for kafka://BOOTSTRAP/TOPIC[?from=T&to=T]. */
     public static StreamReader open(String pathOrDash) throws IOException {
+        if (pathOrDash.startsWith("kafka://")) {
+            return dev.forktrace.kafka.KafkaSource.open(pathOrDash); // Kafka's classes load only here
+        }
         if ("-".equals(pathOrDash)) {
             return new StreamReader(System.in, "standard input");
         }
@@ -286,6 +314,7 @@ public final class StreamReader implements Closeable {
     /** Warnings for the operator (newer schema, skipped record kinds, skipped damaged records). */
     public List<String> warnings() {
         List<String> all = new ArrayList<>(warnings);
+        all.addAll(transport.warnings());
         if (!skipped.isEmpty()) {
             all.add(source + ": skipped " + skipped.size() + " damaged record(s) at byte offset(s) "
                     + offsetList(skipped) + " and read on: the records after them are intact");
@@ -294,6 +323,11 @@ public final class StreamReader implements Closeable {
             all.add(source + ": skipped " + skippedUnknown + " record(s) of a kind added by a newer schema");
         }
         return all;
+    }
+
+    /** What the transport lost or repeated, per capture (empty for files); complete once next() returned null. */
+    public List<TransportGap> transportGaps() {
+        return transport.gaps();
     }
 
     static String offsetList(List<Long> offsets) {

@@ -159,31 +159,7 @@ public final class StreamWriter implements FailureSink {
         if (header != null) {
             throw new IllegalStateException("start() was already called");
         }
-        StreamHeader.Builder h = given.toBuilder();
-        if (h.getSchemaVersion() == 0) {
-            h.setSchemaVersion(StreamReader.CURRENT_SCHEMA);
-        }
-        if (!h.hasStartTime()) {
-            Instant now = Instant.now();
-            h.setStartTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()));
-        }
-        if (!h.hasClocks()) {
-            ClockReferences.now().ifPresent(h::setClocks);
-        }
-        // What identifies the machine and boot, if the owner did not say: report and export rely on it.
-        if (h.getHostName().isEmpty()) {
-            h.setHostName(procValue("/proc/sys/kernel/hostname"));
-        }
-        if (h.getKernelRelease().isEmpty()) {
-            h.setKernelRelease(procValue("/proc/sys/kernel/osrelease"));
-        }
-        if (h.getBootId().isEmpty()) {
-            h.setBootId(procValue("/proc/sys/kernel/random/boot_id"));
-        }
-        if (h.getCaptureId().isEmpty()) {
-            h.setCaptureId(java.util.UUID.randomUUID().toString());
-        }
-        header = h.build();
+        header = completeHeader(given);
         write(StreamRecord.newBuilder().setHeader(header).build());
         flush(); // a stream that exists at all begins with a readable header
     }
@@ -223,6 +199,38 @@ public final class StreamWriter implements FailureSink {
         }
         unflushed = false;
         lastFlushNanos = nanoClock.getAsLong();
+    }
+
+    /**
+     * The header as every forktrace stream writes it: what the owner gave, plus schema version, start time,
+     * clocks, host, kernel, boot id and a capture id where the owner left them empty.
+     */
+    public static StreamHeader completeHeader(StreamHeader given) {
+        StreamHeader.Builder h = given.toBuilder();
+        if (h.getSchemaVersion() == 0) {
+            h.setSchemaVersion(StreamReader.CURRENT_SCHEMA);
+        }
+        if (!h.hasStartTime()) {
+            Instant now = Instant.now();
+            h.setStartTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()));
+        }
+        if (!h.hasClocks()) {
+            ClockReferences.now().ifPresent(h::setClocks);
+        }
+        // What identifies the machine and boot, if the owner did not say: report and export rely on it.
+        if (h.getHostName().isEmpty()) {
+            h.setHostName(procValue("/proc/sys/kernel/hostname"));
+        }
+        if (h.getKernelRelease().isEmpty()) {
+            h.setKernelRelease(procValue("/proc/sys/kernel/osrelease"));
+        }
+        if (h.getBootId().isEmpty()) {
+            h.setBootId(procValue("/proc/sys/kernel/random/boot_id"));
+        }
+        if (h.getCaptureId().isEmpty()) {
+            h.setCaptureId(java.util.UUID.randomUUID().toString());
+        }
+        return h.build();
     }
 
     private static String procValue(String file) {
