@@ -12,6 +12,7 @@ import dev.forktrace.system.ProcessInspector;
 import dev.forktrace.system.SystemStateReader;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
 import java.time.Instant;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -107,7 +108,9 @@ public final class Capture {
             processor.endOfBatch();
             if (System.nanoTime() >= nextStats) {
                 nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
-                emit(withUndeliverable(summary.stats(session.readCounters(counters), collapsed.getAsLong(), false)));
+                session.readCounters(counters);
+                readSignatures();
+                emit(withUndeliverable(summary.stats(counters, collapsed.getAsLong(), false)));
             }
         }
         ring.drain(processor); // what arrived before the stop is delivered, not lost
@@ -121,8 +124,30 @@ public final class Capture {
             joiner.flush(processor::deliver);
         }
         session.readCounters(counters);
+        readSignatures();
         containers.close();
         processor.outputs().finish(withUndeliverable(summary.stats(counters, collapsed.getAsLong(), true)));
+    }
+
+    private long aggregatedRead;
+    private long[] signatureCounts;
+    private final MemorySegment[] signatureKeys = new MemorySegment[1];
+
+    /** Folds the kernel's per-signature counts of dropped failures into the tally (when they moved). */
+    private void readSignatures() {
+        if (counters[EventLayout.CNT_AGGREGATED] == aggregatedRead) {
+            return;
+        }
+        aggregatedRead = counters[EventLayout.CNT_AGGREGATED];
+        if (signatureCounts == null) {
+            signatureCounts = new long[EventLayout.SIGNATURE_SLOTS];
+        }
+        int n = session.readSignatures(signatureCounts, signatureKeys);
+        Signature[] keys = new Signature[n];
+        for (int i = 0; i < n; i++) {
+            keys[i] = new Signature().read(signatureKeys[0], i * EventLayout.SIGNATURE.byteSize());
+        }
+        summary.signatures().kernelCounts(keys, signatureCounts, n, processor::attributeAlone);
     }
 
     /** The sinks and which of them failed (a failed sink does not end the capture; see {@link Outputs}). */

@@ -525,6 +525,16 @@ public final class Report {
                 b.append(" (no Stats record)");
             }
             b.append('\n');
+            if (c.last != null && c.last.getCauseScopeCountsCount() > 0) {
+                b.append("    exact by cause and scope (delivered + counted in the kernel by signature):\n");
+                for (var row : c.last.getCauseScopeCountsList()) {
+                    b.append("      ").append(dev.forktrace.pipeline.SignatureTally.describe(row)).append('\n');
+                }
+                if (c.last.getSignatureOverflow() > 0) {
+                    b.append("      ").append(c.last.getSignatureOverflow())
+                            .append(" dropped failures counted by errno only (the kernel's signature table was full)\n");
+                }
+            }
         }
         b.append("\nGaps (hosts whose streams are incomplete)\n");
         boolean anyGap = false;
@@ -650,7 +660,15 @@ public final class Report {
                 j.open('{').key("delivered").value(c.last.getDelivered()).key("dropped").value(c.last.getDropped())
                         .key("collapsed").value(c.last.getCollapsed()).key("final").value(c.last.getFinal())
                         .key("undeliverable").value(c.last.getUndeliverable())
-                        .close('}');
+                        .key("aggregated").value(c.last.getAggregated())
+                        .key("signature_overflow").value(c.last.getSignatureOverflow());
+                j.key("cause_scope_counts").open('[');
+                for (var row : c.last.getCauseScopeCountsList()) {
+                    j.open('{').key("cause").value(row.getCause().name()).key("scope_kind").value(row.getScopeKind().name())
+                            .key("scope").value(row.getScope()).key("delivered").value(row.getDelivered())
+                            .key("aggregated").value(row.getAggregated()).close('}');
+                }
+                j.close(']').close('}');
             }
             j.key("missing_records").value(c.missingRecords).key("duplicate_records").value(c.duplicateRecords)
                     .key("header_missing").value(c.headerMissing);
