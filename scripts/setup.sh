@@ -7,7 +7,9 @@ FORKTRACE_JAR=$FORKTRACE_ROOT/target/forktrace.jar
 # What building and running forktrace needs (Debian bookworm package names).
 RUNTIME_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config cmake make gcc maven)
 # What the tests and the kernel lab need on top.
-TEST_PACKAGES=(jq bpftrace qemu-system-x86 busybox-static cpio util-linux procps)
+TEST_PACKAGES=(jq bpftrace qemu-system-x86 busybox-static cpio util-linux procps chromium kcat)
+# The container tests (tests/integration/6x-containers-*.sh): real runtimes, reaping inits, static glibc.
+TEST_PACKAGES+=(podman runc docker.io containerd catatonit tini libc6-dev)
 # The lab's fault-injection kernel (lab/kernel/build): Debian's 6.12 source and what building it needs.
 TEST_PACKAGES+=(linux-source-6.12 dwarves flex bison bc libssl-dev xz-utils)
 
