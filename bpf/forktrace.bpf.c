@@ -987,14 +987,17 @@ static __always_inline struct alloc_report *current_alloc_report(void)
 	return bpf_map_lookup_elem(&alloc_reports, &tid);
 }
 
-/* The first injected failure of the call is the one that refused it; later ones are its unwinding. */
+/*
+ * The last injected failure of the call is the one that refused it: an earlier one may have been
+ * absorbed (a slab's first, higher-order page attempt falls back to its minimum order), and unwinding a
+ * failed fork frees rather than allocates.
+ */
 static __always_inline void allocation_injected(__u32 injector, __u64 gfp, __s32 order)
 {
 	struct inflight *state = current_inflight();
 	struct alloc_report *report = current_alloc_report();
 
-	/* fail_dump()'s message (tpb_console) comes before the hook's return and may have named the injector */
-	if (!state || !report || (state->evidence & FT_EV_ALLOC_GFP))
+	if (!state || !report)
 		return;
 	report->injector = injector;
 	report->gfp = gfp;
