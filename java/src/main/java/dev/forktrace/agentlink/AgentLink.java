@@ -37,7 +37,7 @@ public final class AgentLink implements AutoCloseable {
         JavaJoiner joiner = new JavaJoiner(Libc::monotonicNanos,
                 wall.getEpochSecond() * 1_000_000_000L + wall.getNano() - monotonic);
         try {
-            AgentListener listener = AgentListener.open(Path.of(option), joiner, log);
+            AgentListener listener = AgentListener.open(Path.of(option), option.equals(DEFAULT_SOCKET), joiner, log);
             return new AgentLink(listener, joiner, "agent socket " + option + " listening");
         } catch (IOException | RuntimeException e) {
             if (!option.equals(DEFAULT_SOCKET)) {

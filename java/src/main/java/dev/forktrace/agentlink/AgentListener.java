@@ -12,6 +12,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
@@ -51,15 +52,27 @@ public final class AgentListener implements AutoCloseable {
     }
 
     /**
-     * Binds PATH (creating its directory), replacing a stale socket file but never one another forktrace
-     * is listening on, and starts accepting.
+     * Binds PATH, replacing a stale socket file but never one another forktrace is listening on, and
+     * never anything that is not a socket (a typo such as /etc/hosts must not delete that file), and
+     * starts accepting. createParent: make PATH's directory when missing (only for forktrace's own
+     * default path; a directory the user named must exist, else a typo leaves root-owned directories).
      */
-    public static AgentListener open(Path path, JavaJoiner joiner, PrintStream log) throws IOException {
+    public static AgentListener open(Path path, boolean createParent, JavaJoiner joiner, PrintStream log)
+            throws IOException {
         Path parent = path.toAbsolutePath().getParent();
-        if (parent != null) {
+        if (parent != null && !Files.isDirectory(parent)) {
+            if (!createParent) {
+                throw new IOException("its directory " + parent + " does not exist (forktrace creates only its default "
+                        + "directory; create it first or choose another path)");
+            }
             Files.createDirectories(parent);
         }
-        if (Files.exists(path)) {
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            String kind = fileKind(path);
+            if (kind != null) {
+                throw new IOException("it is " + kind + ", not a socket: forktrace only replaces a stale "
+                        + "socket it left behind; remove it or choose another path");
+            }
             try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
                 probe.connect(UnixDomainSocketAddress.of(path));
                 throw new IOException("another process is listening on it");
@@ -67,7 +80,7 @@ public final class AgentListener implements AutoCloseable {
                 if (e.getMessage() != null && e.getMessage().startsWith("another process")) {
                     throw e;
                 }
-                Files.delete(path); // left by a forktrace that was killed
+                Files.delete(path); // a socket nobody listens on: left by a forktrace that was killed
             }
         }
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -90,6 +103,20 @@ public final class AgentListener implements AutoCloseable {
         AgentListener listener = new AgentListener(path, server, selector, joiner, log);
         listener.thread.start();
         return listener;
+    }
+
+    /** What the file at path is when it is not a socket ("a regular file", ...), or null for a socket. */
+    static String fileKind(Path path) throws IOException {
+        int type = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 0170000;
+        return switch (type) {
+            case 0140000 -> null;
+            case 0100000 -> "a regular file";
+            case 0040000 -> "a directory";
+            case 0120000 -> "a symbolic link";
+            case 0010000 -> "a FIFO";
+            case 0020000, 0060000 -> "a device";
+            default -> "not a socket";
+        };
     }
 
     public Path path() {

@@ -55,7 +55,7 @@ class AgentListenerTest {
     @Test
     void helloRegistersTheJvmReportsReachTheJoinerAndGarbageIsLoggedOnce() throws Exception {
         Path socket = dir.resolve("agent.sock");
-        try (AgentListener listener = AgentListener.open(socket, joiner, log)) {
+        try (AgentListener listener = AgentListener.open(socket, false, joiner, log)) {
             assertEquals("rw-rw-rw-", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
             try (SocketChannel ch = connect(socket)) {
                 send(ch, "this is not json\n{\"type\":\"failure\",\"pid\":1,\"tid\":1}\n"); // garbage; report before hello
@@ -83,7 +83,7 @@ class AgentListenerTest {
     @Test
     void overlongLinesDropTheConnectionNotTheListener() throws Exception {
         Path socket = dir.resolve("agent.sock");
-        try (AgentListener listener = AgentListener.open(socket, joiner, log)) {
+        try (AgentListener listener = AgentListener.open(socket, false, joiner, log)) {
             try (SocketChannel ch = connect(socket)) {
                 send(ch, "{\"type\":\"hello\",\"pid\":" + self + "}\n");
                 byte[] junk = new byte[AgentListener.MAX_LINE + 10];
@@ -105,7 +105,7 @@ class AgentListenerTest {
     @Test
     void helloForAPidThatIsNoProcessIsRefused() throws Exception {
         Path socket = dir.resolve("agent.sock");
-        try (AgentListener listener = AgentListener.open(socket, joiner, log); SocketChannel ch = connect(socket)) {
+        try (AgentListener listener = AgentListener.open(socket, false, joiner, log); SocketChannel ch = connect(socket)) {
             send(ch, "{\"type\":\"hello\",\"pid\":2147483647}\n");
             await(() -> listener.badInput() == 1);
             assertEquals(0, joiner.agentsConnected());
@@ -115,8 +115,8 @@ class AgentListenerTest {
     @Test
     void aLiveListenerIsNeverReplacedAStaleSocketFileIs() throws Exception {
         Path socket = dir.resolve("agent.sock");
-        try (AgentListener first = AgentListener.open(socket, joiner, log)) {
-            IOException e = assertThrows(IOException.class, () -> AgentListener.open(socket, joiner, log));
+        try (AgentListener first = AgentListener.open(socket, false, joiner, log)) {
+            IOException e = assertThrows(IOException.class, () -> AgentListener.open(socket, false, joiner, log));
             assertTrue(e.getMessage().contains("another process"), e.getMessage());
         }
         // a file left behind by a killed forktrace
@@ -124,7 +124,7 @@ class AgentListenerTest {
             server.bind(UnixDomainSocketAddress.of(socket));
         }
         assertTrue(Files.exists(socket));
-        try (AgentListener second = AgentListener.open(socket, joiner, log); SocketChannel ch = connect(socket)) {
+        try (AgentListener second = AgentListener.open(socket, false, joiner, log); SocketChannel ch = connect(socket)) {
             send(ch, "{\"type\":\"hello\",\"pid\":" + self + "}\n");
             await(() -> joiner.agentsConnected() == 1);
         }
