@@ -80,9 +80,11 @@ public final class WatchCommand implements Callable<Integer> {
     AgentOptions agentOptions = new AgentOptions();
 
     private volatile boolean running = true;
+    private volatile int stopSignal; // the number of the SIGINT/SIGTERM/SIGHUP that stopped the capture, or 0
 
     @Override
     public Integer call() {
+        installStopSignals(); // first: a stop signal during start-up must not be lost or wait for the attach
         StartupTrace.mark("command line parsed");
         PrintStream err = System.err;
         if (durationSeconds < 0 || pid < 0) {
@@ -147,6 +149,10 @@ public final class WatchCommand implements Callable<Integer> {
                 () -> new Capture(cgroups, sinks, () -> textSink == null ? 0 : textSink.collapsed()));
         Thread.ofPlatform().daemon().name("forktrace-warm-up").start(preparedCapture);
         ProbeSession session;
+        if (stopSignal != 0) {
+            agents.close();
+            return stoppedBeforeAttach(err);
+        }
         try {
             StartupTrace.mark("options and outputs");
             session = ProbeSession.open(new ProbeSession.Filter(pid, false, cgroupId, hierarchy, comm), hookOptions.choice());
@@ -162,8 +168,12 @@ public final class WatchCommand implements Callable<Integer> {
             err.println("forktrace: " + e.getMessage());
             return 2;
         }
+        if (stopSignal != 0) {
+            session.close();
+            agents.close();
+            return stoppedBeforeAttach(err);
+        }
         try (agents; session) {
-            installStopSignals();
             Capture capture = prepared(preparedCapture);
             capture.bind(session);
             if (agents.joiner() != null) {
@@ -266,14 +276,51 @@ public final class WatchCommand implements Callable<Integer> {
         }
     }
 
-    /** SIGINT and SIGTERM end the capture cleanly with status 0, instead of the JVM's 130/143. */
+    /**
+     * SIGINT, SIGTERM and SIGHUP end the capture cleanly with its summary and status 0, instead of the
+     * JVM's 130/143/129; before the probes attach they end forktrace at once with 128+signal (nothing
+     * was captured). SIGINT is reset first: a command started with & by a script inherits it ignored, and
+     * the JVM installs no handler for an ignored signal. SIGHUP ignored on entry (nohup) stays ignored.
+     */
     @SuppressWarnings("removal")
     private void installStopSignals() {
-        sun.misc.SignalHandler stop = signal -> running = false;
+        sun.misc.SignalHandler stop = signal -> {
+            if (stopSignal == 0) {
+                stopSignal = signal.getNumber();
+            }
+            running = false;
+        };
         Libc.restoreDefaultSignal(2);  // SIGINT
         Libc.restoreDefaultSignal(15); // SIGTERM
         sun.misc.Signal.handle(new sun.misc.Signal("INT"), stop);
         sun.misc.Signal.handle(new sun.misc.Signal("TERM"), stop);
+        if (!ignoredOnEntry(1)) {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), stop);
+        }
+    }
+
+    /** Whether signal was ignored when this process started (SigIgn of /proc/self/status; the JVM ignores none of these). */
+    static boolean ignoredOnEntry(int signal) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("SigIgn:")) {
+                    return (Long.parseUnsignedLong(line.substring(7).strip(), 16) & (1L << (signal - 1))) != 0;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // cannot tell: handle it
+        }
+        return false;
+    }
+
+    private int stoppedBeforeAttach(PrintStream err) {
+        String name = switch (stopSignal) {
+            case 1 -> "SIGHUP";
+            case 2 -> "SIGINT";
+            default -> "SIGTERM";
+        };
+        err.println("forktrace: stopped by " + name + " before the probes attached; nothing was captured");
+        return 128 + stopSignal;
     }
 
     static String describe(Exception e) {
