@@ -68,7 +68,9 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
-/* Processes of a traced tree (forktrace run, the Java API's process tree target). */
+/* Processes of a traced tree (forktrace run, the Java API's process tree target): added by tpb_fork,
+ * removed by tpb_exit when the whole thread group is gone, so a pid reused by an unrelated process is
+ * not traced and the map holds only live processes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -857,7 +859,21 @@ int BPF_PROG(tpb_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 child_tgid = BPF_CORE_READ(child, tgid);
 	__u8 one = 1;
 
-	if (child_tgid != parent_tgid && bpf_map_lookup_elem(&traced_tgids, &parent_tgid))
-		bpf_map_update_elem(&traced_tgids, &child_tgid, &one, BPF_ANY);
+	if (child_tgid != parent_tgid && bpf_map_lookup_elem(&traced_tgids, &parent_tgid) &&
+	    bpf_map_update_elem(&traced_tgids, &child_tgid, &one, BPF_ANY) != 0)
+		count(FT_CNT_TREE_FULL);
+	return 0;
+}
+
+/* Runs for every exiting thread after do_exit() decremented signal->live (so since 2.6.x: the
+ * tracepoint follows the decrement in every kernel forktrace supports): the last thread of a group sees
+ * live == 0, and only then is the tgid free for reuse. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tpb_exit, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	if (BPF_CORE_READ(task, signal, live.counter) == 0 && bpf_map_delete_elem(&traced_tgids, &tgid) == 0)
+		count(FT_CNT_TREE_EXITED);
 	return 0;
 }

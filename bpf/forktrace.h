@@ -136,6 +136,8 @@ enum ft_counter {
 	FT_CNT_DROPPED = 2,       /* failures lost because the ring was full */
 	FT_CNT_FILTERED = 3,      /* failures outside the filter */
 	FT_CNT_RESTARTS = 4,      /* -ERESTARTNOINTR returns (not failures) */
+	FT_CNT_TREE_FULL = 5,     /* descendants not tracked: traced_tgids was full */
+	FT_CNT_TREE_EXITED = 6,   /* tracked processes removed from traced_tgids when they exited */
 	FT_CNT_ERRNO_BASE = 8,    /* + errno (see FT_ERRNO_SLOTS) */
 	FT_CNT_SLOTS = FT_CNT_ERRNO_BASE + FT_ERRNO_SLOTS,
 };

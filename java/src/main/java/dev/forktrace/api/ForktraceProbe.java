@@ -162,6 +162,14 @@ public final class ForktraceProbe implements AutoCloseable {
         return session.readCounters(new long[dev.forktrace.bpf.EventLayout.CNT_SLOTS])[dev.forktrace.bpf.EventLayout.CNT_DROPPED];
     }
 
+    /**
+     * Descendants of a process-tree target the kernel could not track (its map of the tree's live
+     * processes was full): their failures are missing. 0 for other targets.
+     */
+    public long untrackedDescendants() {
+        return session.readCounters(new long[dev.forktrace.bpf.EventLayout.CNT_SLOTS])[dev.forktrace.bpf.EventLayout.CNT_TREE_FULL];
+    }
+
     /** Failures that did not fit the poll() queue (still in failures() and given to listeners). */
     public long notQueued() {
         return notQueued;

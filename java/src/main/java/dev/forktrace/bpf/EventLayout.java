@@ -27,6 +27,8 @@ public final class EventLayout {
     public static final int CNT_DROPPED = 2;
     public static final int CNT_FILTERED = 3;
     public static final int CNT_RESTARTS = 4;
+    public static final int CNT_TREE_FULL = 5;
+    public static final int CNT_TREE_EXITED = 6;
     public static final int CNT_ERRNO_BASE = 8;
     public static final int CNT_SLOTS = CNT_ERRNO_BASE + ERRNO_SLOTS;
 

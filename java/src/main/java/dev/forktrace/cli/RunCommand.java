@@ -129,6 +129,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         err.println("forktrace: tracing the process tree of " + command.get(0) + "; " + agents.note());
         int status;
+        long untracked;
         try {
             Process process;
             try {
@@ -145,6 +146,7 @@ public final class RunCommand implements Callable<Integer> {
             }
             status = process.waitFor();
             probe.flush(Duration.ofSeconds(2));
+            untracked = probe.untrackedDescendants();
         } finally {
             probe.close(); // writes the failures still held for a report, so the listener closes after it
             agents.close();
@@ -153,6 +155,10 @@ public final class RunCommand implements Callable<Integer> {
             err.println(agents.summary());
         }
         List<Failure> failures = probe.failures().stream().filter(f -> f.pid() != self).toList();
+        if (untracked > 0) {
+            err.printf("forktrace: %d descendant process(es) could not be tracked (the process-tree map was full): "
+                    + "their failures are missing%n", untracked);
+        }
         return verdict(err, status, failures);
     }
 

@@ -112,6 +112,10 @@ public final class Summary {
         out.printf("forktrace:   delivered %d, dropped %d (ring buffer full)%s, restarts ignored %d%n", delivered,
                 counters[EventLayout.CNT_DROPPED], malformed > 0 ? ", malformed " + malformed : "",
                 counters[EventLayout.CNT_RESTARTS]);
+        if (counters[EventLayout.CNT_TREE_FULL] > 0) {
+            out.printf("forktrace:   %d descendant process(es) could not be tracked (the process-tree map was full): "
+                    + "their failures are missing%n", counters[EventLayout.CNT_TREE_FULL]);
+        }
         top(out, "by cause and scope", byCauseAndScope);
         top(out, "by process", byProcess);
         if (otherProcesses > 0) {
