@@ -155,6 +155,10 @@ public final class RunCommand implements Callable<Integer> {
             err.println(agents.summary());
         }
         List<Failure> failures = probe.failures().stream().filter(f -> f.pid() != self).toList();
+        if (probe.notKept() > 0) {
+            err.printf("forktrace: %d further failure(s) not kept for this verdict (it counts the first %d)%n",
+                    probe.notKept(), failures.size());
+        }
         if (untracked > 0) {
             err.printf("forktrace: %d descendant process(es) could not be tracked (the process-tree map was full): "
                     + "their failures are missing%n", untracked);

@@ -30,6 +30,8 @@ public final class Capture {
     private final EventProcessor processor;
     private final long[] counters = new long[EventLayout.CNT_SLOTS];
     private JavaJoiner joiner;
+    private volatile long rounds; // poll-loop iterations completed, for flush() on other threads
+    private volatile boolean holding; // the joiner holds failures for reports (written within its hold time)
 
     /** @param collapsed how many failures the sinks folded into earlier ones (for Stats), or () -> 0 */
     public Capture(ProbeSession session, CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
@@ -80,6 +82,8 @@ public final class Capture {
                 joiner.poll(processor::deliver);
             }
             processor.endOfBatch();
+            holding = joiner != null && joiner.busy();
+            rounds++;
             if (System.nanoTime() >= nextStats) {
                 nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
                 emit(summary.stats(session.readCounters(counters), collapsed.getAsLong(), false));
@@ -87,6 +91,16 @@ public final class Capture {
         }
         ring.drain(processor); // what arrived before the stop is delivered, not lost
         processor.endOfBatch();
+    }
+
+    /** Loop iterations completed so far: one that starts after a call has seen everything then in the ring. */
+    public long rounds() {
+        return rounds;
+    }
+
+    /** Whether, at the end of the last iteration, failures were held for a Java agent's report. */
+    public boolean holding() {
+        return holding;
     }
 
     /** Final Stats to every sink, then closes them. */
