@@ -28,6 +28,14 @@ const volatile struct ft_config cfg = {};
 #define SIGCHLD 17
 #define CLONE_VM 0x00000100
 #define CLONE_VFORK 0x00004000
+#define CLONE_NEWTIME 0x00000080
+#define CLONE_NEWNS 0x00020000
+#define CLONE_NEWCGROUP 0x02000000
+#define CLONE_NEWUTS 0x04000000
+#define CLONE_NEWIPC 0x08000000
+#define CLONE_NEWUSER 0x10000000
+#define CLONE_NEWPID 0x20000000
+#define CLONE_NEWNET 0x40000000
 #define MAX_ERRNO 4095
 #define RLIMIT_NPROC 6
 #define PF_KTHREAD 0x00200000
@@ -187,6 +195,31 @@ static __always_inline void record_entry(__u64 clone_flags, __u32 syscall)
 	bpf_map_update_elem(&inflight, &tid, &state, BPF_ANY);
 }
 
+/* Which user.max_*_namespaces refused a CLONE_NEW* (the order of copy_namespaces(): user first). */
+static __always_inline void fill_ns_limit(struct ft_event *e, const struct cred *cred, __u64 flags)
+{
+	struct { __u64 flag; int code; int type; } kinds[] = {
+		{ CLONE_NEWUSER, FT_NS_LIMIT_USER, bpf_core_enum_value(enum ucount_type, UCOUNT_USER_NAMESPACES) },
+		{ CLONE_NEWNS, FT_NS_LIMIT_MNT, bpf_core_enum_value(enum ucount_type, UCOUNT_MNT_NAMESPACES) },
+		{ CLONE_NEWUTS, FT_NS_LIMIT_UTS, bpf_core_enum_value(enum ucount_type, UCOUNT_UTS_NAMESPACES) },
+		{ CLONE_NEWIPC, FT_NS_LIMIT_IPC, bpf_core_enum_value(enum ucount_type, UCOUNT_IPC_NAMESPACES) },
+		{ CLONE_NEWPID, FT_NS_LIMIT_PID, bpf_core_enum_value(enum ucount_type, UCOUNT_PID_NAMESPACES) },
+		{ CLONE_NEWCGROUP, FT_NS_LIMIT_CGROUP, bpf_core_enum_value(enum ucount_type, UCOUNT_CGROUP_NAMESPACES) },
+		{ CLONE_NEWNET, FT_NS_LIMIT_NET, bpf_core_enum_value(enum ucount_type, UCOUNT_NET_NAMESPACES) },
+		{ CLONE_NEWTIME, FT_NS_LIMIT_TIME, bpf_core_enum_value_exists(enum ucount_type, UCOUNT_TIME_NAMESPACES)
+			? bpf_core_enum_value(enum ucount_type, UCOUNT_TIME_NAMESPACES) : -1 },
+	};
+
+	for (int i = 0; i < 8; i++) {
+		if (!(flags & kinds[i].flag))
+			continue;
+		if (ns_count_at_max(cred, kinds[i].type, &e->ns_limit_max, &e->ns_limit_current, &e->ns_limit_level)) {
+			e->ns_limit = kinds[i].code;
+			return;
+		}
+	}
+}
+
 static __always_inline void fill_pid_namespaces(struct ft_event *e, struct task_struct *task)
 {
 	struct pid_namespace *ns = BPF_CORE_READ(task, nsproxy, pid_ns_for_children);
@@ -302,6 +335,9 @@ static __always_inline void emit_failure(long ret, __u32 syscall, __u32 tier, st
 	}
 	if (from_user)
 		e->evidence |= FT_EV_NPROC_FROM_USER;
+	e->user_ns_level = BPF_CORE_READ(cred, user_ns, level);
+	if ((err == 28 /* ENOSPC */ || err == 87 /* EUSERS */) && state)
+		fill_ns_limit(e, cred, state->clone_flags);
 	fill_pid_namespaces(e, task);
 	fill_pids_cgroups(e, task, state);
 	fill_memcg(e, task, state);

@@ -127,6 +127,26 @@ struct ft_event {
 	char slab_cache[FT_SLAB_NAME_LEN]; /* cache named by slab_out_of_memory */
 	struct ft_pidns_level pidns[FT_PIDNS_LEVELS];
 	struct ft_pids_level pids[FT_CGROUP_LEVELS];
+	/* A failed CLONE_NEW* (ENOSPC/EUSERS): the namespace count found at its user.max_*_namespaces */
+	__s32 ns_limit;           /* enum ft_ns_limit; FT_NS_LIMIT_NONE when no count was at its max */
+	__s32 ns_limit_level;     /* user namespaces above the caller's where it was (0 = the caller's own) */
+	__s64 ns_limit_max;       /* that namespace's user.max_*_namespaces */
+	__s64 ns_limit_current;   /* the count there; -1 unknown (kernels before 5.14) */
+	__s32 user_ns_level;      /* nesting level of the caller's user namespace (0 = initial) */
+	__u32 _pad1;
+};
+
+/* Which user.max_*_namespaces was exhausted (ns_limit of struct ft_event). */
+enum ft_ns_limit {
+	FT_NS_LIMIT_NONE = 0,
+	FT_NS_LIMIT_USER = 1,
+	FT_NS_LIMIT_PID = 2,
+	FT_NS_LIMIT_UTS = 3,
+	FT_NS_LIMIT_IPC = 4,
+	FT_NS_LIMIT_NET = 5,
+	FT_NS_LIMIT_MNT = 6,
+	FT_NS_LIMIT_CGROUP = 7,
+	FT_NS_LIMIT_TIME = 8,
 };
 
 /* Indexes of the `counters` per-CPU array (besides errno slots which follow). */

@@ -50,6 +50,12 @@ int main(void)
 	FIELD(ft_event, memcg_events_oom);
 	FIELD(ft_event, page_counter_usage);
 	FIELD(ft_event, page_counter_max);
+	FIELD(ft_event, ns_limit);
+	FIELD(ft_event, ns_limit_level);
+	FIELD(ft_event, ns_limit_max);
+	FIELD(ft_event, ns_limit_current);
+	FIELD(ft_event, user_ns_level);
+	FIELD(ft_event, _pad1);
 	FIELD(ft_event, memcg_kmem_usage_pages);
 	FIELD(ft_event, memcg_kmem_max_pages);
 	FIELD(ft_event, pid);

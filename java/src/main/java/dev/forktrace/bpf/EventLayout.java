@@ -106,7 +106,13 @@ public final class EventLayout {
             MemoryLayout.sequenceLayout(COMM_LEN, JAVA_BYTE).withName("process_comm"),
             MemoryLayout.sequenceLayout(SLAB_NAME_LEN, JAVA_BYTE).withName("slab_cache"),
             MemoryLayout.sequenceLayout(PIDNS_LEVELS, PIDNS_LEVEL).withName("pidns"),
-            MemoryLayout.sequenceLayout(CGROUP_LEVELS, PIDS_LEVEL).withName("pids")).withName("ft_event");
+            MemoryLayout.sequenceLayout(CGROUP_LEVELS, PIDS_LEVEL).withName("pids"),
+            JAVA_INT.withName("ns_limit"),
+            JAVA_INT.withName("ns_limit_level"),
+            JAVA_LONG.withName("ns_limit_max"),
+            JAVA_LONG.withName("ns_limit_current"),
+            JAVA_INT.withName("user_ns_level"),
+            JAVA_INT.withName("_pad1")).withName("ft_event");
 
     // Offsets used on the per-event path, resolved once from the layout.
     public static final long KTIME_NS = offset(EVENT, "ktime_ns");
@@ -144,6 +150,16 @@ public final class EventLayout {
     public static final long SLAB_CACHE = offset(EVENT, "slab_cache");
     public static final long PIDNS = offset(EVENT, "pidns");
     public static final long PIDS = offset(EVENT, "pids");
+    public static final long NS_LIMIT = offset(EVENT, "ns_limit");
+    public static final long NS_LIMIT_LEVEL = offset(EVENT, "ns_limit_level");
+    public static final long NS_LIMIT_MAX = offset(EVENT, "ns_limit_max");
+    public static final long NS_LIMIT_CURRENT = offset(EVENT, "ns_limit_current");
+    public static final long USER_NS_LEVEL = offset(EVENT, "user_ns_level");
+
+    /** The sysctl of each enum ft_ns_limit value (index), "" for FT_NS_LIMIT_NONE. */
+    public static final String[] NS_LIMIT_SYSCTLS = {"", "user.max_user_namespaces", "user.max_pid_namespaces",
+        "user.max_uts_namespaces", "user.max_ipc_namespaces", "user.max_net_namespaces", "user.max_mnt_namespaces",
+        "user.max_cgroup_namespaces", "user.max_time_namespaces"};
     public static final long PIDNS_LEVEL_SIZE = PIDNS_LEVEL.byteSize();
     public static final long PIDS_LEVEL_SIZE = PIDS_LEVEL.byteSize();
     public static final long PIDNS_INUM = offset(PIDNS_LEVEL, "inum");

@@ -154,13 +154,24 @@ public final class FailureAssembler {
         return s.build();
     }
 
+    /** "user.max_pid_namespaces of " (with where it was hit when above the caller's), or "" when unknown. */
+    static String namespaceLimitName(RawEvent e) {
+        int kind = e.namespaceLimit();
+        if (kind == 0) {
+            return "";
+        }
+        int level = e.namespaceLimitLevel();
+        return dev.forktrace.bpf.EventLayout.NS_LIMIT_SYSCTLS[kind] + " of "
+                + (level == 0 ? "" : "the user namespace " + level + " level(s) above ");
+    }
+
     private Scope scope(RawEvent e, Attribution a, KernelSnapshot snapshot, SystemState system) {
         Scope.Builder scope = Scope.newBuilder().setKind(a.scopeKind).setLimit(a.limit).setCurrent(a.current);
         switch (a.scopeKind) {
             case CGROUP -> scope.setName(a.scopeLevel >= 0 && a.scopeLevel < snapshot.getPidsCgroupsCount()
                     ? snapshot.getPidsCgroups(a.scopeLevel).getPath() : "unknown cgroup");
             case USER -> scope.setName(a.cause == Cause.NAMESPACE_LIMIT
-                    ? "user namespace " + e.userNamespaceInum() + " of " + Users.describe(e.uid())
+                    ? namespaceLimitName(e) + "user namespace " + e.userNamespaceInum() + " of " + Users.describe(e.uid())
                     : Users.describe(e.uid()));
             case PID_NAMESPACE -> scope.setName("pidns " + e.pidNamespaceInum(a.scopeLevel) + " level "
                     + e.pidNamespaceLevel(a.scopeLevel));

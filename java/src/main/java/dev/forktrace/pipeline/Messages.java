@@ -35,7 +35,11 @@ public final class Messages {
                     + " during fork (real kernel memory shortage or a kmem limit).";
             case PAGE_ALLOCATION_FAILURE -> errno + ": the page allocator failed during fork (memory pressure or "
                     + "fragmentation).";
-            case NAMESPACE_LIMIT -> errno + ": a namespace limit (user.max_*_namespaces or nesting depth) refused "
+            case NAMESPACE_LIMIT -> scope.startsWith("user.max_")
+                    ? errno + ": " + scope.substring(0, scope.indexOf(' ')) + " = " + limit + (current >= 0 ? " (" + current
+                            + " in use)" : "") + " refused the new namespace; the limit is that of " + scope.substring(
+                            scope.indexOf(" of ") + 4) + ". Raise it there (sysctl) or end namespaces that hold it."
+                    : errno + ": a namespace limit (user.max_*_namespaces or nesting depth) refused "
                     + "the new namespace for " + scope + ".";
             case INVALID_REQUEST -> errno + ": the kernel rejected the request itself (flags or permissions), not "
                     + "a resource limit.";
