@@ -131,7 +131,7 @@ static __always_inline int ns_count_at_max(const struct cred *cred, int type, __
 		return 1;
 	}
 	struct ucounts *iter = BPF_CORE_READ(cred, ucounts);
-	for (int i = 0; i < 8 && iter; i++) {
+	for (int i = 0; i < 4 && iter; i++) { /* 4 user namespace levels: deeper nesting is rare */
 		struct user_namespace *ns = BPF_CORE_READ(iter, ns);
 		long m = 0, c = 0;
 

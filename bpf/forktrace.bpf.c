@@ -195,29 +195,58 @@ static __always_inline void record_entry(__u64 clone_flags, __u32 syscall)
 	bpf_map_update_elem(&inflight, &tid, &state, BPF_ANY);
 }
 
-/* Which user.max_*_namespaces refused a CLONE_NEW* (the order of copy_namespaces(): user first). */
+/* The ucount type (CO-RE enum value) of the first namespace other than a user namespace that flags ask
+ * for, in copy_namespaces() order, and its enum ft_ns_limit code; -1 when none. */
+static __always_inline int other_ns_ucount(__u64 flags, int *code)
+{
+	if (flags & CLONE_NEWNS) {
+		*code = FT_NS_LIMIT_MNT;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_MNT_NAMESPACES);
+	}
+	if (flags & CLONE_NEWUTS) {
+		*code = FT_NS_LIMIT_UTS;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_UTS_NAMESPACES);
+	}
+	if (flags & CLONE_NEWIPC) {
+		*code = FT_NS_LIMIT_IPC;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_IPC_NAMESPACES);
+	}
+	if (flags & CLONE_NEWPID) {
+		*code = FT_NS_LIMIT_PID;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_PID_NAMESPACES);
+	}
+	if (flags & CLONE_NEWCGROUP) {
+		*code = FT_NS_LIMIT_CGROUP;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_CGROUP_NAMESPACES);
+	}
+	if (flags & CLONE_NEWNET) {
+		*code = FT_NS_LIMIT_NET;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_NET_NAMESPACES);
+	}
+	if ((flags & CLONE_NEWTIME) && bpf_core_enum_value_exists(enum ucount_type, UCOUNT_TIME_NAMESPACES)) {
+		*code = FT_NS_LIMIT_TIME;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_TIME_NAMESPACES);
+	}
+	return -1;
+}
+
+/* Which user.max_*_namespaces refused a CLONE_NEW*: the user namespace is created first (copy_creds),
+ * then the others; of those only the first one asked for is checked, which keeps the program small
+ * enough for 5.10's verifier (one clone rarely asks for several and hits a later one's limit). */
 static __always_inline void fill_ns_limit(struct ft_event *e, const struct cred *cred, __u64 flags)
 {
-	struct { __u64 flag; int code; int type; } kinds[] = {
-		{ CLONE_NEWUSER, FT_NS_LIMIT_USER, bpf_core_enum_value(enum ucount_type, UCOUNT_USER_NAMESPACES) },
-		{ CLONE_NEWNS, FT_NS_LIMIT_MNT, bpf_core_enum_value(enum ucount_type, UCOUNT_MNT_NAMESPACES) },
-		{ CLONE_NEWUTS, FT_NS_LIMIT_UTS, bpf_core_enum_value(enum ucount_type, UCOUNT_UTS_NAMESPACES) },
-		{ CLONE_NEWIPC, FT_NS_LIMIT_IPC, bpf_core_enum_value(enum ucount_type, UCOUNT_IPC_NAMESPACES) },
-		{ CLONE_NEWPID, FT_NS_LIMIT_PID, bpf_core_enum_value(enum ucount_type, UCOUNT_PID_NAMESPACES) },
-		{ CLONE_NEWCGROUP, FT_NS_LIMIT_CGROUP, bpf_core_enum_value(enum ucount_type, UCOUNT_CGROUP_NAMESPACES) },
-		{ CLONE_NEWNET, FT_NS_LIMIT_NET, bpf_core_enum_value(enum ucount_type, UCOUNT_NET_NAMESPACES) },
-		{ CLONE_NEWTIME, FT_NS_LIMIT_TIME, bpf_core_enum_value_exists(enum ucount_type, UCOUNT_TIME_NAMESPACES)
-			? bpf_core_enum_value(enum ucount_type, UCOUNT_TIME_NAMESPACES) : -1 },
-	};
+	int code = FT_NS_LIMIT_USER;
+	int type = -1;
 
-	for (int i = 0; i < 8; i++) {
-		if (!(flags & kinds[i].flag))
-			continue;
-		if (ns_count_at_max(cred, kinds[i].type, &e->ns_limit_max, &e->ns_limit_current, &e->ns_limit_level)) {
-			e->ns_limit = kinds[i].code;
-			return;
-		}
+	if ((flags & CLONE_NEWUSER) &&
+	    ns_count_at_max(cred, bpf_core_enum_value(enum ucount_type, UCOUNT_USER_NAMESPACES), &e->ns_limit_max,
+			    &e->ns_limit_current, &e->ns_limit_level)) {
+		e->ns_limit = FT_NS_LIMIT_USER;
+		return;
 	}
+	type = other_ns_ucount(flags, &code);
+	if (type >= 0 && ns_count_at_max(cred, type, &e->ns_limit_max, &e->ns_limit_current, &e->ns_limit_level))
+		e->ns_limit = code;
 }
 
 static __always_inline void fill_pid_namespaces(struct ft_event *e, struct task_struct *task)
