@@ -8,6 +8,8 @@ FORKTRACE_JAR=$FORKTRACE_ROOT/target/forktrace.jar
 RUNTIME_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config cmake make gcc maven)
 # What the tests and the kernel lab need on top.
 TEST_PACKAGES=(jq bpftrace qemu-system-x86 busybox-static cpio util-linux procps chromium kcat)
+# The container tests (tests/integration/6x-containers-*.sh): real runtimes, reaping inits, static glibc.
+TEST_PACKAGES+=(podman runc docker.io containerd catatonit tini libc6-dev)
 
 say() { printf 'forktrace-setup: %s\n' "$*" >&2; }
 

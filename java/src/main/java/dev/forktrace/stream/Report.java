@@ -76,6 +76,8 @@ public final class Report {
     private final Map<String, Long> byOffender = new HashMap<>();
     private final Map<String, Long> byProcess = new HashMap<>();
     private final Map<String, Long> byErrno = new HashMap<>();
+    private final Map<String, Long> byContainer = new HashMap<>();
+    private final Map<String, Long> byPod = new HashMap<>();
     private final Map<String, Capture> captures = new LinkedHashMap<>();
     private final Map<String, Long> byHost = new HashMap<>();
     private long[] times = new long[1024]; // wall-clock ms of each timed failure
@@ -204,6 +206,18 @@ public final class Report {
         }
         count(byProcess, (f.getProcessComm().isEmpty() ? f.getComm() : f.getProcessComm()) + " (pid " + f.getPid() + ")");
         count(byErrno, f.getErrno().isEmpty() ? "errno " + f.getErrnoValue() : f.getErrno());
+        if (f.hasContainer()) {
+            dev.forktrace.proto.v1.Container c = f.getContainer();
+            if (!c.getId().isEmpty()) {
+                count(byContainer, dev.forktrace.containers.Containers.describe(c.toBuilder().clearPodUid()
+                        .clearPodName().clearPodNamespace().build()));
+            }
+            if (!c.getPodUid().isEmpty() || !c.getPodName().isEmpty()) {
+                count(byPod, (c.getPodName().isEmpty() ? "(name unknown)" : c.getPodNamespace() + "/" + c.getPodName())
+                        + (c.getPodUid().isEmpty() ? "" : " uid " + c.getPodUid())
+                        + (c.getQosClass().isEmpty() ? "" : " [" + c.getQosClass() + "]"));
+            }
+        }
         if (f.hasTime()) {
             if (timed == times.length) {
                 times = Arrays.copyOf(times, times.length * 2);
@@ -251,6 +265,16 @@ public final class Report {
 
     public Map<String, Long> byProcess() {
         return sorted(byProcess);
+    }
+
+    /** Failures per container of the failing process (runtime, name, image, id), largest first. */
+    public Map<String, Long> byContainer() {
+        return sorted(byContainer);
+    }
+
+    /** Failures per Kubernetes pod of the failing process (namespace/name, uid, QoS class), largest first. */
+    public Map<String, Long> byPod() {
+        return sorted(byPod);
     }
 
     /** Dropped failures (ring buffer full) over all captures, from the last Stats of each. */
@@ -456,6 +480,12 @@ public final class Report {
         }
         table(b, "By offender (the top holder named in each failure)", byOffender(), failures);
         table(b, "By failing process", byProcess(), failures);
+        if (!byContainer.isEmpty()) {
+            table(b, "By container (of the failing process)", byContainer(), failures);
+        }
+        if (!byPod.isEmpty()) {
+            table(b, "By pod (of the failing process)", byPod(), failures);
+        }
         table(b, "By errno", sorted(byErrno), failures);
         Histogram h = histogram();
         if (h.counts().length > 0) {
@@ -495,6 +525,16 @@ public final class Report {
                 b.append(" (no Stats record)");
             }
             b.append('\n');
+            if (c.last != null && c.last.getCauseScopeCountsCount() > 0) {
+                b.append("    exact by cause and scope (delivered + counted in the kernel by signature):\n");
+                for (var row : c.last.getCauseScopeCountsList()) {
+                    b.append("      ").append(dev.forktrace.pipeline.SignatureTally.describe(row)).append('\n');
+                }
+                if (c.last.getSignatureOverflow() > 0) {
+                    b.append("      ").append(c.last.getSignatureOverflow())
+                            .append(" dropped failures counted by errno only (the kernel's signature table was full)\n");
+                }
+            }
         }
         b.append("\nGaps (hosts whose streams are incomplete)\n");
         boolean anyGap = false;
@@ -594,6 +634,8 @@ public final class Report {
         countTable(j, "by_host", "host", byHost());
         countTable(j, "by_offender", "offender", byOffender());
         countTable(j, "by_process", "process", byProcess());
+        countTable(j, "by_container", "container", byContainer());
+        countTable(j, "by_pod", "pod", byPod());
         countTable(j, "by_errno", "errno", sorted(byErrno));
         Histogram h = histogram();
         j.key("rate").open('{').key("bucket_seconds").value(h.bucketSeconds()).key("buckets").open('[');
@@ -618,7 +660,15 @@ public final class Report {
                 j.open('{').key("delivered").value(c.last.getDelivered()).key("dropped").value(c.last.getDropped())
                         .key("collapsed").value(c.last.getCollapsed()).key("final").value(c.last.getFinal())
                         .key("undeliverable").value(c.last.getUndeliverable())
-                        .close('}');
+                        .key("aggregated").value(c.last.getAggregated())
+                        .key("signature_overflow").value(c.last.getSignatureOverflow());
+                j.key("cause_scope_counts").open('[');
+                for (var row : c.last.getCauseScopeCountsList()) {
+                    j.open('{').key("cause").value(row.getCause().name()).key("scope_kind").value(row.getScopeKind().name())
+                            .key("scope").value(row.getScope()).key("delivered").value(row.getDelivered())
+                            .key("aggregated").value(row.getAggregated()).close('}');
+                }
+                j.close(']').close('}');
             }
             j.key("missing_records").value(c.missingRecords).key("duplicate_records").value(c.duplicateRecords)
                     .key("header_missing").value(c.headerMissing);
