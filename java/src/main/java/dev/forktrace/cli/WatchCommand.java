@@ -79,6 +79,9 @@ public final class WatchCommand implements Callable<Integer> {
     @Mixin
     AgentOptions agentOptions = new AgentOptions();
 
+    @Mixin
+    MetricsOptions metricsOptions = new MetricsOptions();
+
     private volatile boolean running = true;
 
     @Override
@@ -132,6 +135,16 @@ public final class WatchCommand implements Callable<Integer> {
         } else if (stream != null) {
             text = new TextSink(new PrintWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8)), terminal);
             sinks.add(text);
+        }
+
+        try {
+            FailureSink metrics = metricsOptions.open(err);
+            if (metrics != null) {
+                sinks.add(metrics);
+            }
+        } catch (MetricsOptions.MetricsException e) {
+            err.println("forktrace: " + e.getMessage());
+            return 2;
         }
 
         AgentLink agents;
