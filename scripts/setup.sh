@@ -9,7 +9,7 @@ RUNTIME_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 # What the tests and the kernel lab need on top.
 TEST_PACKAGES=(jq bpftrace qemu-system-x86 busybox-static cpio util-linux procps)
 # watch --metrics against a real Prometheus (60-prometheus), the pod template under podman (61-kube-play).
-TEST_PACKAGES+=(prometheus curl podman runc debootstrap chromium python3-yaml)
+TEST_PACKAGES+=(prometheus curl podman runc debootstrap chromium python3-yaml nodejs)
 
 say() { printf 'forktrace-setup: %s\n' "$*" >&2; }
 
