@@ -44,7 +44,7 @@ sc = c["securityContext"]
 checks = {
     "hostPID": pod["hostPID"] is True,
     "not privileged": sc["privileged"] is False,
-    "capabilities": sc["capabilities"] == {"drop": ["ALL"], "add": ["BPF", "PERFMON", "SYS_PTRACE", "DAC_READ_SEARCH", "SYS_RESOURCE"]},
+    "capabilities": sc["capabilities"] == {"drop": ["ALL"], "add": ["BPF", "PERFMON", "SYS_PTRACE", "SYS_RESOURCE"]},
     "seccomp": sc["seccompProfile"] == {"type": "Unconfined"},
     "mounts": sorted((m["mountPath"], m.get("readOnly")) for m in c["volumeMounts"]) ==
         [("/sys/fs/cgroup", True), ("/sys/kernel/btf", True), ("/sys/kernel/tracing", True)],
