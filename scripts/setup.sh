@@ -8,7 +8,7 @@ FORKTRACE_JAR=$FORKTRACE_ROOT/target/forktrace.jar
 RUNTIME_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config cmake make gcc maven)
 # What the tests and the kernel lab need on top.
 TEST_PACKAGES=(jq bpftrace qemu-system-x86 busybox-static cpio util-linux procps)
-# watch --metrics against a real Prometheus (60-prometheus), the pod template under podman (61-kube-play).
+# watch --metrics against a real Prometheus (70-prometheus), the pod template under podman (71-kube-play).
 TEST_PACKAGES+=(prometheus curl podman runc debootstrap chromium python3-yaml nodejs)
 
 say() { printf 'forktrace-setup: %s\n' "$*" >&2; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Writes deploy/kubernetes/forktrace.yaml: the Helm chart rendered with its default values, after a Namespace.
-# The plain manifest is generated so that it cannot drift from the chart (62-deploy-manifests checks it).
+# The plain manifest is generated so that it cannot drift from the chart (72-deploy-manifests checks it).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 {
