@@ -89,4 +89,74 @@ note "from source: PIDS_CGROUP_LIMIT reported: $(grep -m1 PIDS_CGROUP_LIMIT "$lo
 fresh_root_cleanup
 rm -rf "$WORK/root"
 
+# Every path of a root, minus what apt and dpkg keep about themselves (lists, status, caches, logs).
+root_paths() {
+    (cd "$1" && find . -xdev \( -path ./proc -o -path ./sys -o -path ./dev -o -path ./run -o -path ./tmp \
+        -o -path ./var/cache -o -path ./var/lib/apt -o -path ./var/lib/dpkg -o -path ./var/log \) -prune -o -print | sort)
+}
+
+note "2. the Debian package: packaging/build-deb.sh, then apt install into fresh roots"
+phase_start
+deb=$("$ROOT/packaging/build-deb.sh" | tail -1)
+[ -f "$deb" ] || fail "packaging/build-deb.sh made no package"
+expect_eq "package path" "$ROOT/build/pkg/forktrace_$(sed -n '0,/<version>/s/.*<version>\([^<]*\)<\/version>.*/\1/p' "$ROOT/pom.xml")_amd64.deb" "$deb"
+phase_end "package build (build-deb.sh)"
+note "package: $(du -h "$deb" | cut -f1), depends: $(dpkg-deb -f "$deb" Depends)"
+for suite in ${FORKTRACE_FRESH_PACKAGE_SUITES:-trixie bookworm}; do
+    dir=$WORK/pkg-$suite
+    phase_start
+    fresh_root_unpack "$suite" "$dir" || fail "could not make a fresh $suite root"
+    mkdir -p "$FRESH_CACHE/apt-archives-$suite/partial"
+    fresh_bind "$FRESH_CACHE/apt-archives-$suite" "$dir/var/cache/apt/archives"
+    phase_end "$suite: fresh root unpacked"
+    root_paths "$dir" >"$WORK/paths-before-$suite"
+    cp "$deb" "$dir/tmp/"
+    cp "$HELPERS/forkloop" "$dir/tmp/forkloop"
+    phase_start
+    in_root "$dir" "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ./tmp/$(basename "$deb")" \
+        >"$WORK/install-$suite.log" 2>&1 || { tail -20 "$WORK/install-$suite.log"; fail "$suite: apt install of the package failed"; }
+    phase_end "$suite: apt install ./$(basename "$deb")"
+    new=$(comm -13 "$WORK/paths-before-$suite" <(root_paths "$dir") | grep -v '^./usr/lib/forktrace/runtime/' | grep -c .)
+    note "$suite: the package and its dependencies added $new paths (outside the runtime)"
+    for tool in clang mvn javac gcc; do
+        ! in_root "$dir" "command -v $tool" >/dev/null || fail "$suite: installing the package brought $tool"
+    done
+    in_root "$dir" "command -v forktrace" >/dev/null || fail "$suite: forktrace is not on PATH"
+
+    in_root "$dir" "forktrace doctor" >"$WORK/doctor-$suite.txt" 2>&1 || { cat "$WORK/doctor-$suite.txt"; fail "$suite: forktrace doctor exited $?"; }
+    grep -q "^  lockdown *[a-z]" "$WORK/doctor-$suite.txt" || fail "$suite: doctor shows no lockdown line"
+    note "$suite: doctor: $(grep -E '^  (lockdown|tracepoint) ' "$WORK/doctor-$suite.txt" | tr -s ' ' | paste -sd ';')"
+
+    # A recording where the service keeps it; purge must take it away with the package.
+    in_root "$dir" "mkdir -p /var/lib/forktrace"
+    phase_start
+    watch_with_failure "$dir" "forktrace watch --duration 10 --output /var/lib/forktrace/failures.pb" \
+        "$WORK/pkg-watch-$suite.log" "forktrace-test-fresh-pkg-$suite-$$"
+    phase_end "$suite: package watch (start to end, 10 s capture)"
+    grep "PIDS_CGROUP_LIMIT" "$WORK/pkg-watch-$suite.log" | grep -q "forktrace-test-fresh-pkg-$suite-$$" ||
+        fail "$suite: the packaged forktrace did not report PIDS_CGROUP_LIMIT for the test's cgroup"
+    in_root "$dir" "forktrace report /var/lib/forktrace/failures.pb" >"$WORK/report-$suite.txt" 2>&1 ||
+        { cat "$WORK/report-$suite.txt"; fail "$suite: forktrace report exited $?"; }
+    grep -q PIDS_CGROUP_LIMIT "$WORK/report-$suite.txt" || fail "$suite: report does not show PIDS_CGROUP_LIMIT: $(head -20 "$WORK/report-$suite.txt")"
+    in_root "$dir" "forktrace export --json /var/lib/forktrace/failures.pb -" >"$WORK/export-$suite.jsonl" 2>"$WORK/export-$suite.err" ||
+        { cat "$WORK/export-$suite.err"; fail "$suite: forktrace export exited $?"; }
+    [ "$(jq -s '[.[] | select(.cause == "PIDS_CGROUP_LIMIT")] | length' "$WORK/export-$suite.jsonl")" -gt 0 ] ||
+        fail "$suite: export --json has no PIDS_CGROUP_LIMIT failure"
+    cg=$(make_pids_cgroup "forktrace-test-fresh-run-$suite-$$" 5)
+    in_root "$dir" "forktrace run --expect PIDS_CGROUP_LIMIT -- sh -c 'echo \$\$ > $cg/cgroup.procs && exec /tmp/forkloop 30 1'" \
+        >"$WORK/run-$suite.txt" 2>&1 || { cat "$WORK/run-$suite.txt"; fail "$suite: forktrace run --expect PIDS_CGROUP_LIMIT exited $?"; }
+    note "$suite: doctor, watch, report, export and run all worked from the package"
+
+    phase_start
+    in_root "$dir" "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq --autoremove forktrace" >"$WORK/purge-$suite.log" 2>&1 ||
+        { tail -20 "$WORK/purge-$suite.log"; fail "$suite: apt purge failed"; }
+    phase_end "$suite: apt purge --autoremove"
+    left=$(comm -13 "$WORK/paths-before-$suite" <(root_paths "$dir"))
+    rm -f "$dir/tmp/$(basename "$deb")" "$dir/tmp/forkloop"
+    [ -z "$left" ] || fail "$suite: purge left behind: $(head -20 <<<"$left")"
+    note "$suite: purge left nothing (paths compared with the fresh root)"
+    fresh_root_cleanup
+    rm -rf "$dir"
+done
+
 print_times
