@@ -189,7 +189,7 @@ public final class WatchCommand implements Callable<Integer> {
             StartupTrace.mark("pipeline warm");
             // Printed once the pipeline is warm too: from here on a failure is attributed within
             // milliseconds, while the processes that hold the limit are still there to be named.
-            err.println(attachedLine(session.hooks()) + "; " + agents.note());
+            err.println(attachedLine(readKernelRelease(), session.hooks(), Coverage.of(session.hooks(), cgroups, Map.of()), agents.note()));
             long deadline = durationSeconds > 0 ? System.nanoTime() + (long) (durationSeconds * 1e9) : Long.MAX_VALUE;
             capture.run(() -> running, deadline);
             capture.finish();
@@ -259,16 +259,30 @@ public final class WatchCommand implements Callable<Integer> {
         return header.build();
     }
 
-    static String attachedLine(List<ProbeSession.Hook> hooks) {
-        String kernel = readKernelRelease();
-        String attached = hooks.stream().filter(ProbeSession.Hook::attached)
-                .map(h -> h.name() + "=" + h.tier()).collect(Collectors.joining(", "));
+    /**
+     * One short line (at most ~200 characters on a tracepoint-only kernel): the kernel, the tier, which causes
+     * are only inferred here (the rest are confirmed) and the agent socket. Per-hook details are in doctor.
+     */
+    static String attachedLine(String kernel, List<ProbeSession.Hook> hooks, Map<String, String> coverage, String agentNote) {
         String tiers = hooks.stream().filter(ProbeSession.Hook::attached).map(ProbeSession.Hook::tier).distinct()
                 .collect(Collectors.joining("+"));
-        String missing = hooks.stream().filter(h -> !h.attached())
-                .map(h -> h.name() + (h.note().isEmpty() ? "" : " (" + h.note() + ")")).collect(Collectors.joining("; "));
-        return "forktrace: attached to Linux " + kernel + ", tier " + (tiers.isEmpty() ? "none" : tiers) + ", hooks: "
-                + attached + (missing.isEmpty() ? "" : "; not available: " + missing);
+        List<String> confirmed = new ArrayList<>(), inferred = new ArrayList<>(), invisible = new ArrayList<>();
+        coverage.forEach((cause, verdict) -> {
+            if (!cause.equals(cause.toUpperCase(java.util.Locale.ROOT))) {
+                return; // "kernel-thread failures" is a visibility note, not a cause
+            }
+            (verdict.startsWith("confirmed") ? confirmed : verdict.startsWith("inferred") ? inferred : invisible).add(cause);
+        });
+        StringBuilder line = new StringBuilder("forktrace: attached to Linux ").append(kernel)
+                .append(", tier ").append(tiers.isEmpty() ? "none" : tiers).append("; ").append(confirmed.size())
+                .append(" confirmed");
+        if (!inferred.isEmpty()) {
+            line.append(", inferred ").append(String.join(" ", inferred));
+        }
+        if (!invisible.isEmpty()) {
+            line.append(", blind to ").append(String.join(" ", invisible));
+        }
+        return line.append("; ").append(agentNote).toString();
     }
 
     static String readKernelRelease() {
