@@ -199,6 +199,12 @@ static __always_inline void fill_pid_namespaces(struct ft_event *e, struct task_
 		ns = BPF_CORE_READ(ns, parent);
 	}
 	e->pidns_depth = depth;
+	/* The caller's tgid in its own (innermost) pid namespace: numbers[level] of its leader's struct pid.
+	 * Read here because a failing process often exits before user space could read /proc/PID/status. */
+	struct pid *leader = BPF_CORE_READ(task, group_leader, thread_pid);
+	unsigned int leader_level = leader ? BPF_CORE_READ(leader, level) : 0;
+	if (leader && leader_level < 32)
+		bpf_core_read(&e->ns_tgid, sizeof(e->ns_tgid), &leader->numbers[leader_level].nr);
 }
 
 static __always_inline void fill_pids_cgroups(struct ft_event *e, struct task_struct *task, struct inflight *state)

@@ -121,7 +121,7 @@ struct ft_event {
 	__u32 hook_tier;          /* enum ft_tier of the hooks that fed this event */
 	__u32 pidns_depth;        /* valid entries in pidns[] */
 	__u32 pids_depth;         /* valid entries in pids[] */
-	__u32 _pad0;
+	__u32 ns_tgid;            /* tgid as the caller's own pid namespace sees it (NSpid); 0 unknown */
 	char comm[FT_COMM_LEN];         /* failing thread's name */
 	char process_comm[FT_COMM_LEN]; /* its thread group leader's name */
 	char slab_cache[FT_SLAB_NAME_LEN]; /* cache named by slab_out_of_memory */

@@ -65,7 +65,7 @@ int main(void)
 	FIELD(ft_event, hook_tier);
 	FIELD(ft_event, pidns_depth);
 	FIELD(ft_event, pids_depth);
-	FIELD(ft_event, _pad0);
+	FIELD(ft_event, ns_tgid);
 	FIELD(ft_event, comm);
 	FIELD(ft_event, process_comm);
 	FIELD(ft_event, slab_cache);

@@ -91,6 +91,11 @@ public final class RawEvent implements FailureFacts {
     @Override public int allocPidError() { return i32(EventLayout.ALLOC_PID_ERROR); }
     @Override public int pidsCanForkError() { return i32(EventLayout.PIDS_CAN_FORK_ERROR); }
 
+    /** The caller's tgid in its own pid namespace (NSpid), read in BPF; 0 when unknown. */
+    public int nsTgid() {
+        return i32(EventLayout.NS_TGID);
+    }
+
     @Override
     public int pidNamespaceDepth() {
         return Math.min(i32(EventLayout.PIDNS_DEPTH), EventLayout.PIDNS_LEVELS);

@@ -99,7 +99,7 @@ public final class EventLayout {
             JAVA_INT.withName("hook_tier"),
             JAVA_INT.withName("pidns_depth"),
             JAVA_INT.withName("pids_depth"),
-            JAVA_INT.withName("_pad0"),
+            JAVA_INT.withName("ns_tgid"),
             MemoryLayout.sequenceLayout(COMM_LEN, JAVA_BYTE).withName("comm"),
             MemoryLayout.sequenceLayout(COMM_LEN, JAVA_BYTE).withName("process_comm"),
             MemoryLayout.sequenceLayout(SLAB_NAME_LEN, JAVA_BYTE).withName("slab_cache"),
@@ -136,6 +136,7 @@ public final class EventLayout {
     public static final long PIDS_CAN_FORK_ERROR = offset(EVENT, "pids_can_fork_error");
     public static final long HOOK_TIER = offset(EVENT, "hook_tier");
     public static final long PIDNS_DEPTH = offset(EVENT, "pidns_depth");
+    public static final long NS_TGID = offset(EVENT, "ns_tgid");
     public static final long PIDS_DEPTH = offset(EVENT, "pids_depth");
     public static final long COMM = offset(EVENT, "comm");
     public static final long PROCESS_COMM = offset(EVENT, "process_comm");

@@ -57,6 +57,9 @@ public final class WatchCommand implements Callable<Integer> {
             description = "Only failures in this cgroup: a directory under /sys/fs/cgroup or a path like /a/b.")
     String cgroup;
 
+    @Mixin
+    ContainerOptions containerOptions = new ContainerOptions();
+
     @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop after this many seconds.")
     double durationSeconds;
 
@@ -127,6 +130,24 @@ public final class WatchCommand implements Callable<Integer> {
                 return 2;
             }
         }
+        dev.forktrace.containers.ContainerRuntimes containers = null;
+        if (containerOptions.given()) {
+            if (cgroup != null) {
+                err.println("forktrace: --cgroup, --container and --pod each choose the one cgroup to watch: give one");
+                return 2;
+            }
+            try {
+                containers = dev.forktrace.containers.ContainerRuntimes.forThisMachine().start();
+                Map.Entry<CgroupPaths.Hierarchy, Long> found = cgroups.resolve(containerOptions.cgroupPath(cgroups, containers));
+                cgroupId = found.getValue();
+                hierarchy = found.getKey().code();
+            } catch (IOException | IllegalArgumentException e) {
+                if (containers != null) containers.close();
+                err.println("forktrace: " + containerOptions.flag() + ": " + e.getMessage());
+                return 2;
+            }
+        }
+        dev.forktrace.containers.ContainerRuntimes containerIndex = containers;
         boolean toConsole = output == null || protobufStream && !output.toString().equals("-");
         boolean terminal = toConsole && System.console() != null && System.console().isTerminal();
         TextSink text = null;
@@ -157,7 +178,7 @@ public final class WatchCommand implements Callable<Integer> {
         // The pipeline warms up (classes, /proc and cgroup indexes) while the kernel verifies the programs.
         TextSink textSink = text;
         FutureTask<Capture> preparedCapture = new FutureTask<>(
-                () -> new Capture(cgroups, sinks, () -> textSink == null ? 0 : textSink.collapsed()));
+                () -> new Capture(cgroups, sinks, () -> textSink == null ? 0 : textSink.collapsed(), containerIndex));
         Thread.ofPlatform().daemon().name("forktrace-warm-up").start(preparedCapture);
         ProbeSession session;
         try {
@@ -256,6 +277,7 @@ public final class WatchCommand implements Callable<Integer> {
         if (pid != 0) header.addFilters("--pid " + pid);
         if (!comm.isEmpty()) header.addFilters("--comm " + comm);
         if (cgroup != null) header.addFilters("--cgroup " + cgroup);
+        header.addAllFilters(containerOptions.asFilters());
         return header.build();
     }
 

@@ -95,7 +95,14 @@ public final class TextSink implements FailureSink {
                 .append(time).append(' ')
                 .append(f.getSyscall().name().toLowerCase()).append(' ')
                 .append(f.getErrno()).append(" pid ").append(f.getPid()).append(" tid ").append(f.getTid())
-                .append(" '").append(f.getComm()).append("' (").append(f.getProcessComm()).append(')')
+                .append(" '").append(f.getComm()).append("' (").append(f.getProcessComm()).append(')');
+        if (f.hasContainer()) {
+            b.append(" in ").append(dev.forktrace.containers.Containers.describe(f.getContainer()));
+        }
+        if (f.getNsPid() != 0 && f.getNsPid() != f.getPid()) {
+            b.append(" as pid ").append(f.getNsPid()).append(" in its namespace");
+        }
+        b
                 .append(f.getThread() ? " new thread" : " new process")
                 .append(": ").append(f.getCause()).append(" [").append(f.getConfidence()).append("] ")
                 .append(f.getMessage());

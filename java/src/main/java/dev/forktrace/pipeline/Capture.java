@@ -2,6 +2,7 @@ package dev.forktrace.pipeline;
 
 import dev.forktrace.agentlink.JavaJoiner;
 import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.containers.ContainerRuntimes;
 import dev.forktrace.bpf.Libc;
 import dev.forktrace.bpf.ProbeSession;
 import dev.forktrace.output.FailureSink;
@@ -30,6 +31,7 @@ public final class Capture {
     private final EventProcessor processor;
     private final long[] counters = new long[EventLayout.CNT_SLOTS];
     private JavaJoiner joiner;
+    private final ContainerRuntimes containers;
 
     /** @param collapsed how many failures the sinks folded into earlier ones (for Stats), or () -> 0 */
     public Capture(ProbeSession session, CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
@@ -42,11 +44,17 @@ public final class Capture {
      * programs load, which takes the warm-up off the time to the attached line.
      */
     public Capture(CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
+        this(cgroups, sinks, collapsed, null);
+    }
+
+    /** @param containers the runtime index to name containers from; null: one is made and started here */
+    public Capture(CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed, ContainerRuntimes containers) {
+        this.containers = containers != null ? containers : ContainerRuntimes.forThisMachine().start();
         this.sinks = sinks;
         this.collapsed = collapsed;
         long wallMinusMonotonic = Instant.now().toEpochMilli() * 1_000_000L - Libc.monotonicNanos();
         this.processor = new EventProcessor(new SystemStateReader(),
-                new FailureAssembler(cgroups, new ProcessInspector(), wallMinusMonotonic), sinks, summary);
+                new FailureAssembler(cgroups, new ProcessInspector(), wallMinusMonotonic, this.containers), sinks, summary);
         processor.warmUp();
     }
 
@@ -97,6 +105,7 @@ public final class Capture {
         }
         session.readCounters(counters);
         Stats last = summary.stats(counters, collapsed.getAsLong(), true);
+        containers.close();
         IOException first = null;
         for (FailureSink sink : sinks) {
             try {

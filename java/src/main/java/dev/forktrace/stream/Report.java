@@ -65,6 +65,8 @@ public final class Report {
     private final Map<String, Long> byOffender = new HashMap<>();
     private final Map<String, Long> byProcess = new HashMap<>();
     private final Map<String, Long> byErrno = new HashMap<>();
+    private final Map<String, Long> byContainer = new HashMap<>();
+    private final Map<String, Long> byPod = new HashMap<>();
     private final Map<String, Capture> captures = new LinkedHashMap<>();
     private long[] times = new long[1024]; // wall-clock ms of each timed failure
     private int timed;
@@ -144,6 +146,18 @@ public final class Report {
         }
         count(byProcess, (f.getProcessComm().isEmpty() ? f.getComm() : f.getProcessComm()) + " (pid " + f.getPid() + ")");
         count(byErrno, f.getErrno().isEmpty() ? "errno " + f.getErrnoValue() : f.getErrno());
+        if (f.hasContainer()) {
+            dev.forktrace.proto.v1.Container c = f.getContainer();
+            if (!c.getId().isEmpty()) {
+                count(byContainer, dev.forktrace.containers.Containers.describe(c.toBuilder().clearPodUid()
+                        .clearPodName().clearPodNamespace().build()));
+            }
+            if (!c.getPodUid().isEmpty() || !c.getPodName().isEmpty()) {
+                count(byPod, (c.getPodName().isEmpty() ? "(name unknown)" : c.getPodNamespace() + "/" + c.getPodName())
+                        + (c.getPodUid().isEmpty() ? "" : " uid " + c.getPodUid())
+                        + (c.getQosClass().isEmpty() ? "" : " [" + c.getQosClass() + "]"));
+            }
+        }
         if (f.hasTime()) {
             if (timed == times.length) {
                 times = Arrays.copyOf(times, times.length * 2);
@@ -184,6 +198,16 @@ public final class Report {
 
     public Map<String, Long> byProcess() {
         return sorted(byProcess);
+    }
+
+    /** Failures per container of the failing process (runtime, name, image, id), largest first. */
+    public Map<String, Long> byContainer() {
+        return sorted(byContainer);
+    }
+
+    /** Failures per Kubernetes pod of the failing process (namespace/name, uid, QoS class), largest first. */
+    public Map<String, Long> byPod() {
+        return sorted(byPod);
     }
 
     /** Dropped failures (ring buffer full) over all captures, from the last Stats of each. */
@@ -292,6 +316,12 @@ public final class Report {
         }
         table(b, "By offender (the top holder named in each failure)", byOffender(), failures);
         table(b, "By failing process", byProcess(), failures);
+        if (!byContainer.isEmpty()) {
+            table(b, "By container (of the failing process)", byContainer(), failures);
+        }
+        if (!byPod.isEmpty()) {
+            table(b, "By pod (of the failing process)", byPod(), failures);
+        }
         table(b, "By errno", sorted(byErrno), failures);
         Histogram h = histogram();
         if (h.counts().length > 0) {
@@ -404,6 +434,8 @@ public final class Report {
         j.close(']');
         countTable(j, "by_offender", "offender", byOffender());
         countTable(j, "by_process", "process", byProcess());
+        countTable(j, "by_container", "container", byContainer());
+        countTable(j, "by_pod", "pod", byPod());
         countTable(j, "by_errno", "errno", sorted(byErrno));
         Histogram h = histogram();
         j.key("rate").open('{').key("bucket_seconds").value(h.bucketSeconds()).key("buckets").open('[');
