@@ -146,6 +146,10 @@ public final class FailureJson {
         string("cmdline", o.getCmdline());
         string("containerId", o.getContainerId());
         uint64("memoryBytes", o.getMemoryBytes());
+        uint32("processCount", o.getProcessCount());
+        string("exe", o.getExe());
+        uint32("ancestorPid", o.getAncestorPid());
+        string("ancestorComm", o.getAncestorComm());
         endObject();
     }
 

@@ -46,8 +46,7 @@ public final class Messages {
     }
 
     private static String holderText(Offender o, String ranking) {
-        String amount = ranking.equals("memory") ? mib(o.getMemoryBytes()) + " resident" : o.getTasks() + " tasks";
-        return "'" + o.getComm() + "' (pid " + o.getPid() + ") holds " + amount;
+        return dev.forktrace.system.HolderGroups.describe(o, ranking.equals("memory"));
     }
 
     static String mib(long bytes) {
