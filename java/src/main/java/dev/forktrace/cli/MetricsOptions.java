@@ -5,6 +5,8 @@ import dev.forktrace.metrics.PrometheusSink;
 import dev.forktrace.output.FailureSink;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.util.List;
+import java.util.function.Supplier;
 import picocli.CommandLine.Option;
 
 /**
@@ -21,6 +23,8 @@ final class MetricsOptions {
             description = "Scopes (and pods) with their own series in the per-scope metrics; the rest are \"other\". Default: "
                     + PrometheusSink.DEFAULT_TOP_SCOPES + ".")
     int topScopes = PrometheusSink.DEFAULT_TOP_SCOPES;
+
+    private PrometheusSink sink;
 
     /** Thrown for a usage error (exit 2), with the message to print. */
     static final class MetricsException extends Exception {
@@ -43,7 +47,7 @@ final class MetricsOptions {
         } catch (IllegalArgumentException e) {
             throw new MetricsException(e.getMessage());
         }
-        PrometheusSink sink = new PrometheusSink(topScopes);
+        sink = new PrometheusSink(topScopes);
         try {
             int port = sink.serve(where);
             err.println("forktrace: metrics at " + where.url(port));
@@ -51,5 +55,12 @@ final class MetricsOptions {
             throw new MetricsException("--metrics " + address + ": " + e.getMessage());
         }
         return sink;
+    }
+
+    /** Headroom gauges from the watch's headroom monitor (--warn-at); nothing without --metrics. */
+    void headroom(Supplier<List<dev.forktrace.proto.v1.Headroom>> latest) {
+        if (sink != null) {
+            sink.headroom(latest);
+        }
     }
 }

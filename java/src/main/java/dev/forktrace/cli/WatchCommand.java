@@ -76,6 +76,14 @@ public final class WatchCommand implements Callable<Integer> {
     @Option(names = "--jfr", paramLabel = "FILE", description = "Also write forktrace.ForkFailure JFR events to FILE.jfr.")
     Path jfr;
 
+    @Option(names = "--warn-at", paramLabel = "PERCENT",
+            description = "Warn when a limit (pids cgroup, RLIMIT_NPROC, pid_max, threads-max, memcg, CommitLimit) reaches "
+                    + "this use, and again when it recovers below PERCENT minus --warn-hysteresis (default 90; 0 = off).")
+    double warnAt = 90;
+
+    @Option(names = "--warn-hysteresis", paramLabel = "PERCENT", description = "See --warn-at (default 5).")
+    double warnHysteresis = 5;
+
     @Mixin
     HookOptions hookOptions = new HookOptions();
 
@@ -93,6 +101,10 @@ public final class WatchCommand implements Callable<Integer> {
         PrintStream err = System.err;
         if (durationSeconds < 0 || pid < 0) {
             err.println("forktrace: --duration and --pid must not be negative");
+            return 2;
+        }
+        if (warnAt < 0 || warnAt > 100 || warnHysteresis < 0 || warnHysteresis >= 100) {
+            err.println("forktrace: --warn-at must be a percentage from 0 (off) to 100, --warn-hysteresis from 0 to 99");
             return 2;
         }
         boolean protobufStream = output != null && (output.toString().equals("-") || output.toString().endsWith(".pb"));
@@ -200,6 +212,11 @@ public final class WatchCommand implements Callable<Integer> {
             installStopSignals();
             Capture capture = prepared(preparedCapture);
             capture.bind(session);
+            headroom = warnAt > 0 ? startHeadroom(cgroups) : null;
+            if (headroom != null) {
+                capture.watchHeadroom(headroom);
+                metricsOptions.headroom(headroom::latest);
+            }
             if (agents.joiner() != null) {
                 capture.joinJavaReports(agents.joiner());
             }
@@ -213,6 +230,9 @@ public final class WatchCommand implements Callable<Integer> {
             err.println(attachedLine(readKernelRelease(), session.hooks(), Coverage.of(session.hooks(), cgroups, Map.of()), agents.note()));
             long deadline = durationSeconds > 0 ? System.nanoTime() + (long) (durationSeconds * 1e9) : Long.MAX_VALUE;
             capture.run(() -> running, deadline);
+            if (headroom != null) {
+                headroom.close();
+            }
             capture.finish();
             capture.printSummary(err);
             if (agents.summary() != null) {
@@ -224,6 +244,33 @@ public final class WatchCommand implements Callable<Integer> {
                     + describe(e) + " (events up to this point were written; the probes are detached)");
             return 1;
         }
+    }
+
+    private dev.forktrace.limits.HeadroomMonitor headroom;
+
+    /** The latest headroom of every watched scope (for a metrics exporter); empty without --warn-at. */
+    public java.util.List<dev.forktrace.proto.v1.Headroom> latestHeadroom() {
+        return headroom == null ? java.util.List.of() : headroom.latest();
+    }
+
+    /** Headroom sampling on its own thread, for the scopes this watch's filters select. */
+    private dev.forktrace.limits.HeadroomMonitor startHeadroom(CgroupPaths cgroups) {
+        String selected = null;
+        if (cgroup != null) {
+            selected = cgroup.startsWith("/") ? cgroup : "/" + cgroup;
+            for (CgroupPaths.Hierarchy h : CgroupPaths.Hierarchy.values()) {
+                Path mount = cgroups.mount(h);
+                if (mount != null && Path.of(cgroup).isAbsolute() && Path.of(cgroup).startsWith(mount)) {
+                    selected = "/" + mount.relativize(Path.of(cgroup));
+                }
+            }
+            if (selected.length() > 1 && selected.endsWith("/")) {
+                selected = selected.substring(0, selected.length() - 1);
+            }
+        }
+        var scanner = new dev.forktrace.limits.LimitScanner(Path.of("/proc"), cgroups, 10_000_000_000L);
+        return new dev.forktrace.limits.HeadroomMonitor(scanner, warnAt / 100, warnHysteresis / 100,
+                new dev.forktrace.limits.HeadroomMonitor.Selection(selected, pid, comm)).start();
     }
 
     /**

@@ -1,8 +1,10 @@
 package dev.forktrace.metrics;
 
 import dev.forktrace.output.FailureSink;
+import dev.forktrace.proto.v1.Container;
 import dev.forktrace.proto.v1.ErrnoCount;
 import dev.forktrace.proto.v1.ForkFailure;
+import dev.forktrace.proto.v1.Headroom;
 import dev.forktrace.proto.v1.HookStatus;
 import dev.forktrace.proto.v1.Stats;
 import dev.forktrace.proto.v1.StreamHeader;
@@ -45,17 +47,14 @@ public final class PrometheusSink implements FailureSink {
     private final Map<FailureKey, CounterDataPoint> failureSeries = new HashMap<>();
     private final Map<ScopeKey, CounterDataPoint> scopeSeries = new HashMap<>();
     private volatile Stats lastStats = Stats.getDefaultInstance();
-    private volatile Supplier<List<HeadroomSource.Headroom>> headroom = List::of;
+    private volatile Supplier<List<Headroom>> headroom = List::of;
     private HTTPServer server;
 
     private record FailureKey(dev.forktrace.proto.v1.Cause cause, String errno, dev.forktrace.proto.v1.ScopeKind kind) {}
 
     private record ScopeKey(dev.forktrace.proto.v1.ScopeKind kind, String scope, dev.forktrace.proto.v1.Cause cause) {}
 
-    /**
-     * Kubernetes identity of the failing process. The container issue (14) adds it to ForkFailure; until then
-     * {@link #workloadOf} knows none and forktrace_pod_failures_total has no series.
-     */
+    /** Kubernetes identity of the failing process (ForkFailure.container), for forktrace_pod_failures_total. */
     public record Workload(String namespace, String pod, String container) {}
 
     /** Builds the metrics, including the JVM's own; {@link #serve} starts the HTTP endpoint. */
@@ -98,9 +97,9 @@ public final class PrometheusSink implements FailureSink {
                 .help("Share of a limit still free (1 = unused, 0 = exhausted), for the " + topScopes + " scopes closest to their limit")
                 .labelNames("scope_kind", "scope")
                 .callback(callback -> headroom.get().stream()
-                        .sorted(Comparator.comparingDouble(HeadroomSource.Headroom::ratio))
+                        .sorted(Comparator.comparingDouble(PrometheusSink::free))
                         .limit(topScopes)
-                        .forEach(h -> callback.call(h.ratio(), h.kind(), h.scope())))
+                        .forEach(h -> callback.call(free(h), h.getKind().name(), h.getName())))
                 .register(registry);
         hookInfo = Info.builder().name("forktrace_hook_info")
                 .help("Kernel hooks of this capture: the tier each uses and whether it attached")
@@ -128,9 +127,17 @@ public final class PrometheusSink implements FailureSink {
         return server.getPort();
     }
 
-    /** Serve headroom gauges from this source (the headroom monitor, issue 15). */
-    public void headroom(HeadroomSource source) {
-        this.headroom = source::headroom;
+    /**
+     * Serve headroom gauges from this source: the headroom monitor's latest value of every watched scope, read
+     * on the scraping thread.
+     */
+    public void headroom(Supplier<List<Headroom>> latest) {
+        this.headroom = latest;
+    }
+
+    /** The share of the limit still free, 0..1 (Headroom.ratio is the share used). */
+    static double free(Headroom h) {
+        return h.getLimit() <= 0 ? 1.0 : Math.max(0.0, (double) (h.getLimit() - h.getUsed()) / h.getLimit());
     }
 
     PrometheusRegistry registry() {
@@ -171,9 +178,18 @@ public final class PrometheusSink implements FailureSink {
         }
     }
 
-    /** The pod of the failing process: the place where the container fields of ForkFailure (issue 14) are read. */
+    /** The pod of the failing process, or null on the host and in a container outside Kubernetes. */
     static Workload workloadOf(ForkFailure f) {
-        return null;
+        if (!f.hasContainer()) {
+            return null;
+        }
+        Container c = f.getContainer();
+        // The pod's name comes from the runtime's labels; where those could not be read, its UID from the path.
+        String pod = !c.getPodName().isEmpty() ? c.getPodName() : c.getPodUid();
+        if (pod.isEmpty()) {
+            return null;
+        }
+        return new Workload(c.getPodNamespace(), pod, !c.getContainerName().isEmpty() ? c.getContainerName() : c.getName());
     }
 
     @Override

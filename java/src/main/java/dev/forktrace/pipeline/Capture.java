@@ -32,6 +32,7 @@ public final class Capture {
     private final long[] counters = new long[EventLayout.CNT_SLOTS];
     private JavaJoiner joiner;
     private final ContainerRuntimes containers;
+    private dev.forktrace.limits.HeadroomMonitor headroom;
 
     /** @param collapsed how many failures the sinks folded into earlier ones (for Stats), or () -> 0 */
     public Capture(ProbeSession session, CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
@@ -72,6 +73,26 @@ public final class Capture {
         processor.joinJavaReports(joiner);
     }
 
+    /** Hands the monitor's headroom warnings to the sinks, in stream order with the failures (call before {@link #run}). */
+    public void watchHeadroom(dev.forktrace.limits.HeadroomMonitor monitor) {
+        this.headroom = monitor;
+    }
+
+    /** Warnings queued by the sampling thread go out before the failures drained after them. */
+    private void deliverHeadroom() {
+        if (headroom != null) {
+            headroom.drainTo(h -> {
+                for (FailureSink sink : sinks) {
+                    try {
+                        sink.headroom(h);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+            });
+        }
+    }
+
     /** Runs until keepGoing is false or the deadline (System.nanoTime) passes, then delivers what is left. */
     public void run(BooleanSupplier keepGoing, long deadlineNanos) throws IOException {
         var ring = session.ringBuffer();
@@ -81,7 +102,9 @@ public final class Capture {
             if (joiner != null && joiner.busy()) {
                 waitMillis = Math.min(waitMillis, 10); // a held failure is written soon after its report
             }
-            if (ring.await((int) waitMillis)) {
+            boolean ready = ring.await((int) waitMillis);
+            deliverHeadroom();
+            if (ready) {
                 ring.drain(processor);
             }
             if (joiner != null) {
@@ -99,6 +122,7 @@ public final class Capture {
 
     /** Final Stats to every sink, then closes them. */
     public void finish() throws IOException {
+        deliverHeadroom();
         ring().drain(processor);
         if (joiner != null) {
             joiner.flush(processor::deliver);

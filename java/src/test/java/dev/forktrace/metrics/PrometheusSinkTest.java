@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.forktrace.proto.v1.Cause;
+import dev.forktrace.proto.v1.Container;
+import dev.forktrace.proto.v1.Headroom;
 import dev.forktrace.proto.v1.ErrnoCount;
 import dev.forktrace.proto.v1.ForkFailure;
 import dev.forktrace.proto.v1.HookStatus;
@@ -28,6 +30,11 @@ class PrometheusSinkTest {
     private static ForkFailure failure(Cause cause, String errno, ScopeKind kind, String scope, int pid) {
         return ForkFailure.newBuilder().setCause(cause).setErrno(errno).setPid(pid).setTid(pid)
                 .setScope(Scope.newBuilder().setKind(kind).setName(scope)).build();
+    }
+
+    private static Headroom headroom(ScopeKind kind, String name, long used, long limit) {
+        return Headroom.newBuilder().setKind(kind).setName(name).setUsed(used).setLimit(limit)
+                .setRatio((double) used / limit).build();
     }
 
     private static String scrape(int port) throws IOException, InterruptedException {
@@ -57,14 +64,28 @@ class PrometheusSinkTest {
             sink.accept(failure(Cause.PIDS_CGROUP_LIMIT, "EAGAIN", ScopeKind.CGROUP, "/a", 105));
             sink.stats(Stats.newBuilder().setDelivered(5).setDropped(7).setCollapsed(2)
                     .addKernelErrnoCounts(ErrnoCount.newBuilder().setErrno("EAGAIN").setCount(12)).build());
-            sink.headroom(() -> List.of(new HeadroomSource.Headroom("CGROUP", "/a", 9, 10),
-                    new HeadroomSource.Headroom("USER", "uid 1000 (app)", 50, 100),
-                    new HeadroomSource.Headroom("SYSTEM", "kernel.threads-max", 1, 1000)));
+            sink.headroom(() -> List.of(headroom(ScopeKind.CGROUP, "/a", 9, 10),
+                    headroom(ScopeKind.USER, "uid 1000 (app)", 50, 100),
+                    headroom(ScopeKind.SYSTEM, "kernel.threads-max", 1, 1000)));
+            ForkFailure inPod = failure(Cause.PIDS_CGROUP_LIMIT, "EAGAIN", ScopeKind.CGROUP, "/a", 106).toBuilder()
+                    .setContainer(Container.newBuilder().setRuntime("containerd").setPodNamespace("shop")
+                            .setPodName("api-7d9f").setContainerName("api").setPodUid("0b7c-11")).build();
+            sink.accept(inPod);
+            sink.accept(inPod);
+            // a pod whose labels could not be read: its UID from the cgroup path
+            sink.accept(failure(Cause.PIDS_CGROUP_LIMIT, "EAGAIN", ScopeKind.CGROUP, "/a", 107).toBuilder()
+                    .setContainer(Container.newBuilder().setRuntime("kubernetes").setPodUid("9e1f-22")).build());
+            // a container outside Kubernetes has no pod series
+            sink.accept(failure(Cause.PIDS_CGROUP_LIMIT, "EAGAIN", ScopeKind.CGROUP, "/a", 108).toBuilder()
+                    .setContainer(Container.newBuilder().setRuntime("podman").setName("web")).build());
 
             String body = scrape(port);
-            assertLine(body, "forktrace_failures_total{cause=\"PIDS_CGROUP_LIMIT\",errno=\"EAGAIN\",scope_kind=\"CGROUP\"} 4.0");
+            assertLine(body, "forktrace_failures_total{cause=\"PIDS_CGROUP_LIMIT\",errno=\"EAGAIN\",scope_kind=\"CGROUP\"} 8.0");
             assertLine(body, "forktrace_failures_total{cause=\"RLIMIT_NPROC\",errno=\"EAGAIN\",scope_kind=\"USER\"} 1.0");
-            assertLine(body, "forktrace_scope_failures_total{cause=\"PIDS_CGROUP_LIMIT\",scope=\"/a\",scope_kind=\"CGROUP\"} 3.0");
+            assertLine(body, "forktrace_scope_failures_total{cause=\"PIDS_CGROUP_LIMIT\",scope=\"/a\",scope_kind=\"CGROUP\"} 7.0");
+            assertLine(body, "forktrace_pod_failures_total{cause=\"PIDS_CGROUP_LIMIT\",container=\"api\",namespace=\"shop\",pod=\"api-7d9f\"} 2.0");
+            assertLine(body, "forktrace_pod_failures_total{cause=\"PIDS_CGROUP_LIMIT\",container=\"\",namespace=\"\",pod=\"9e1f-22\"} 1.0");
+            assertFalse(body.contains("pod=\"web\"") || body.contains("container=\"web\""), body);
             assertLine(body, "forktrace_scope_failures_total{cause=\"PIDS_CGROUP_LIMIT\",scope=\"/b\",scope_kind=\"CGROUP\"} 1.0");
             // the third scope to fail, with a limit of 2
             assertLine(body, "forktrace_scope_failures_total{cause=\"RLIMIT_NPROC\",scope=\"other\",scope_kind=\"USER\"} 1.0");
