@@ -80,6 +80,9 @@ expect_eq "promtool check metrics on a real scrape" "" "$lint"
 grep -Eq '[{,](pid|tid)=' "$WORK/scrape.txt" && fail "a per-pid label in the exposition"
 expect_eq "scope series" "$failures" "$(sed -n 's|^forktrace_scope_failures_total{cause="PIDS_CGROUP_LIMIT",scope="/ft16-prometheus",scope_kind="CGROUP"} \([0-9]*\)\.0$|\1|p' "$WORK/scrape.txt")"
 grep -q '^jvm_memory_used_bytes' "$WORK/scrape.txt" || fail "no JVM metrics in the scrape"
+# The headroom monitor of watch (--warn-at, default 90) feeds a gauge for the watched cgroup.
+grep -Eq '^forktrace_scope_headroom_ratio\{scope="/ft16-prometheus",scope_kind="CGROUP"\} (0|1)(\.[0-9]+)?$' "$WORK/scrape.txt" ||
+    { grep headroom "$WORK/scrape.txt"; fail "no headroom gauge for /ft16-prometheus"; }
 grep -q '^forktrace_hook_info{attached="true",hook="syscalls",' "$WORK/scrape.txt" || fail "no hook info"
 
 stop_watch

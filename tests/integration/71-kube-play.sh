@@ -32,9 +32,11 @@ if [ -n "$PODMAN_ROOT" ]; then
     CONTAINERS_CONF=$WORK/containers.conf podman save -q -o "$WORK/image.tar" "$IMAGE"
     "${PODMAN[@]}" load -q -i "$(podman_put "$WORK/image.tar")" >/dev/null || fail "podman load"
 fi
-# The other container: a static forkloop, which prints the failures it saw itself.
+# The other container: a static forkloop, which prints the failures it saw itself, and a busybox shell that
+# keeps the container (and so its cgroup, which names the scope) alive until the test has read the events.
 mkdir -p "$WORK/victim/bin"
 gcc -O2 -static -o "$WORK/victim/bin/forkloop" "$ROOT/examples/src/forkloop.c" || fail "gcc -static forkloop"
+cp /bin/busybox "$WORK/victim/bin/" && ln -s busybox "$WORK/victim/bin/sh" && ln -s busybox "$WORK/victim/bin/sleep"
 tar -C "$WORK/victim" -cf "$WORK/victim.tar" .
 "${PODMAN[@]}" import -q "$(podman_put "$WORK/victim.tar")" "$VICTIM_IMAGE" >/dev/null || fail "podman import"
 
@@ -66,9 +68,14 @@ expect_eq "privileged" false "$("${PODMAN[@]}" inspect --format '{{.HostConfig.P
 note "effective capabilities: $("${PODMAN[@]}" inspect --format '{{.EffectiveCaps}}' "$ctr")"
 
 # The failure, in another container: pids limit 8, forkloop forks 20 children that wait.
-"${PODMAN[@]}" run --name "$VICTIM" --network none --pids-limit 8 "$VICTIM_IMAGE" /bin/forkloop 20 1 >"$WORK/victim.out" 2>&1 ||
-    { cat "$WORK/victim.out"; fail "the victim container failed"; }
+"${PODMAN[@]}" run -d --name "$VICTIM" --network none --pids-limit 8 "$VICTIM_IMAGE" \
+    /bin/sh -c '/bin/forkloop 20 1; exec /bin/sleep 300' >/dev/null || fail "the victim container did not start"
 victim_id=$("${PODMAN[@]}" inspect --format '{{.Id}}' "$VICTIM")
+for _ in $(seq 1 100); do
+    "${PODMAN[@]}" logs "$VICTIM" >"$WORK/victim.out" 2>&1
+    grep -q '^pid=' "$WORK/victim.out" && break
+    sleep 0.2
+done
 failures=$(sed -n 's/^pid=.*failures=\([0-9]*\).*/\1/p' "$WORK/victim.out")
 note "victim container ${victim_id:0:12}: $(head -1 "$WORK/victim.out")"
 [ "${failures:-0}" -gt 0 ] || fail "the victim saw no failure: the test set-up is wrong"
