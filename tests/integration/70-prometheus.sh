@@ -73,6 +73,14 @@ for _ in $(seq 1 60); do
     sleep 0.5
 done
 expect_eq "firing ForkFailures alerts for PIDS_CGROUP_LIMIT" 1 "$alert"
+# Every shipped rule evaluates against real series without error (health "ok" once evaluated).
+health=""
+for _ in $(seq 1 20); do
+    health=$(curl -sf "http://$PROM/api/v1/rules" | jq -r '[.data.groups[].rules[] | "\(.name)=\(.health)"] | join(" ")')
+    [[ $health != *unknown* ]] && break
+    sleep 0.5
+done
+expect_eq "rule health" "ForkFailures=ok ForkFailuresInPod=ok ForkLimitHeadroomLow=ok ForktraceEventsDropped=ok" "$health"
 
 curl -sf "http://$METRICS/metrics" >"$WORK/scrape.txt" || fail "scraping forktrace failed"
 lint=$(promtool check metrics <"$WORK/scrape.txt" 2>&1) || fail "promtool check metrics failed: $lint"
