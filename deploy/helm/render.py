@@ -3,8 +3,8 @@
 
 It understands the template subset the chart uses, and fails loudly on anything else, so a template that
 this script renders is also one helm renders the same way: actions {{ }} with {{- -}} trimming; if / else /
-with / end; values .Values.x, .Release.Name, .Release.Namespace, .Chart.X, . and $; string, number and
-boolean literals; ( ) subexpressions; pipelines into quote, toYaml, nindent, indent, default, printf, not
+with / range (over a list, with `$i, $v :=`) / end; values .Values.x, .Release.Name, .Release.Namespace,
+.Chart.X, ., $ and range variables; string, number and boolean literals; ( ) subexpressions; pipelines into quote, toYaml, nindent, indent, default, printf, not
 and .Files.Get. toYaml sorts keys, as helm's (sigs.k8s.io/yaml) does.
 
   render.py CHART_DIR [--name NAME] [--namespace NS] [--set key.path=value ...] [--values FILE]
@@ -56,7 +56,7 @@ def parse(tokens, i=0, closers=()):
         word = body.split(None, 1)[0] if body else ""
         if word in closers:
             return nodes, i, word
-        if word in ("if", "with"):
+        if word in ("if", "with", "range"):
             expr = body[len(word):].strip()
             then, i, closer = parse(tokens, i + 1, ("else", "end"))
             other = []
@@ -67,7 +67,7 @@ def parse(tokens, i=0, closers=()):
             nodes.append((word, expr, then, other))
             i += 1
             continue
-        if word in ("else", "end", "range", "define", "template", "block") or ":=" in body:
+        if word in ("else", "end", "define", "template", "block") or ":=" in body:
             raise TemplateError("unsupported action {{ %s }}" % body)
         nodes.append(("expr", body))
         i += 1
@@ -131,6 +131,7 @@ class Renderer:
     def __init__(self, chart_dir, root):
         self.chart_dir = chart_dir
         self.root = root
+        self.variables = {}
         self.functions = {
             "quote": lambda v: json.dumps(go_string(v)),
             "toYaml": to_yaml,
@@ -144,7 +145,13 @@ class Renderer:
     def lookup(self, path, dot):
         if path == ".":
             return dot
-        base, rest = (self.root, path[1:]) if path.startswith("$") else (dot, path)
+        var = re.match(r"\$(\w+)(.*)", path)
+        if var:
+            if var.group(1) not in self.variables:
+                raise TemplateError("undefined variable $%s" % var.group(1))
+            base, rest = self.variables[var.group(1)], var.group(2)
+        else:
+            base, rest = (self.root, path[1:]) if path.startswith("$") else (dot, path)
         if rest.startswith(".Files.Get"):
             raise TemplateError(".Files.Get is a function: use it first in a command")
         value = base
@@ -196,6 +203,20 @@ class Renderer:
                 out.append(node[1])
             elif kind == "expr":
                 out.append(go_string(self.pipeline(node[1], dot)))
+            elif kind == "range":
+                declared = re.match(r"(?:\$(\w+)\s*,\s*)?\$(\w+)\s*:=\s*(.*)$", node[1])
+                expr = declared.group(3) if declared else node[1]
+                items = self.pipeline(expr, dot)
+                if items and not isinstance(items, list):
+                    raise TemplateError("range over a %s: only lists are supported" % type(items).__name__)
+                if not truthy(items):
+                    out.append(self.render(node[3], dot))
+                for i, item in enumerate(items or []):
+                    if declared:
+                        if declared.group(1):
+                            self.variables[declared.group(1)] = i
+                        self.variables[declared.group(2)] = item
+                    out.append(self.render(node[2], item))
             else:
                 value = self.pipeline(node[1], dot)
                 if truthy(value):

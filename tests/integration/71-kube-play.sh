@@ -40,10 +40,12 @@ cp /bin/busybox "$WORK/victim/bin/" && ln -s busybox "$WORK/victim/bin/sh" && ln
 tar -C "$WORK/victim" -cf "$WORK/victim.tar" .
 "${PODMAN[@]}" import -q "$(podman_put "$WORK/victim.tar")" "$VICTIM_IMAGE" >/dev/null || fail "podman import"
 
-# The pod template from the chart, as a Pod. Adapted to podman only where podman differs: its networking is
-# off here (no ports, so no HTTP liveness probe) and it reads seccomp from the annotation, not the field.
+# The pod template from the chart, as a Pod, with podman's state as the runtime state to read. Adapted to
+# podman only where podman differs: its networking is off here (no ports, so no HTTP liveness probe) and it
+# reads seccomp from the annotation, not the field.
 "$ROOT/deploy/helm/render.py" "$ROOT/deploy/helm/forktrace" --set "image.repository=${IMAGE%:*}" --set "image.tag=${IMAGE##*:}" \
-    --set 'podAnnotations={"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}' >"$WORK/rendered.yaml"
+    --set 'podAnnotations={"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}' \
+    --set 'runtimeState=["/var/lib/containers/storage"]' >"$WORK/rendered.yaml"
 /usr/bin/python3 - "$WORK/rendered.yaml" "$POD" >"$WORK/pod.yaml" <<'PY'
 import sys, yaml
 ds = next(d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "DaemonSet")
@@ -87,6 +89,8 @@ expect_eq "failures of the victim's scope reported by the pod" "$failures" "$(mi
 expect_eq "cause" PIDS_CGROUP_LIMIT "$(mine | jq -r .cause | sort -u | paste -sd,)"
 expect_eq "scope limit" 8 "$(mine | jq -r .scope.limit | sort -u | paste -sd,)"
 expect_eq "failing process" forkloop "$(mine | jq -r .comm | sort -u | paste -sd,)"
+# Named from podman's own state, mounted into the pod by the chart's runtimeState.
+expect_eq "container of the failing process" "podman $VICTIM" "$(mine | jq -r '"\(.container.runtime) \(.container.name)"' | sort -u | paste -sd,)"
 note "message: $(mine | head -1 | jq -r .message)"
 
 # And in its metrics, scraped inside the pod's network namespace.

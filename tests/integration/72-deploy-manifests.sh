@@ -25,7 +25,8 @@ fi
 cp "$ROOT/deploy/kubernetes/validate/validate.mjs" "$VALIDATE/"
 node "$VALIDATE/validate.mjs" "$ROOT/deploy/kubernetes/forktrace.yaml" || fail "the default manifest does not validate"
 "$RENDER" "$CHART" --name ft16 --namespace ft16-ns --set prometheusRule.enabled=true --set serviceMonitor.enabled=false \
-    --set privileged=true --set image.tag=9.9 --set 'watch.extraArgs=["--memory-hooks"]' >"$WORK/custom.yaml"
+    --set privileged=true --set image.tag=9.9 --set 'watch.extraArgs=["--memory-hooks"]' \
+    --set 'runtimeState=["/var/lib/docker", "/var/lib/containers/storage"]' >"$WORK/custom.yaml"
 node "$VALIDATE/validate.mjs" "$WORK/custom.yaml" || fail "the chart with other values does not validate"
 # A schema error is caught (the validator is not a no-op).
 sed 's/hostPID: true/hostPID: "yes"/' "$ROOT/deploy/kubernetes/forktrace.yaml" >"$WORK/broken.yaml"
@@ -47,8 +48,10 @@ checks = {
     "capabilities": sc["capabilities"] == {"drop": ["ALL"], "add": ["BPF", "PERFMON", "SYS_PTRACE", "SYS_RESOURCE"]},
     "seccomp": sc["seccompProfile"] == {"type": "Unconfined"},
     "mounts": sorted((m["mountPath"], m.get("readOnly")) for m in c["volumeMounts"]) ==
-        [("/sys/fs/cgroup", True), ("/sys/kernel/btf", True), ("/sys/kernel/tracing", True)],
-    "host paths": sorted(v["hostPath"]["path"] for v in pod["volumes"]) == ["/sys/fs/cgroup", "/sys/kernel/btf", "/sys/kernel/tracing"],
+        [("/run/containerd", True), ("/sys/fs/cgroup", True), ("/sys/kernel/btf", True), ("/sys/kernel/tracing", True)],
+    "host paths": sorted(v["hostPath"]["path"] for v in pod["volumes"]) == ["/run/containerd", "/sys/fs/cgroup", "/sys/kernel/btf", "/sys/kernel/tracing"],
+    "custom: runtime state": sorted(m["mountPath"] for m in custom["DaemonSet"]["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+        if m["name"].startswith("runtime-state-")) == ["/var/lib/containers/storage", "/var/lib/docker"],
     "metrics on every interface": c["args"][c["args"].index("--metrics") + 1] == "0.0.0.0:9464",
     "resources": c["resources"] == {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}},
     "tolerations": pod["tolerations"] == [{"operator": "Exists"}],
