@@ -17,6 +17,9 @@ finish() {
     rm -rf "$WORK"
 }
 trap finish EXIT
+for tool in prometheus chromium jq curl; do
+    command -v "$tool" >/dev/null || { echo "screenshot.sh: $tool is missing: apt-get install -y $tool" >&2; exit 2; }
+done
 make -C "$ROOT/examples" >/dev/null
 mkdir -p "$CG" && echo 6 >"$CG/pids.max"
 id "$USER_NAME" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$USER_NAME"
