@@ -7,6 +7,7 @@ source "$(dirname "$0")/../lib.sh"
 CHART=$ROOT/deploy/helm/forktrace
 RENDER=$ROOT/deploy/helm/render.py
 command -v npm >/dev/null || fail "npm is missing (apt-get install -y npm): it installs the schema validator"
+command -v kubectl >/dev/null || fail "kubectl is missing: it parses the manifests as kustomize resources"
 
 "$ROOT/deploy/kubernetes/generate.sh" "$WORK/generated.yaml"
 diff -u "$ROOT/deploy/kubernetes/forktrace.yaml" "$WORK/generated.yaml" ||
