@@ -87,6 +87,27 @@ public final class PrometheusSink implements FailureSink {
         CounterWithCallback.builder().name("forktrace_events_dropped_total")
                 .help("Failure events lost because the ring buffer was full (counted in the kernel, not attributed)")
                 .callback(callback -> callback.call(lastStats.getDropped())).register(registry);
+        CounterWithCallback.builder().name("forktrace_events_aggregated_total")
+                .help("Failures the ring buffer had no room for, counted in the kernel by signature and attributed from it")
+                .callback(callback -> callback.call(lastStats.getAggregated())).register(registry);
+        CounterWithCallback.builder().name("forktrace_cause_failures_total")
+                .help("Every failed task creation by cause and scope kind, delivered or counted in the kernel when the ring was full (exact in a storm)")
+                .labelNames("cause", "scope_kind")
+                .callback(callback -> {
+                    java.util.Map<java.util.List<String>, Long> byCause = new java.util.TreeMap<>(
+                            java.util.Comparator.comparing((java.util.List<String> k) -> k.get(0)).thenComparing(k -> k.get(1)));
+                    for (var count : lastStats.getCauseScopeCountsList()) {
+                        byCause.merge(java.util.List.of(count.getCause().name(), count.getScopeKind().name()),
+                                count.getDelivered() + count.getAggregated(), Long::sum);
+                    }
+                    byCause.forEach((k, v) -> callback.call(v, k.get(0), k.get(1)));
+                }).register(registry);
+        CounterWithCallback.builder().name("forktrace_signature_overflow_total")
+                .help("Dropped failures whose signature found the kernel's signature table full (counted by errno only)")
+                .callback(callback -> callback.call(lastStats.getSignatureOverflow())).register(registry);
+        CounterWithCallback.builder().name("forktrace_records_undeliverable_total")
+                .help("Stream records a network sink (watch --kafka) could not deliver")
+                .callback(callback -> callback.call(lastStats.getUndeliverable())).register(registry);
         CounterWithCallback.builder().name("forktrace_events_collapsed_total")
                 .help("Delivered failures folded into an earlier identical one by the text output's storm collapsing")
                 .callback(callback -> callback.call(lastStats.getCollapsed())).register(registry);

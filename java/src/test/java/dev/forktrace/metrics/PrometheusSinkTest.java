@@ -62,7 +62,14 @@ class PrometheusSinkTest {
             sink.accept(failure(Cause.PIDS_CGROUP_LIMIT, "EAGAIN", ScopeKind.CGROUP, "/b", 103));
             sink.accept(failure(Cause.RLIMIT_NPROC, "EAGAIN", ScopeKind.USER, "uid 1000 (app)", 104));
             sink.accept(failure(Cause.PIDS_CGROUP_LIMIT, "EAGAIN", ScopeKind.CGROUP, "/a", 105));
-            sink.stats(Stats.newBuilder().setDelivered(5).setDropped(7).setCollapsed(2)
+            sink.stats(Stats.newBuilder().setDelivered(5).setDropped(7).setCollapsed(2).setAggregated(7)
+                    .setUndeliverable(3).setSignatureOverflow(1)
+                    .addCauseScopeCounts(dev.forktrace.proto.v1.CauseScopeCount.newBuilder().setCause(Cause.PIDS_CGROUP_LIMIT)
+                            .setScopeKind(ScopeKind.CGROUP).setScope("/a").setDelivered(3).setAggregated(6))
+                    .addCauseScopeCounts(dev.forktrace.proto.v1.CauseScopeCount.newBuilder().setCause(Cause.PIDS_CGROUP_LIMIT)
+                            .setScopeKind(ScopeKind.CGROUP).setScope("/b").setDelivered(1).setAggregated(1))
+                    .addCauseScopeCounts(dev.forktrace.proto.v1.CauseScopeCount.newBuilder().setCause(Cause.RLIMIT_NPROC)
+                            .setScopeKind(ScopeKind.USER).setScope("uid 1000 (app)").setDelivered(1))
                     .addKernelErrnoCounts(ErrnoCount.newBuilder().setErrno("EAGAIN").setCount(12)).build());
             sink.headroom(() -> List.of(headroom(ScopeKind.CGROUP, "/a", 9, 10),
                     headroom(ScopeKind.USER, "uid 1000 (app)", 50, 100),
@@ -94,6 +101,12 @@ class PrometheusSinkTest {
             assertLine(body, "forktrace_events_dropped_total 7.0");
             assertLine(body, "forktrace_events_collapsed_total 2.0");
             assertLine(body, "forktrace_kernel_failures_total{errno=\"EAGAIN\"} 12.0");
+            // exact by cause: delivered plus what the kernel counted by signature while the ring was full
+            assertLine(body, "forktrace_cause_failures_total{cause=\"PIDS_CGROUP_LIMIT\",scope_kind=\"CGROUP\"} 11.0");
+            assertLine(body, "forktrace_cause_failures_total{cause=\"RLIMIT_NPROC\",scope_kind=\"USER\"} 1.0");
+            assertLine(body, "forktrace_events_aggregated_total 7.0");
+            assertLine(body, "forktrace_signature_overflow_total 1.0");
+            assertLine(body, "forktrace_records_undeliverable_total 3.0");
             assertLine(body, "forktrace_hook_info{attached=\"true\",hook=\"syscalls\",tier=\"tracepoint\"} 1");
             assertLine(body, "forktrace_hook_info{attached=\"false\",hook=\"copy_process\",tier=\"none\"} 1");
             assertLine(body, "forktrace_build_info{version=\"0.1.0\"} 1");
