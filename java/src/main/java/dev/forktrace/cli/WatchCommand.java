@@ -295,7 +295,7 @@ public final class WatchCommand implements Callable<Integer> {
         }
         var scanner = new dev.forktrace.limits.LimitScanner(Path.of("/proc"), cgroups, 10_000_000_000L);
         return new dev.forktrace.limits.HeadroomMonitor(scanner, warnAt / 100, warnHysteresis / 100,
-                new dev.forktrace.limits.HeadroomMonitor.Selection(selected, pid, comm)).start();
+                new dev.forktrace.limits.HeadroomMonitor.Selection(selected, pid == null ? 0 : pid, comm)).start();
     }
 
     /**
