@@ -497,10 +497,14 @@ static __always_inline void record_exit(long ret, __u32 syscall, __u32 tier)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight *state = bpf_map_lookup_elem(&inflight, &tid);
 
-	if (ret < 0 && ret != -FT_ERESTARTNOINTR)
-		emit_failure(ret, syscall, tier, state);
-	else if (ret == -FT_ERESTARTNOINTR)
+	if (ret == -FT_ERESTARTNOINTR)
 		count(FT_CNT_RESTARTS);
+	else if (ret == -FT_ENOSYS && syscall == FT_SYS_CLONE3)
+		/* Docker's and podman's older seccomp profiles answer clone3 with ENOSYS on purpose so that
+		 * glibc (2.34+) falls back to clone; the task is then created (or its failure seen) there. */
+		count(FT_CNT_CLONE3_ENOSYS);
+	else if (ret < 0)
+		emit_failure(ret, syscall, tier, state);
 	if (state)
 		bpf_map_delete_elem(&inflight, &tid);
 }

@@ -23,6 +23,7 @@
 #define FT_ERRNO_SLOTS 136     /* per-errno counters; slot 0 counts errnos >= 136 */
 #define FT_SLAB_NAME_LEN 32
 #define FT_ERESTARTNOINTR 513  /* a restart the kernel retries; never a failure */
+#define FT_ENOSYS 38           /* clone3 refused as unknown: callers fall back to clone, so not a failure */
 #define FT_PIDNS_ADDING 0x80000000u /* pid_namespace.pid_allocated flag: ns accepts pids */
 
 /* Where the failure was seen. Kernel-internal callers of copy_process (kernel
@@ -160,8 +161,9 @@ enum ft_counter {
 	FT_CNT_RESTARTS = 4,      /* -ERESTARTNOINTR returns (not failures) */
 	FT_CNT_AGGREGATED = 5,    /* dropped failures counted in `signatures` under their signature */
 	FT_CNT_SIGNATURE_OVERFLOW = 6, /* dropped failures whose new signature found `signatures` full */
-	FT_CNT_TREE_FULL = 7,     /* descendants not tracked: traced_tgids was full */
-	FT_CNT_ERRNO_BASE = 8,    /* + errno (see FT_ERRNO_SLOTS) */
+	FT_CNT_CLONE3_ENOSYS = 7, /* clone3 answered ENOSYS (a seccomp profile, or a pre-5.3 kernel): glibc retries with clone */
+	FT_CNT_TREE_FULL = 8,     /* descendants not tracked: traced_tgids was full */
+	FT_CNT_ERRNO_BASE = 9,    /* + errno (see FT_ERRNO_SLOTS) */
 	FT_CNT_SLOTS = FT_CNT_ERRNO_BASE + FT_ERRNO_SLOTS,
 };
 

@@ -29,8 +29,9 @@ public final class EventLayout {
     public static final int CNT_RESTARTS = 4;
     public static final int CNT_AGGREGATED = 5;
     public static final int CNT_SIGNATURE_OVERFLOW = 6;
-    public static final int CNT_TREE_FULL = 7;
-    public static final int CNT_ERRNO_BASE = 8;
+    public static final int CNT_CLONE3_ENOSYS = 7;
+    public static final int CNT_TREE_FULL = 8;
+    public static final int CNT_ERRNO_BASE = 9;
     public static final int CNT_SLOTS = CNT_ERRNO_BASE + ERRNO_SLOTS;
 
     /** enum ft_syscall */

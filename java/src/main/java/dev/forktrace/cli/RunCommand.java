@@ -202,7 +202,9 @@ public final class RunCommand implements Callable<Integer> {
         }
         Path jar;
         try {
-            jar = javaAgent.isEmpty()
+            // The Debian package installs the agent beside the jar and names it (packaging/forktrace.sh).
+            String installed = System.getProperty("forktrace.agentJar");
+            jar = javaAgent.isEmpty() && installed != null ? Path.of(installed) : javaAgent.isEmpty()
                     ? Path.of(RunCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI())
                             .getParent().getParent().resolve("agent/target/forktrace-agent.jar")
                     : Path.of(javaAgent);

@@ -36,6 +36,7 @@ public final class Capture {
     private volatile boolean holding; // the joiner holds failures for reports (written within its hold time)
     private LongSupplier undeliverable = () -> 0;
     private final ContainerRuntimes containers;
+    private dev.forktrace.limits.HeadroomMonitor headroom;
 
     /** @param collapsed how many failures the sinks folded into earlier ones (for Stats), or () -> 0 */
     public Capture(ProbeSession session, CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
@@ -89,6 +90,26 @@ public final class Capture {
         return lost == 0 ? stats : stats.toBuilder().setUndeliverable(lost).build();
     }
 
+    /** Hands the monitor's headroom warnings to the sinks, in stream order with the failures (call before {@link #run}). */
+    public void watchHeadroom(dev.forktrace.limits.HeadroomMonitor monitor) {
+        this.headroom = monitor;
+    }
+
+    /** Warnings queued by the sampling thread go out before the failures drained after them. */
+    private void deliverHeadroom() {
+        if (headroom != null) {
+            headroom.drainTo(h -> {
+                for (FailureSink sink : sinks) {
+                    try {
+                        sink.headroom(h);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+            });
+        }
+    }
+
     /**
      * Runs until keepGoing is false, the deadline (System.nanoTime) passes or every sink has failed, then
      * delivers what is left.
@@ -101,7 +122,9 @@ public final class Capture {
             if (joiner != null && joiner.busy()) {
                 waitMillis = Math.min(waitMillis, 10); // a held failure is written soon after its report
             }
-            if (ring.await((int) waitMillis)) {
+            boolean ready = ring.await((int) waitMillis);
+            deliverHeadroom();
+            if (ready) {
                 ring.drain(processor);
             }
             if (joiner != null) {
@@ -133,6 +156,7 @@ public final class Capture {
 
     /** Final Stats to every sink, then closes them. */
     public void finish() throws IOException {
+        deliverHeadroom();
         ring().drain(processor);
         if (joiner != null) {
             joiner.flush(processor::deliver);

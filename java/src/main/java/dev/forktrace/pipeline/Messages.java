@@ -55,9 +55,16 @@ public final class Messages {
         };
     }
 
-    /** The top offender; its container is named unless it is the scope's own (already named). */
+    /**
+     * The top offender. A group of processes running one program is worded by HolderGroups; a single process
+     * gets its pid in its own namespace and its container, unless that is the scope's own (already named).
+     */
     private static String holderText(Offender o, String ranking, Container scope) {
-        String amount = ranking.equals("memory") ? mib(o.getMemoryBytes()) + " resident" : o.getTasks() + " tasks";
+        if (o.getProcessCount() > 1) {
+            return dev.forktrace.system.HolderGroups.describe(o, ranking.equals("memory"));
+        }
+        String amount = ranking.equals("memory") ? mib(o.getMemoryBytes()) + " resident"
+                : String.format("%,d", o.getTasks()) + (o.getTasks() == 1 ? " task" : " tasks");
         String pid = o.getNsPid() != 0 && o.getNsPid() != o.getPid() ? "pid " + o.getPid() + ", " + o.getNsPid()
                 + " in its namespace" : "pid " + o.getPid();
         Container c = o.getContainer();
