@@ -35,6 +35,12 @@ fresh_root_unpack() {
     mkdir -p "$dir"
     tar -C "$dir" -xzf "$tarball"
     cp /etc/resolv.conf "$dir/etc/resolv.conf"
+    # The site's own TLS trust (e.g. the CA of an egress proxy), as provisioning would put it on any new
+    # machine of this network; ca-certificates adds it to the system and Java trust stores at install.
+    if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+        mkdir -p "$dir/usr/local/share/ca-certificates"
+        cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
+    fi
     fresh_bind /proc "$dir/proc"
     fresh_bind /sys "$dir/sys"
     fresh_bind /dev "$dir/dev"
