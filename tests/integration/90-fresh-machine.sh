@@ -10,7 +10,8 @@ source "$ROOT/tests/fresh-root.sh"
 [ "${FORKTRACE_TEST_QUICK:-0}" = 1 ] && skip "fresh-machine test: slow (debootstrap, apt, a full build); not in --quick"
 SUITE=${FORKTRACE_FRESH_SUITE:-trixie}
 TIMES=()
-trap 'fresh_root_cleanup; cleanup' EXIT
+# The roots go before lib.sh's cleanup deletes $WORK, and only once nothing is mounted in them.
+trap 'for r in "$WORK"/root "$WORK"/pkg-*; do [ -d "$r" ] && { fresh_root_remove "$r" || WORK=; }; done; [ -n "$WORK" ] && cleanup' EXIT
 
 since() { awk -v t0="$1" -v now="$(date +%s.%N)" 'BEGIN { printf "%.1f", now - t0 }'; }
 phase_start() { PHASE_T0=$(date +%s.%N); }
@@ -19,7 +20,7 @@ phase_end() { # NAME
     took=$(since "$PHASE_T0")
     record "$1" "$took"
 }
-record() { TIMES+=("$(printf '%-34s %6.1f s' "$1" "$2")"); note "phase $1: $2 s"; }
+record() { TIMES+=("$(printf '%-38s %8s s' "$1" "$2")"); note "phase $1: $2 s"; }
 print_times() { note "measured phases:"; printf '   %s\n' "${TIMES[@]}"; }
 
 # Debian's packages only (never this machine's build output): apt's downloads of the fresh roots are kept
@@ -62,7 +63,7 @@ phase_from_log() {
     local from to
     from=$(grep -m1 -- "$1" "$3" | awk '{print $1}')
     to=$(grep -m1 -- "$2" "$3" | awk '{print $1}')
-    awk -v a="${to:-0}" -v b="${from:-0}" 'BEGIN { printf "%.1f", (a > 0 && b > 0) ? a - b : 0 }' 
+    if [ -n "$from" ] && [ -n "$to" ]; then awk -v a="$to" -v b="$from" 'BEGIN { printf "%.1f", a - b }'; else echo "n/a"; fi
 }
 
 note "1. from source: $SUITE minbase + git clone + ./forktrace watch --duration 20"
@@ -86,8 +87,7 @@ record "build (CMake, Maven, ~/.m2 empty)" "$(phase_from_log "building (" "train
 record "AOT training + attach" "$(phase_from_log "training the JVM" "forktrace: attached" "$log")"
 record "command to attached line (total)" "$(grep -m1 'forktrace: attached' "$log" | awk '{print $1}')"
 note "from source: PIDS_CGROUP_LIMIT reported: $(grep -m1 PIDS_CGROUP_LIMIT "$log" | cut -c1-200)"
-fresh_root_cleanup
-rm -rf "$WORK/root"
+fresh_root_remove "$WORK/root"
 
 # Every path of a root, minus what apt and dpkg keep about themselves (lists, status, caches, logs).
 root_paths() {
@@ -155,8 +155,7 @@ for suite in ${FORKTRACE_FRESH_PACKAGE_SUITES:-trixie bookworm}; do
     rm -f "$dir/tmp/$(basename "$deb")" "$dir/tmp/forkloop"
     [ -z "$left" ] || fail "$suite: purge left behind: $(head -20 <<<"$left")"
     note "$suite: purge left nothing (paths compared with the fresh root)"
-    fresh_root_cleanup
-    rm -rf "$dir"
+    fresh_root_remove "$dir"
 done
 
 print_times
