@@ -9,7 +9,7 @@ RUNTIME_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 # What the tests and the kernel lab need on top.
 TEST_PACKAGES=(jq bpftrace qemu-system-x86 busybox-static cpio util-linux procps)
 # The fresh-machine test (90-fresh-machine): a Debian minbase root, the project cloned into it.
-TEST_PACKAGES+=(debootstrap git)
+TEST_PACKAGES+=(debootstrap git systemd) # systemd: systemd-analyze verify of the packaged unit
 
 say() { printf 'forktrace-setup: %s\n' "$*" >&2; }
 

@@ -102,6 +102,15 @@ deb=$("$ROOT/packaging/build-deb.sh" | tail -1)
 expect_eq "package path" "$ROOT/build/pkg/forktrace_$(sed -n '0,/<version>/s/.*<version>\([^<]*\)<\/version>.*/\1/p' "$ROOT/pom.xml")_amd64.deb" "$deb"
 phase_end "package build (build-deb.sh)"
 note "package: $(du -h "$deb" | cut -f1), depends: $(dpkg-deb -f "$deb" Depends)"
+# The unit as systemd reads it: every key known, no warning (its ExecStart pointed at the extracted wrapper).
+dpkg-deb -x "$deb" "$WORK/deb"
+sed "s#ExecStart=/usr/bin/forktrace#ExecStart=$WORK/deb/usr/bin/forktrace#" "$WORK/deb/usr/lib/systemd/system/forktrace.service" \
+    >"$WORK/forktrace.service"
+unit_warnings=$(systemd-analyze verify --man=no "$WORK/forktrace.service" 2>&1) || fail "systemd-analyze verify failed: $unit_warnings"
+[ -z "$unit_warnings" ] || fail "systemd-analyze verify warns about forktrace.service: $unit_warnings"
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$WORK/forktrace.service")
+expect_eq "the unit's capabilities" "CAP_BPF CAP_PERFMON" "$caps"
+rm -rf "$WORK/deb"
 for suite in ${FORKTRACE_FRESH_PACKAGE_SUITES:-trixie bookworm}; do
     dir=$WORK/pkg-$suite
     phase_start
@@ -130,9 +139,10 @@ for suite in ${FORKTRACE_FRESH_PACKAGE_SUITES:-trixie bookworm}; do
     # A recording where the service keeps it; purge must take it away with the package.
     in_root "$dir" "mkdir -p /var/lib/forktrace"
     phase_start
-    watch_with_failure "$dir" "forktrace watch --duration 10 --output /var/lib/forktrace/failures.pb" \
+    # With only the unit's capabilities (CAP_BPF, CAP_PERFMON), as forktrace.service runs it.
+    watch_with_failure "$dir" "setpriv --bounding-set -all,+bpf,+perfmon --inh-caps -all forktrace watch --duration 10 --output /var/lib/forktrace/failures.pb" \
         "$WORK/pkg-watch-$suite.log" "forktrace-test-fresh-pkg-$suite-$$"
-    phase_end "$suite: package watch (start to end, 10 s capture)"
+    phase_end "$suite: package watch (CAP_BPF+CAP_PERFMON only; 10 s capture)"
     grep "PIDS_CGROUP_LIMIT" "$WORK/pkg-watch-$suite.log" | grep -q "forktrace-test-fresh-pkg-$suite-$$" ||
         fail "$suite: the packaged forktrace did not report PIDS_CGROUP_LIMIT for the test's cgroup"
     in_root "$dir" "forktrace report /var/lib/forktrace/failures.pb" >"$WORK/report-$suite.txt" 2>&1 ||
