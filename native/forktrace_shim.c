@@ -376,7 +376,10 @@ API int ft_open(const char *bpf_object_path, const struct ft_config *cfg, int ti
 		memcpy(s->hooks, hook_table, sizeof(hook_table));
 		s->hook_count = HOOK_COUNT;
 		s->tree = cfg->filter_tree;
-		s->obj = bpf_object__open_file(bpf_object_path, NULL);
+		/* Named here: the path may be /proc/self/fd/N, and libbpf names the object (and its
+		 * .rodata/.bss maps) after the file otherwise. */
+		LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "forktrace");
+		s->obj = bpf_object__open_file(bpf_object_path, &open_opts);
 		err = libbpf_get_error(s->obj);
 		if (err) {
 			s->obj = NULL;

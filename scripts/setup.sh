@@ -7,7 +7,7 @@ FORKTRACE_JAR=$FORKTRACE_ROOT/target/forktrace.jar
 # What building and running forktrace needs (Debian bookworm package names).
 RUNTIME_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config cmake make gcc maven)
 # What the tests and the kernel lab need on top.
-TEST_PACKAGES=(jq bpftrace qemu-system-x86 busybox-static cpio util-linux procps)
+TEST_PACKAGES=(jq bpftrace qemu-system-x86 busybox-static cpio util-linux procps chromium kcat)
 # The fresh-machine test (90-fresh-machine): a Debian minbase root, the project cloned into it.
 TEST_PACKAGES+=(debootstrap git systemd) # systemd: systemd-analyze verify of the packaged unit
 

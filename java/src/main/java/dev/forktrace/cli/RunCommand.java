@@ -45,6 +45,9 @@ public final class RunCommand implements Callable<Integer> {
             description = "Cause(s) the run must show, e.g. PIDS_CGROUP_LIMIT; exit 3 when the observed set differs.")
     List<Cause> expected = new ArrayList<>();
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--fail-on-failure", description = "Exit 4 when any task creation in the tree failed.")
     boolean failOnFailure;
 
@@ -72,6 +75,12 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintStream err = System.err;
+        for (Cause cause : expected) {
+            if (cause == Cause.CAUSE_UNSPECIFIED || cause == Cause.UNRECOGNIZED) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--expect " + cause
+                        + " is not a cause a failure can have; name one such as PIDS_CGROUP_LIMIT");
+            }
+        }
         OutputStream stream;
         try {
             stream = WatchCommand.openOutput(output, err);
@@ -80,7 +89,7 @@ public final class RunCommand implements Callable<Integer> {
             return 1;
         }
         FailureSink sink = format == WatchCommand.Format.json ? new JsonLinesSink(stream, output == null)
-                : new TextSink(new PrintWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8)), false);
+                : new TextSink(new OutputStreamWriter(stream, StandardCharsets.UTF_8), false);
         long self = ProcessHandle.current().pid();
         // The tree is rooted at this JVM so that the command is tracked from its very first instruction:
         // the kernel adds it when the JVM forks it. The JVM's own failures are left out below.

@@ -6,7 +6,9 @@ import dev.forktrace.bpf.EventLayout;
 import dev.forktrace.bpf.Libc;
 import dev.forktrace.bpf.ProbeSession;
 import dev.forktrace.output.FailureSink;
+import dev.forktrace.output.IoErrors;
 import dev.forktrace.output.JsonLinesSink;
+import dev.forktrace.output.LineOutput;
 import dev.forktrace.output.TextSink;
 import dev.forktrace.pipeline.Capture;
 import dev.forktrace.proto.v1.HookStatus;
@@ -48,7 +50,7 @@ public final class WatchCommand implements Callable<Integer> {
     Format format = Format.text;
 
     @Option(names = "--pid", paramLabel = "PID", description = "Only failures of this process (tgid).")
-    int pid;
+    Integer pid; // null: every process (0 is not a process and is refused)
 
     @Option(names = "--comm", paramLabel = "NAME", description = "Only failures of processes with this name.")
     String comm = "";
@@ -57,7 +59,8 @@ public final class WatchCommand implements Callable<Integer> {
             description = "Only failures in this cgroup: a directory under /sys/fs/cgroup or a path like /a/b.")
     String cgroup;
 
-    @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop after this many seconds.")
+    @Option(names = "--duration", paramLabel = "SECONDS",
+            description = "Stop after this many seconds (0, the default: run until Ctrl-C or SIGTERM).")
     double durationSeconds;
 
     @Option(names = "--output", paramLabel = "FILE",
@@ -79,14 +82,19 @@ public final class WatchCommand implements Callable<Integer> {
     @Mixin
     AgentOptions agentOptions = new AgentOptions();
 
+    @Mixin
+    KafkaOptions kafkaOptions = new KafkaOptions();
+
     private volatile boolean running = true;
 
     @Override
     public Integer call() {
         StartupTrace.mark("command line parsed");
         PrintStream err = System.err;
-        if (durationSeconds < 0 || pid < 0) {
-            err.println("forktrace: --duration and --pid must not be negative");
+        String usage = OutputChecks.watchUsage(durationSeconds, pid, OutputChecks.pidMax(), output, rotateSize,
+                rotateKeep, jfr);
+        if (usage != null) {
+            err.println("forktrace: " + usage);
             return 2;
         }
         boolean protobufStream = output != null && (output.toString().equals("-") || output.toString().endsWith(".pb"));
@@ -101,13 +109,25 @@ public final class WatchCommand implements Callable<Integer> {
             } else if (!output.toString().equals("-")) {
                 stream = openOutput(null, System.out); // see what is being recorded, in --format
             }
+        } catch (IOException | RuntimeException e) {
+            err.println("forktrace: cannot write the output file " + output + ": " + describe(e));
+            return 1;
+        }
+        try {
             if (jfr != null) {
                 sinks.add(new JfrSink(jfr));
             }
         } catch (IOException | RuntimeException e) {
-            err.println("forktrace: cannot write the output file " + (jfr != null && !sinks.isEmpty() ? jfr : output)
-                    + ": " + describe(e));
+            err.println("forktrace: cannot write the output file " + jfr + ": " + describe(e));
             return 1;
+        }
+        try {
+            if (kafkaOptions.enabled()) {
+                sinks.add(kafkaOptions.open(err));
+            }
+        } catch (RuntimeException e) { // KafkaException, ConfigException: a bad bootstrap or property
+            err.println("forktrace: --kafka " + kafkaOptions.bootstrap + ": " + describe(e));
+            return 2;
         }
         StartupTrace.mark("outputs open");
         CgroupPaths cgroups = CgroupPaths.forThisMachine();
@@ -130,7 +150,7 @@ public final class WatchCommand implements Callable<Integer> {
         if (stream != null && format == Format.json) {
             sinks.add(new JsonLinesSink(stream, toConsole));
         } else if (stream != null) {
-            text = new TextSink(new PrintWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8)), terminal);
+            text = new TextSink(new OutputStreamWriter(stream, StandardCharsets.UTF_8), terminal);
             sinks.add(text);
         }
 
@@ -149,7 +169,8 @@ public final class WatchCommand implements Callable<Integer> {
         ProbeSession session;
         try {
             StartupTrace.mark("options and outputs");
-            session = ProbeSession.open(new ProbeSession.Filter(pid, false, cgroupId, hierarchy, comm), hookOptions.choice());
+            session = ProbeSession.open(new ProbeSession.Filter(pid == null ? 0 : pid, false, cgroupId, hierarchy, comm),
+                    hookOptions.choice());
             StartupTrace.mark("BPF object loaded");
             session.attach();
             StartupTrace.mark("BPF programs attached");
@@ -166,13 +187,13 @@ public final class WatchCommand implements Callable<Integer> {
             installStopSignals();
             Capture capture = prepared(preparedCapture);
             capture.bind(session);
+            kafkaOptions.countUndeliverable(capture);
+            capture.outputs().warnTo(message -> err.println("forktrace: " + message));
             if (agents.joiner() != null) {
                 capture.joinJavaReports(agents.joiner());
             }
-            StreamHeader header = header(session.hooks());
-            for (FailureSink sink : sinks) {
-                sink.start(header);
-            }
+            // Completed once, so that every sink (file, Kafka) writes the same start time, clocks and host.
+            capture.outputs().start(StreamWriter.completeHeader(header(session.hooks()))); // a full disk from the start is said, not fatal
             StartupTrace.mark("pipeline warm");
             // Printed once the pipeline is warm too: from here on a failure is attributed within
             // milliseconds, while the processes that hold the limit are still there to be named.
@@ -190,7 +211,11 @@ public final class WatchCommand implements Callable<Integer> {
             if (agents.summary() != null) {
                 err.println(agents.summary());
             }
-            return 0;
+            // A failed output did not end the capture, but what it missed is counted and the exit says so.
+            for (var failed : capture.outputs().failed()) {
+                err.println("forktrace: output failed: " + failed.describe());
+            }
+            return capture.outputs().failed().isEmpty() ? 0 : 1;
         } catch (UncheckedIOException | IOException e) {
             err.println("forktrace: writing " + (output == null ? "standard output" : output) + " failed: "
                     + describe(e) + " (events up to this point were written; the probes are detached)");
@@ -203,18 +228,11 @@ public final class WatchCommand implements Callable<Integer> {
      * leaves the console open, since the summary is printed after the sinks close.
      */
     static OutputStream openOutput(Path file, OutputStream console) throws IOException {
-        OutputStream target = file != null ? Files.newOutputStream(file) : new FilterOutputStream(console) {
-            @Override
-            public void write(byte[] bytes, int offset, int length) throws IOException {
-                out.write(bytes, offset, length);
-            }
-
-            @Override
-            public void close() throws IOException {
-                flush();
-            }
-        };
-        return new BufferedOutputStream(target, 1 << 16);
+        // Not System.out, a PrintStream that swallows errors: a full disk or a reader gone (EPIPE) is seen.
+        if (file != null) {
+            return LineOutput.toFile(file);
+        }
+        return console == System.err ? LineOutput.toStandardError() : LineOutput.toStandardOutput();
     }
 
     /** The capture the warm-up thread built; its failure is this thread's failure. */
@@ -246,9 +264,10 @@ public final class WatchCommand implements Callable<Integer> {
                         default -> Tier.TIER_UNSPECIFIED;
                     }));
         }
-        if (pid != 0) header.addFilters("--pid " + pid);
+        if (pid != null) header.addFilters("--pid " + pid);
         if (!comm.isEmpty()) header.addFilters("--comm " + comm);
         if (cgroup != null) header.addFilters("--cgroup " + cgroup);
+        if (kafkaOptions.hostName != null) header.setHostName(kafkaOptions.hostName);
         return header.build();
     }
 
@@ -297,13 +316,6 @@ public final class WatchCommand implements Callable<Integer> {
     }
 
     static String describe(Exception e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file or directory";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
-        return cause.getMessage() == null ? cause.toString() : cause.getMessage();
+        return IoErrors.reason(e);
     }
 }

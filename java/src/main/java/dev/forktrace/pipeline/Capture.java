@@ -30,6 +30,7 @@ public final class Capture {
     private final EventProcessor processor;
     private final long[] counters = new long[EventLayout.CNT_SLOTS];
     private JavaJoiner joiner;
+    private LongSupplier undeliverable = () -> 0;
 
     /** @param collapsed how many failures the sinks folded into earlier ones (for Stats), or () -> 0 */
     public Capture(ProbeSession session, CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
@@ -64,11 +65,27 @@ public final class Capture {
         processor.joinJavaReports(joiner);
     }
 
-    /** Runs until keepGoing is false or the deadline (System.nanoTime) passes, then delivers what is left. */
+    /**
+     * Where Stats.undeliverable comes from: records a network sink (watch --kafka) lost so far. Every sink's
+     * Stats carry it, so a .pb file and the metrics say what its Kafka copy is missing.
+     */
+    public void countUndeliverable(LongSupplier undeliverable) {
+        this.undeliverable = undeliverable;
+    }
+
+    private Stats withUndeliverable(Stats stats) {
+        long lost = undeliverable.getAsLong();
+        return lost == 0 ? stats : stats.toBuilder().setUndeliverable(lost).build();
+    }
+
+    /**
+     * Runs until keepGoing is false, the deadline (System.nanoTime) passes or every sink has failed, then
+     * delivers what is left.
+     */
     public void run(BooleanSupplier keepGoing, long deadlineNanos) throws IOException {
         var ring = session.ringBuffer();
         long nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
-        while (keepGoing.getAsBoolean() && System.nanoTime() < deadlineNanos) {
+        while (keepGoing.getAsBoolean() && System.nanoTime() < deadlineNanos && !processor.outputs().allFailed()) {
             long waitMillis = Math.min(250, Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000));
             if (joiner != null && joiner.busy()) {
                 waitMillis = Math.min(waitMillis, 10); // a held failure is written soon after its report
@@ -82,7 +99,7 @@ public final class Capture {
             processor.endOfBatch();
             if (System.nanoTime() >= nextStats) {
                 nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
-                emit(summary.stats(session.readCounters(counters), collapsed.getAsLong(), false));
+                emit(withUndeliverable(summary.stats(session.readCounters(counters), collapsed.getAsLong(), false)));
             }
         }
         ring.drain(processor); // what arrived before the stop is delivered, not lost
@@ -96,29 +113,20 @@ public final class Capture {
             joiner.flush(processor::deliver);
         }
         session.readCounters(counters);
-        Stats last = summary.stats(counters, collapsed.getAsLong(), true);
-        IOException first = null;
-        for (FailureSink sink : sinks) {
-            try {
-                sink.stats(last);
-                sink.close();
-            } catch (IOException e) {
-                first = first == null ? e : first;
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
+        processor.outputs().finish(withUndeliverable(summary.stats(counters, collapsed.getAsLong(), true)));
+    }
+
+    /** The sinks and which of them failed (a failed sink does not end the capture; see {@link Outputs}). */
+    public Outputs outputs() {
+        return processor.outputs();
     }
 
     private dev.forktrace.bpf.RingBuffer ring() {
         return session.ringBuffer();
     }
 
-    private void emit(Stats stats) throws IOException {
-        for (FailureSink sink : sinks) {
-            sink.stats(stats);
-        }
+    private void emit(Stats stats) {
+        processor.outputs().stats(stats);
     }
 
     public void printSummary(PrintStream out) {

@@ -24,7 +24,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     private final Attributor attributor = new Attributor();
     private final SystemStateReader systemState;
     private final FailureAssembler assembler;
-    private final List<FailureSink> sinks;
+    private final Outputs outputs;
     private final Summary summary;
     private final java.util.function.Consumer<ForkFailure> deliver = this::deliver;
     private dev.forktrace.agentlink.JavaJoiner joiner;
@@ -35,7 +35,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             Summary summary) {
         this.systemState = systemState;
         this.assembler = assembler;
-        this.sinks = sinks;
+        this.outputs = new Outputs(sinks);
         this.summary = summary;
     }
 
@@ -57,15 +57,14 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
         }
     }
 
-    /** Writes one failure to every sink (directly, or when the joiner releases it). */
+    /** Writes one failure to every sink (directly, or when the joiner releases it); a failing sink is left out. */
     public void deliver(ForkFailure failure) {
-        for (FailureSink sink : sinks) {
-            try {
-                sink.accept(failure);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
+        outputs.accept(failure);
+    }
+
+    /** The sinks, with what failed among them. */
+    public Outputs outputs() {
+        return outputs;
     }
 
     /**
@@ -88,13 +87,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
 
     /** Tells the sinks that the ring is drained, so line-oriented outputs flush once per batch. */
     public void endOfBatch() {
-        for (FailureSink sink : sinks) {
-            try {
-                sink.endOfBatch();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
+        outputs.endOfBatch();
     }
 
     /** Java agent reports are joined into failures from now on (null: none). */
