@@ -486,6 +486,23 @@ API int ft_read_counters(struct ft_session *s, uint64_t *out, int n)
 	return n;
 }
 
+API int ft_read_signatures(struct ft_session *s, struct ft_signature *keys, uint64_t *counts, int max)
+{
+	int fd = bpf_object__find_map_fd_by_name(s->obj, "signatures");
+	struct ft_signature key, next;
+	int n = 0;
+
+	if (fd < 0)
+		return fail(fd, "the BPF object has no 'signatures' map");
+	/* entries are never deleted, so walking the keys sees each one once */
+	for (const void *at = NULL; n < max && bpf_map_get_next_key(fd, at, &next) == 0; at = &key) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &counts[n]) == 0)
+			keys[n++] = key;
+	}
+	return n;
+}
+
 static const char *tier_name(int tier)
 {
 	switch (tier) {

@@ -76,7 +76,9 @@ stop_watch() {
     [ $rc -eq 0 ] || { cat "$WORK/watch.err"; fail "forktrace watch exited with $rc after SIGINT"; }
 }
 
-events() { cat "$WORK/events.json"; }
+# events: the failures of $WORK/events.json; headroom_events: its headroom warnings ({"headroom":{...}} lines).
+events() { grep -v '^{"headroom":' "$WORK/events.json" || true; }
+headroom_events() { grep '^{"headroom":' "$WORK/events.json" | jq -c .headroom || true; }
 
 # expect_eq WHAT EXPECTED ACTUAL
 expect_eq() {

@@ -24,6 +24,8 @@ final class Shim {
     static final MethodHandle RINGBUF_SIZE = bind("ft_ringbuf_size", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
     static final MethodHandle READ_COUNTERS = bind("ft_read_counters",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    static final MethodHandle READ_SIGNATURES = bind("ft_read_signatures",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
     static final MethodHandle DESCRIBE_HOOKS = bind("ft_describe_hooks",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
     static final MethodHandle TRACK_TGID = bind("ft_track_tgid", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));

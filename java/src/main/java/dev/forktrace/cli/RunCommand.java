@@ -63,6 +63,9 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     AgentOptions agentOptions = new AgentOptions();
 
+    @Mixin
+    ContainerOptions containerOptions = new ContainerOptions();
+
     @Option(names = "--java-agent", arity = "0..1", paramLabel = "JAR", fallbackValue = "",
             description = "Load the forktrace Java agent into every JVM the command starts (through "
                     + "JAVA_TOOL_OPTIONS), so a failed Thread.start comes with its Java stack. Default JAR: "
@@ -128,15 +131,28 @@ public final class RunCommand implements Callable<Integer> {
                 return 2;
             }
         }
+        Target target = Target.processTree(self);
+        String traced = "the process tree of " + command.get(0);
+        if (containerOptions.given()) { // the command (docker exec, a client) reaches into a container: trace that
+            try (dev.forktrace.containers.ContainerRuntimes runtimes = dev.forktrace.containers.ContainerRuntimes.forThisMachine()) {
+                runtimes.refresh();
+                target = Target.cgroup(containerOptions.cgroupPath(dev.forktrace.system.CgroupPaths.forThisMachine(), runtimes));
+                traced = String.join(" ", containerOptions.asFilters()) + " (cgroup " + ((Target.Cgroup) target).path() + ")";
+            } catch (IllegalArgumentException e) {
+                agents.close();
+                err.println("forktrace: " + containerOptions.flag() + ": " + e.getMessage());
+                return 2;
+            }
+        }
         ForktraceProbe probe;
         try {
-            probe = ForktraceProbe.attach(Target.processTree(self), hookOptions.choice(), List.of(commandOnly), agents.joiner());
+            probe = ForktraceProbe.attach(target, hookOptions.choice(), List.of(commandOnly), agents.joiner());
         } catch (BpfException e) {
             agents.close();
             err.println("forktrace: " + e.getMessage());
             return e.exitCode();
         }
-        err.println("forktrace: tracing the process tree of " + command.get(0) + "; " + agents.note());
+        err.println("forktrace: tracing " + traced + "; " + agents.note());
         int status;
         try {
             Process process;

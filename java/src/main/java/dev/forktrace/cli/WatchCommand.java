@@ -59,6 +59,9 @@ public final class WatchCommand implements Callable<Integer> {
             description = "Only failures in this cgroup: a directory under /sys/fs/cgroup or a path like /a/b.")
     String cgroup;
 
+    @Mixin
+    ContainerOptions containerOptions = new ContainerOptions();
+
     @Option(names = "--duration", paramLabel = "SECONDS",
             description = "Stop after this many seconds (0, the default: run until Ctrl-C or SIGTERM).")
     double durationSeconds;
@@ -76,6 +79,14 @@ public final class WatchCommand implements Callable<Integer> {
     @Option(names = "--jfr", paramLabel = "FILE", description = "Also write forktrace.ForkFailure JFR events to FILE.jfr.")
     Path jfr;
 
+    @Option(names = "--warn-at", paramLabel = "PERCENT",
+            description = "Warn when a limit (pids cgroup, RLIMIT_NPROC, pid_max, threads-max, memcg, CommitLimit) reaches "
+                    + "this use, and again when it recovers below PERCENT minus --warn-hysteresis (default 90; 0 = off).")
+    double warnAt = 90;
+
+    @Option(names = "--warn-hysteresis", paramLabel = "PERCENT", description = "See --warn-at (default 5).")
+    double warnHysteresis = 5;
+
     @Mixin
     HookOptions hookOptions = new HookOptions();
 
@@ -84,6 +95,7 @@ public final class WatchCommand implements Callable<Integer> {
 
     @Mixin
     KafkaOptions kafkaOptions = new KafkaOptions();
+    MetricsOptions metricsOptions = new MetricsOptions();
 
     private volatile boolean running = true;
 
@@ -95,6 +107,10 @@ public final class WatchCommand implements Callable<Integer> {
                 rotateKeep, jfr);
         if (usage != null) {
             err.println("forktrace: " + usage);
+            return 2;
+        }
+        if (warnAt < 0 || warnAt > 100 || warnHysteresis < 0 || warnHysteresis >= 100) {
+            err.println("forktrace: --warn-at must be a percentage from 0 (off) to 100, --warn-hysteresis from 0 to 99");
             return 2;
         }
         boolean protobufStream = output != null && (output.toString().equals("-") || output.toString().endsWith(".pb"));
@@ -144,6 +160,26 @@ public final class WatchCommand implements Callable<Integer> {
                 return 2;
             }
         }
+        dev.forktrace.containers.ContainerRuntimes containers = null;
+        if (containerOptions.given()) {
+            if (cgroup != null) {
+                err.println("forktrace: --cgroup, --container and --pod each choose the one cgroup to watch: give one");
+                return 2;
+            }
+            try {
+                containers = dev.forktrace.containers.ContainerRuntimes.forThisMachine();
+                containers.refresh(); // the filter needs the names now; the thread keeps them fresh after
+                containers.start();
+                Map.Entry<CgroupPaths.Hierarchy, Long> found = cgroups.resolve(containerOptions.cgroupPath(cgroups, containers));
+                cgroupId = found.getValue();
+                hierarchy = found.getKey().code();
+            } catch (IOException | IllegalArgumentException e) {
+                if (containers != null) containers.close();
+                err.println("forktrace: " + containerOptions.flag() + ": " + e.getMessage());
+                return 2;
+            }
+        }
+        dev.forktrace.containers.ContainerRuntimes containerIndex = containers;
         boolean toConsole = output == null || protobufStream && !output.toString().equals("-");
         boolean terminal = toConsole && System.console() != null && System.console().isTerminal();
         TextSink text = null;
@@ -152,6 +188,16 @@ public final class WatchCommand implements Callable<Integer> {
         } else if (stream != null) {
             text = new TextSink(new OutputStreamWriter(stream, StandardCharsets.UTF_8), terminal);
             sinks.add(text);
+        }
+
+        try {
+            FailureSink metrics = metricsOptions.open(err);
+            if (metrics != null) {
+                sinks.add(metrics);
+            }
+        } catch (MetricsOptions.MetricsException e) {
+            err.println("forktrace: " + e.getMessage());
+            return 2;
         }
 
         AgentLink agents;
@@ -164,7 +210,7 @@ public final class WatchCommand implements Callable<Integer> {
         // The pipeline warms up (classes, /proc and cgroup indexes) while the kernel verifies the programs.
         TextSink textSink = text;
         FutureTask<Capture> preparedCapture = new FutureTask<>(
-                () -> new Capture(cgroups, sinks, () -> textSink == null ? 0 : textSink.collapsed()));
+                () -> new Capture(cgroups, sinks, () -> textSink == null ? 0 : textSink.collapsed(), containerIndex));
         Thread.ofPlatform().daemon().name("forktrace-warm-up").start(preparedCapture);
         ProbeSession session;
         try {
@@ -189,6 +235,11 @@ public final class WatchCommand implements Callable<Integer> {
             capture.bind(session);
             kafkaOptions.countUndeliverable(capture);
             capture.outputs().warnTo(message -> err.println("forktrace: " + message));
+            headroom = warnAt > 0 ? startHeadroom(cgroups) : null;
+            if (headroom != null) {
+                capture.watchHeadroom(headroom);
+                metricsOptions.headroom(headroom::latest);
+            }
             if (agents.joiner() != null) {
                 capture.joinJavaReports(agents.joiner());
             }
@@ -206,6 +257,9 @@ public final class WatchCommand implements Callable<Integer> {
             err.println(attachedLine(readKernelRelease(), session.hooks(), Coverage.of(session.hooks(), cgroups, Map.of()), agentNote));
             long deadline = durationSeconds > 0 ? System.nanoTime() + (long) (durationSeconds * 1e9) : Long.MAX_VALUE;
             capture.run(() -> running, deadline);
+            if (headroom != null) {
+                headroom.close();
+            }
             capture.finish();
             capture.printSummary(err);
             if (agents.summary() != null) {
@@ -221,6 +275,33 @@ public final class WatchCommand implements Callable<Integer> {
                     + describe(e) + " (events up to this point were written; the probes are detached)");
             return 1;
         }
+    }
+
+    private dev.forktrace.limits.HeadroomMonitor headroom;
+
+    /** The latest headroom of every watched scope (for a metrics exporter); empty without --warn-at. */
+    public java.util.List<dev.forktrace.proto.v1.Headroom> latestHeadroom() {
+        return headroom == null ? java.util.List.of() : headroom.latest();
+    }
+
+    /** Headroom sampling on its own thread, for the scopes this watch's filters select. */
+    private dev.forktrace.limits.HeadroomMonitor startHeadroom(CgroupPaths cgroups) {
+        String selected = null;
+        if (cgroup != null) {
+            selected = cgroup.startsWith("/") ? cgroup : "/" + cgroup;
+            for (CgroupPaths.Hierarchy h : CgroupPaths.Hierarchy.values()) {
+                Path mount = cgroups.mount(h);
+                if (mount != null && Path.of(cgroup).isAbsolute() && Path.of(cgroup).startsWith(mount)) {
+                    selected = "/" + mount.relativize(Path.of(cgroup));
+                }
+            }
+            if (selected.length() > 1 && selected.endsWith("/")) {
+                selected = selected.substring(0, selected.length() - 1);
+            }
+        }
+        var scanner = new dev.forktrace.limits.LimitScanner(Path.of("/proc"), cgroups, 10_000_000_000L);
+        return new dev.forktrace.limits.HeadroomMonitor(scanner, warnAt / 100, warnHysteresis / 100,
+                new dev.forktrace.limits.HeadroomMonitor.Selection(selected, pid == null ? 0 : pid, comm)).start();
     }
 
     /**
@@ -268,6 +349,7 @@ public final class WatchCommand implements Callable<Integer> {
         if (!comm.isEmpty()) header.addFilters("--comm " + comm);
         if (cgroup != null) header.addFilters("--cgroup " + cgroup);
         if (kafkaOptions.hostName != null) header.setHostName(kafkaOptions.hostName);
+        header.addAllFilters(containerOptions.asFilters());
         return header.build();
     }
 

@@ -50,10 +50,28 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
         attributor.attribute(raw, system, attribution);
         ForkFailure failure = assembler.assemble(++sequence, raw, attribution, system);
         summary.record(failure);
+        SignatureTally tally = summary.signatures();
+        tally.delivered(tally.scratch().of(raw), failure.getCause(), failure.getScope().getKind(),
+                failure.getScope().getName());
         if (joiner != null) {
             joiner.offer(failure, deliver); // may hold it for the Java agent's report
         } else {
             deliver(failure);
+        }
+    }
+
+    /** The cause and scope of a signature no delivered failure had, attributed from the signature alone. */
+    public SignatureTally.Verdict attributeAlone(Signature signature) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment event = arena.allocate(EventLayout.EVENT_SIZE, 8);
+            signature.writeEvent(event);
+            RawEvent synthetic = new RawEvent().wrap(event, 0);
+            Attribution verdict = new Attribution();
+            SystemState system = systemState.current();
+            attributor.attribute(synthetic, system, verdict);
+            ForkFailure failure = assembler.assemble(0, synthetic, verdict, system);
+            return new SignatureTally.Verdict(failure.getCause(), failure.getScope().getKind(),
+                    failure.getScope().getName());
         }
     }
 

@@ -76,6 +76,8 @@ public final class Report {
     private final Map<String, Long> byOffender = new HashMap<>();
     private final Map<String, Long> byProcess = new HashMap<>();
     private final Map<String, Long> byErrno = new HashMap<>();
+    private final Map<String, Long> byContainer = new HashMap<>();
+    private final Map<String, Long> byPod = new HashMap<>();
     private final Map<String, Capture> captures = new LinkedHashMap<>();
     private final Map<String, Long> byHost = new HashMap<>();
     private long[] times = new long[1024]; // wall-clock ms of each timed failure
@@ -123,6 +125,7 @@ public final class Report {
                             kept.add(new Kept(host, record.getFailure()));
                         }
                     }
+                    case HEADROOM -> addHeadroom(record.getHeadroom());
                     case STATS -> {
                         Stats s = record.getStats();
                         if (capture.last == null || isLater(s, capture.last)) {
@@ -179,6 +182,22 @@ public final class Report {
         return f.getCause() == dev.forktrace.proto.v1.Cause.UNRECOGNIZED ? "CAUSE_" + f.getCauseValue() : f.getCause().name();
     }
 
+    private static final int MAX_HEADROOM_KEPT = 100;
+    private final List<dev.forktrace.proto.v1.Headroom> headroom = new ArrayList<>();
+    private long headroomRecords;
+
+    /** Keeps a headroom warning or recovery (the first hundred are listed; all are counted). */
+    public void addHeadroom(dev.forktrace.proto.v1.Headroom h) {
+        headroomRecords++;
+        if (headroom.size() < MAX_HEADROOM_KEPT) {
+            headroom.add(h);
+        }
+    }
+
+    public List<dev.forktrace.proto.v1.Headroom> headroom() {
+        return List.copyOf(headroom);
+    }
+
     /** Counts one failure. */
     public void add(ForkFailure f) {
         failures++;
@@ -200,10 +219,24 @@ public final class Report {
         }
         if (f.getOffendersCount() > 0) {
             Offender o = f.getOffenders(0);
-            count(byOffender, o.getComm() + " (pid " + o.getPid() + ")");
+            count(byOffender, o.getProcessCount() > 1 ? o.getComm() + " (" + (o.getAncestorPid() > 0
+                    ? "processes under pid " + o.getAncestorPid() : "several processes") + ")"
+                    : o.getComm() + " (pid " + o.getPid() + ")");
         }
         count(byProcess, (f.getProcessComm().isEmpty() ? f.getComm() : f.getProcessComm()) + " (pid " + f.getPid() + ")");
         count(byErrno, f.getErrno().isEmpty() ? "errno " + f.getErrnoValue() : f.getErrno());
+        if (f.hasContainer()) {
+            dev.forktrace.proto.v1.Container c = f.getContainer();
+            if (!c.getId().isEmpty()) {
+                count(byContainer, dev.forktrace.containers.Containers.describe(c.toBuilder().clearPodUid()
+                        .clearPodName().clearPodNamespace().build()));
+            }
+            if (!c.getPodUid().isEmpty() || !c.getPodName().isEmpty()) {
+                count(byPod, (c.getPodName().isEmpty() ? "(name unknown)" : c.getPodNamespace() + "/" + c.getPodName())
+                        + (c.getPodUid().isEmpty() ? "" : " uid " + c.getPodUid())
+                        + (c.getQosClass().isEmpty() ? "" : " [" + c.getQosClass() + "]"));
+            }
+        }
         if (f.hasTime()) {
             if (timed == times.length) {
                 times = Arrays.copyOf(times, times.length * 2);
@@ -251,6 +284,16 @@ public final class Report {
 
     public Map<String, Long> byProcess() {
         return sorted(byProcess);
+    }
+
+    /** Failures per container of the failing process (runtime, name, image, id), largest first. */
+    public Map<String, Long> byContainer() {
+        return sorted(byContainer);
+    }
+
+    /** Failures per Kubernetes pod of the failing process (namespace/name, uid, QoS class), largest first. */
+    public Map<String, Long> byPod() {
+        return sorted(byPod);
     }
 
     /** Dropped failures (ring buffer full) over all captures, from the last Stats of each. */
@@ -439,6 +482,16 @@ public final class Report {
             b.append('\n');
             in.warnings().forEach(w -> b.append("    warning: ").append(w).append('\n'));
         }
+        if (headroomRecords > 0) {
+            b.append("\nHeadroom warnings (").append(headroomRecords).append(" crossings and recoveries)\n");
+            for (dev.forktrace.proto.v1.Headroom h : headroom) {
+                b.append("  ").append(TIME.format(Instant.ofEpochSecond(h.getTime().getSeconds(), h.getTime().getNanos())))
+                        .append(' ').append(h.getState()).append(' ').append(h.getMessage()).append('\n');
+            }
+            if (headroomRecords > headroom.size()) {
+                b.append("  ... ").append(headroomRecords - headroom.size()).append(" more\n");
+            }
+        }
         table(b, "By cause", byCause(), failures);
         if (byHost.size() > 1) {
             table(b, "By host", byHost(), failures);
@@ -456,6 +509,12 @@ public final class Report {
         }
         table(b, "By offender (the top holder named in each failure)", byOffender(), failures);
         table(b, "By failing process", byProcess(), failures);
+        if (!byContainer.isEmpty()) {
+            table(b, "By container (of the failing process)", byContainer(), failures);
+        }
+        if (!byPod.isEmpty()) {
+            table(b, "By pod (of the failing process)", byPod(), failures);
+        }
         table(b, "By errno", sorted(byErrno), failures);
         Histogram h = histogram();
         if (h.counts().length > 0) {
@@ -495,6 +554,16 @@ public final class Report {
                 b.append(" (no Stats record)");
             }
             b.append('\n');
+            if (c.last != null && c.last.getCauseScopeCountsCount() > 0) {
+                b.append("    exact by cause and scope (delivered + counted in the kernel by signature):\n");
+                for (var row : c.last.getCauseScopeCountsList()) {
+                    b.append("      ").append(dev.forktrace.pipeline.SignatureTally.describe(row)).append('\n');
+                }
+                if (c.last.getSignatureOverflow() > 0) {
+                    b.append("      ").append(c.last.getSignatureOverflow())
+                            .append(" dropped failures counted by errno only (the kernel's signature table was full)\n");
+                }
+            }
         }
         b.append("\nGaps (hosts whose streams are incomplete)\n");
         boolean anyGap = false;
@@ -583,6 +652,16 @@ public final class Report {
             j.close(']').close('}');
         }
         j.close(']');
+        j.key("headroom_records").value(headroomRecords);
+        j.key("headroom").open('[');
+        for (dev.forktrace.proto.v1.Headroom h : headroom) {
+            j.open('{').key("time").value(TIME.format(Instant.ofEpochSecond(h.getTime().getSeconds(), h.getTime().getNanos())))
+                    .key("state").value(h.getState().name()).key("kind").value(h.getKind().name())
+                    .key("name").value(h.getName()).key("limit_name").value(h.getLimitName())
+                    .key("used").value(h.getUsed()).key("limit").value(h.getLimit())
+                    .key("message").value(h.getMessage()).close('}');
+        }
+        j.close(']');
         countTable(j, "by_cause", "cause", byCause());
         j.key("by_scope").open('[');
         for (ScopeTotal t : scopes()) {
@@ -594,6 +673,8 @@ public final class Report {
         countTable(j, "by_host", "host", byHost());
         countTable(j, "by_offender", "offender", byOffender());
         countTable(j, "by_process", "process", byProcess());
+        countTable(j, "by_container", "container", byContainer());
+        countTable(j, "by_pod", "pod", byPod());
         countTable(j, "by_errno", "errno", sorted(byErrno));
         Histogram h = histogram();
         j.key("rate").open('{').key("bucket_seconds").value(h.bucketSeconds()).key("buckets").open('[');
@@ -618,7 +699,15 @@ public final class Report {
                 j.open('{').key("delivered").value(c.last.getDelivered()).key("dropped").value(c.last.getDropped())
                         .key("collapsed").value(c.last.getCollapsed()).key("final").value(c.last.getFinal())
                         .key("undeliverable").value(c.last.getUndeliverable())
-                        .close('}');
+                        .key("aggregated").value(c.last.getAggregated())
+                        .key("signature_overflow").value(c.last.getSignatureOverflow());
+                j.key("cause_scope_counts").open('[');
+                for (var row : c.last.getCauseScopeCountsList()) {
+                    j.open('{').key("cause").value(row.getCause().name()).key("scope_kind").value(row.getScopeKind().name())
+                            .key("scope").value(row.getScope()).key("delivered").value(row.getDelivered())
+                            .key("aggregated").value(row.getAggregated()).close('}');
+                }
+                j.close(']').close('}');
             }
             j.key("missing_records").value(c.missingRecords).key("duplicate_records").value(c.duplicateRecords)
                     .key("header_missing").value(c.headerMissing);

@@ -173,6 +173,13 @@ public final class StreamWriter implements FailureSink {
     }
 
     @Override
+    public void headroom(dev.forktrace.proto.v1.Headroom headroom) throws IOException {
+        ensureStarted();
+        write(StreamRecord.newBuilder().setHeadroom(headroom).build());
+        flushIfDue();
+    }
+
+    @Override
     public void stats(Stats stats) throws IOException {
         ensureStarted();
         write(StreamRecord.newBuilder().setStats(stats).build());

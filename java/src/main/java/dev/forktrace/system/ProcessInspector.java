@@ -1,12 +1,12 @@
 package dev.forktrace.system;
 
+import dev.forktrace.proto.v1.Container;
 import dev.forktrace.proto.v1.Offender;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +32,10 @@ public final class ProcessInspector {
     private static final int JVM_CACHE_MAX = 1024;
     private final Map<Integer, CachedJvm> jvms = new HashMap<>();
 
+    private java.util.function.Function<String, Container> containerOfPath = path -> null;
+    private static final Pattern NS_PID = Pattern.compile("(?m)^NSpid:[ \\t]*([0-9 \\t]+)$");
+    private final Map<Integer, CachedJvm> nsPids = new HashMap<>();
+
     private record CachedRanking(long readAt, List<Offender> offenders) {}
 
     /** What a process runs, if it is a JVM; main is null for anything else. */
@@ -43,6 +47,59 @@ public final class ProcessInspector {
 
     public ProcessInspector() {
         this(Path.of("/proc"));
+    }
+
+    /** Offenders get their container identity from this (a cgroup path to a Container or null); no file reads. */
+    public void identifyContainers(java.util.function.Function<String, Container> containerOfPath) {
+        this.containerOfPath = containerOfPath;
+    }
+
+    /**
+     * The pid as the process's own pid namespace sees it (the last NSpid entry); 0 when gone. Kept for a
+     * moment per pid like javaMain, since a storm repeats the same few pids.
+     */
+    public int nsPid(int pid, String processComm) {
+        long now = System.nanoTime();
+        CachedJvm hit = nsPids.get(pid);
+        if (hit != null && now - hit.readAt() < CACHE_NANOS && hit.processComm().equals(processComm)) {
+            return Integer.parseInt(hit.main());
+        }
+        if (nsPids.size() >= JVM_CACHE_MAX) {
+            nsPids.clear();
+        }
+        int inner = innermostPid(ProcFs.read(proc.resolve(pid + "/status")));
+        nsPids.put(pid, new CachedJvm(now, processComm, Integer.toString(inner)));
+        return inner;
+    }
+
+    /** The last pid of the NSpid line of /proc/PID/status, 0 without one. Pure. */
+    static int innermostPid(String status) {
+        if (status == null) {
+            return 0;
+        }
+        Matcher m = NS_PID.matcher(status);
+        if (!m.find()) {
+            return 0;
+        }
+        String[] pids = m.group(1).trim().split("\\s+");
+        return Integer.parseInt(pids[pids.length - 1]);
+    }
+
+    /** The container of a process from its /proc/PID/cgroup text: the first line whose path names one. */
+    Container containerOf(String procCgroup) {
+        Container podOnly = null;
+        for (String line : procCgroup.split("\n")) {
+            int colon = line.indexOf(':', line.indexOf(':') + 1);
+            if (colon < 0) {
+                continue;
+            }
+            Container c = containerOfPath.apply(line.substring(colon + 1));
+            if (c != null && !c.getId().isEmpty()) {
+                return c;
+            }
+            podOnly = podOnly == null ? c : podOnly;
+        }
+        return podOnly;
     }
 
     /** Processes whose tgid is listed in the cgroup directory or any cgroup below it (pids counts hierarchically). */
@@ -130,23 +187,26 @@ public final class ProcessInspector {
         }
     }
 
-    private List<Offender> rank(List<Integer> pids, boolean byMemory) {
-        List<Offender> all = new ArrayList<>(pids.size());
+    /** Processes grouped by what they run (see {@link HolderGroups}), largest first, at most MAX_OFFENDERS. */
+    public List<Offender> rank(List<Integer> pids, boolean byMemory) {
+        List<HolderGroups.Member> members = new ArrayList<>(pids.size());
         for (int pid : pids) {
-            Offender offender = describe(pid);
-            if (offender != null) {
-                all.add(offender);
+            HolderGroups.Member member = member(pid);
+            if (member != null) {
+                members.add(member);
             }
         }
-        Comparator<Offender> order = byMemory
-                ? Comparator.comparingLong(Offender::getMemoryBytes).reversed()
-                : Comparator.comparingInt(Offender::getTasks).reversed();
-        all.sort(order.thenComparingInt(Offender::getPid));
-        return List.copyOf(all.subList(0, Math.min(MAX_OFFENDERS, all.size())));
+        return HolderGroups.group(members, byMemory, MAX_OFFENDERS, this::ancestor);
     }
 
     /** One process as an offender, or null when it has already gone. */
     public Offender describe(int pid) {
+        HolderGroups.Member member = member(pid);
+        return member == null ? null : member.process();
+    }
+
+    /** One process with its parent and executable, or null when it has already gone. */
+    public HolderGroups.Member member(int pid) {
         Path dir = proc.resolve(Integer.toString(pid));
         String status = ProcFs.read(dir.resolve("status"));
         if (status == null) {
@@ -156,18 +216,48 @@ public final class ProcessInspector {
                 .setPid(pid)
                 .setTasks((int) Math.max(0, ProcFs.field(status, "Threads", 0)))
                 .setUid((int) Math.max(0, ProcFs.field(status, "Uid", 0)))
-                .setMemoryBytes(Math.max(0, ProcFs.field(status, "VmRSS", 0)) * 1024);
+                .setMemoryBytes(Math.max(0, ProcFs.field(status, "VmRSS", 0)) * 1024)
+                .setProcessCount(1);
         String comm = ProcFs.read(dir.resolve("comm"));
         offender.setComm(comm == null ? "" : comm.strip());
         offender.setCmdline(shorten(commandLine(pid)));
+        String exe = executable(pid);
+        offender.setExe(exe);
         String cgroups = ProcFs.read(dir.resolve("cgroup"));
         if (cgroups != null) {
             Matcher m = CONTAINER_ID.matcher(cgroups);
             if (m.find()) {
                 offender.setContainerId(m.group(1).substring(0, 12));
             }
+            Container container = containerOf(cgroups);
+            if (container != null) {
+                offender.setContainer(container);
+            }
         }
-        return offender.build();
+        int inner = innermostPid(status);
+        if (inner > 0) {
+            offender.setNsPid(inner);
+        }
+        return new HolderGroups.Member(offender.build(), (int) ProcFs.field(status, "PPid", 0), exe);
+    }
+
+    /** Parent and name of any process, for walking up to a common ancestor; null when gone. */
+    public HolderGroups.Ancestor ancestor(int pid) {
+        String status = ProcFs.read(proc.resolve(pid + "/status"));
+        if (status == null) {
+            return null;
+        }
+        String comm = ProcFs.read(proc.resolve(pid + "/comm"));
+        return new HolderGroups.Ancestor((int) ProcFs.field(status, "PPid", 0), comm == null ? "" : comm.strip());
+    }
+
+    /** /proc/PID/exe, or "" where it cannot be read (another user's process without privilege, a kernel thread). */
+    public String executable(int pid) {
+        try {
+            return Files.readSymbolicLink(proc.resolve(pid + "/exe")).toString();
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
     }
 
     /**
