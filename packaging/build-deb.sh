@@ -19,12 +19,13 @@ rm -rf "$STAGE" "$DEB"
 mkdir -p "$STAGE/DEBIAN" "$STAGE/usr/bin" "$STAGE/usr/lib/forktrace/native" "$STAGE/usr/share/man/man1" \
     "$STAGE/usr/lib/systemd/system" "$STAGE/usr/share/doc/forktrace"
 
-# The modules jdeps finds in the jar and its libraries (java.sql and java.compiler are referenced by
-# protobuf-java-util, gson and picocli), plus jdk.jfr (JFR output) and jdk.unsupported (sun.misc.Signal,
-# protobuf's Unsafe); a CDS archive makes the runtime start as fast as the JDK's.
-MODULES=java.base,java.compiler,java.management,java.sql,jdk.jfr,jdk.net,jdk.unsupported
-# watch --metrics: the Prometheus client's HTTP server (jdk.httpserver) and its JVM metrics (jdk.management).
-MODULES+=,jdk.httpserver,jdk.management
+# The modules jdeps finds in the jar and the libraries shaded into it (e.g. java.sql for gson, java.security.sasl
+# for kafka-clients), plus the ones used only by reflection or by name: jdk.jfr (JFR output), jdk.unsupported
+# (sun.misc.Signal, protobuf's Unsafe), and for watch --metrics the Prometheus client's HTTP server
+# (jdk.httpserver) and its JVM metrics (jdk.management). A CDS archive makes the runtime start as fast as the JDK's.
+FOUND=$("$JAVA_HOME/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-release "$(java_feature_version "$JAVA_HOME")" \
+    "$FORKTRACE_JAR" 2>/dev/null | tail -1) || setup_failed "jdeps $FORKTRACE_JAR" "run it by hand to see why, then run this again"
+MODULES=$(printf '%s\n' ${FOUND//,/ } jdk.jfr jdk.unsupported jdk.httpserver jdk.management | sort -u | paste -sd,)
 say "jlink: a Java $(java_feature_version "$JAVA_HOME") runtime with $MODULES"
 "$JAVA_HOME/bin/jlink" --add-modules "$MODULES" --output "$STAGE/usr/lib/forktrace/runtime" \
     --strip-debug --no-man-pages --no-header-files --compress=zip-6 --generate-cds-archive ||

@@ -10,8 +10,9 @@ RUNTIME_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 TEST_PACKAGES=(jq bpftrace qemu-system-x86 busybox-static cpio util-linux procps chromium kcat)
 # The container tests (tests/integration/6x-containers-*.sh): real runtimes, reaping inits, static glibc.
 TEST_PACKAGES+=(podman runc docker.io containerd catatonit tini libc6-dev)
-# The fresh-machine test (90-fresh-machine): a Debian minbase root, the project cloned into it.
-TEST_PACKAGES+=(debootstrap git)
+# The fresh-machine test (90-fresh-machine): a Debian minbase root, the project cloned into it; systemd for
+# systemd-analyze verify of the packaged unit.
+TEST_PACKAGES+=(debootstrap git systemd)
 # watch --metrics against a real Prometheus (70-prometheus), the pod template under podman (71-kube-play),
 # the chart rendered and validated (72-deploy-manifests).
 TEST_PACKAGES+=(prometheus curl podman runc debootstrap python3-yaml nodejs)

@@ -35,6 +35,14 @@ fresh_root_unpack() {
     mkdir -p "$dir"
     tar -C "$dir" -xzf "$tarball"
     cp /etc/resolv.conf "$dir/etc/resolv.conf"
+    # A throw-away root: dpkg need not fsync every file (as Debian's container images do).
+    echo force-unsafe-io >"$dir/etc/dpkg/dpkg.cfg.d/forktrace-test-unsafe-io"
+    # The site's own TLS trust (e.g. the CA of an egress proxy), as provisioning would put it on any new
+    # machine of this network; ca-certificates adds it to the system and Java trust stores at install.
+    if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+        mkdir -p "$dir/usr/local/share/ca-certificates"
+        cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
+    fi
     fresh_bind /proc "$dir/proc"
     fresh_bind /sys "$dir/sys"
     fresh_bind /dev "$dir/dev"
@@ -59,4 +67,18 @@ fresh_root_cleanup() {
         umount "${FRESH_MOUNTS[$i]}" 2>/dev/null || umount -l "${FRESH_MOUNTS[$i]}" 2>/dev/null || true
     done
     FRESH_MOUNTS=()
+}
+
+# fresh_root_remove DIR: unmounts, then deletes DIR only when nothing is mounted below it any more (a bound
+# /dev or /sys must never be deleted through the root).
+fresh_root_remove() {
+    local dir=$1 left
+    fresh_root_cleanup
+    left=$(findmnt -rn -o TARGET | awk -v d="$dir/" 'index($0 "/", d) == 1')
+    if [ -n "$left" ]; then
+        echo "$left" | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+        left=$(findmnt -rn -o TARGET | awk -v d="$dir/" 'index($0 "/", d) == 1')
+        [ -z "$left" ] || { echo "FAIL: still mounted below $dir, not deleting it: $left" >&2; return 1; }
+    fi
+    rm -rf --one-file-system "$dir"
 }

@@ -10,7 +10,8 @@ source "$ROOT/tests/fresh-root.sh"
 [ "${FORKTRACE_TEST_QUICK:-0}" = 1 ] && skip "fresh-machine test: slow (debootstrap, apt, a full build); not in --quick"
 SUITE=${FORKTRACE_FRESH_SUITE:-trixie}
 TIMES=()
-trap 'fresh_root_cleanup; cleanup' EXIT
+# The roots go before lib.sh's cleanup deletes $WORK, and only once nothing is mounted in them.
+trap 'for r in "$WORK"/root "$WORK"/pkg-*; do [ -d "$r" ] && { fresh_root_remove "$r" || WORK=; }; done; [ -n "$WORK" ] && cleanup' EXIT
 
 since() { awk -v t0="$1" -v now="$(date +%s.%N)" 'BEGIN { printf "%.1f", now - t0 }'; }
 phase_start() { PHASE_T0=$(date +%s.%N); }
@@ -19,7 +20,7 @@ phase_end() { # NAME
     took=$(since "$PHASE_T0")
     record "$1" "$took"
 }
-record() { TIMES+=("$(printf '%-34s %6.1f s' "$1" "$2")"); note "phase $1: $2 s"; }
+record() { TIMES+=("$(printf '%-38s %8s s' "$1" "$2")"); note "phase $1: $2 s"; }
 print_times() { note "measured phases:"; printf '   %s\n' "${TIMES[@]}"; }
 
 # Debian's packages only (never this machine's build output): apt's downloads of the fresh roots are kept
@@ -62,7 +63,7 @@ phase_from_log() {
     local from to
     from=$(grep -m1 -- "$1" "$3" | awk '{print $1}')
     to=$(grep -m1 -- "$2" "$3" | awk '{print $1}')
-    awk -v a="${to:-0}" -v b="${from:-0}" 'BEGIN { printf "%.1f", (a > 0 && b > 0) ? a - b : 0 }' 
+    if [ -n "$from" ] && [ -n "$to" ]; then awk -v a="$to" -v b="$from" 'BEGIN { printf "%.1f", a - b }'; else echo "n/a"; fi
 }
 
 note "1. from source: $SUITE minbase + git clone + ./forktrace watch --duration 20"
@@ -86,8 +87,7 @@ record "build (CMake, Maven, ~/.m2 empty)" "$(phase_from_log "building (" "train
 record "AOT training + attach" "$(phase_from_log "training the JVM" "forktrace: attached" "$log")"
 record "command to attached line (total)" "$(grep -m1 'forktrace: attached' "$log" | awk '{print $1}')"
 note "from source: PIDS_CGROUP_LIMIT reported: $(grep -m1 PIDS_CGROUP_LIMIT "$log" | cut -c1-200)"
-fresh_root_cleanup
-rm -rf "$WORK/root"
+fresh_root_remove "$WORK/root"
 
 # Every path of a root, minus what apt and dpkg keep about themselves (lists, status, caches, logs).
 root_paths() {
@@ -102,6 +102,15 @@ deb=$("$ROOT/packaging/build-deb.sh" | tail -1)
 expect_eq "package path" "$ROOT/build/pkg/forktrace_$(sed -n '0,/<version>/s/.*<version>\([^<]*\)<\/version>.*/\1/p' "$ROOT/pom.xml")_amd64.deb" "$deb"
 phase_end "package build (build-deb.sh)"
 note "package: $(du -h "$deb" | cut -f1), depends: $(dpkg-deb -f "$deb" Depends)"
+# The unit as systemd reads it: every key known, no warning (its ExecStart pointed at the extracted wrapper).
+dpkg-deb -x "$deb" "$WORK/deb"
+sed "s#ExecStart=/usr/bin/forktrace#ExecStart=$WORK/deb/usr/bin/forktrace#" "$WORK/deb/usr/lib/systemd/system/forktrace.service" \
+    >"$WORK/forktrace.service"
+unit_warnings=$(systemd-analyze verify --man=no "$WORK/forktrace.service" 2>&1) || fail "systemd-analyze verify failed: $unit_warnings"
+[ -z "$unit_warnings" ] || fail "systemd-analyze verify warns about forktrace.service: $unit_warnings"
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$WORK/forktrace.service")
+expect_eq "the unit's capabilities" "CAP_BPF CAP_PERFMON" "$caps"
+rm -rf "$WORK/deb"
 for suite in ${FORKTRACE_FRESH_PACKAGE_SUITES:-trixie bookworm}; do
     dir=$WORK/pkg-$suite
     phase_start
@@ -130,9 +139,10 @@ for suite in ${FORKTRACE_FRESH_PACKAGE_SUITES:-trixie bookworm}; do
     # A recording where the service keeps it; purge must take it away with the package.
     in_root "$dir" "mkdir -p /var/lib/forktrace"
     phase_start
-    watch_with_failure "$dir" "forktrace watch --duration 10 --output /var/lib/forktrace/failures.pb" \
+    # With only the unit's capabilities (CAP_BPF, CAP_PERFMON), as forktrace.service runs it.
+    watch_with_failure "$dir" "setpriv --bounding-set -all,+bpf,+perfmon --inh-caps -all forktrace watch --duration 10 --output /var/lib/forktrace/failures.pb" \
         "$WORK/pkg-watch-$suite.log" "forktrace-test-fresh-pkg-$suite-$$"
-    phase_end "$suite: package watch (start to end, 10 s capture)"
+    phase_end "$suite: package watch (CAP_BPF+CAP_PERFMON only; 10 s capture)"
     grep "PIDS_CGROUP_LIMIT" "$WORK/pkg-watch-$suite.log" | grep -q "forktrace-test-fresh-pkg-$suite-$$" ||
         fail "$suite: the packaged forktrace did not report PIDS_CGROUP_LIMIT for the test's cgroup"
     in_root "$dir" "forktrace report /var/lib/forktrace/failures.pb" >"$WORK/report-$suite.txt" 2>&1 ||
@@ -155,8 +165,7 @@ for suite in ${FORKTRACE_FRESH_PACKAGE_SUITES:-trixie bookworm}; do
     rm -f "$dir/tmp/$(basename "$deb")" "$dir/tmp/forkloop"
     [ -z "$left" ] || fail "$suite: purge left behind: $(head -20 <<<"$left")"
     note "$suite: purge left nothing (paths compared with the fresh root)"
-    fresh_root_cleanup
-    rm -rf "$dir"
+    fresh_root_remove "$dir"
 done
 
 print_times

@@ -46,9 +46,10 @@ final class TierReasons {
         }
         String verdict = functionTier(features, "fentry.", facts, "fentry");
         if (verdict.contains("EPERM")) {
-            verdict += config != null ? "; trampolines are configured in (" + config.source() + ")" : "";
-            verdict += ", so a security policy refuses them: lockdown " + facts.lockdown()
-                    + (facts.lsms() == null ? "" : ", LSMs " + facts.lsms());
+            // EPERM with trampolines built in: the kernel's policy refuses, not a missing feature.
+            verdict += config != null ? " although BPF trampolines are built in (CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS=y, "
+                    + config.source() + ")" : "";
+            verdict += "; policy in force: lockdown " + facts.lockdown() + (facts.lsms() == null ? "" : ", LSMs " + facts.lsms());
         }
         return verdict;
     }

@@ -258,7 +258,13 @@ public final class WatchCommand implements Callable<Integer> {
             StartupTrace.mark("pipeline warm");
             // Printed once the pipeline is warm too: from here on a failure is attributed within
             // milliseconds, while the processes that hold the limit are still there to be named.
-            err.println(attachedLine(readKernelRelease(), session.hooks(), Coverage.of(session.hooks(), cgroups, Map.of()), agents.note()));
+            String agentNote = agents.note();
+            if (agentNote.contains(" not listening (")) {
+                // The reason on a line of its own keeps the attached line short.
+                err.println("forktrace: " + agentNote);
+                agentNote = "agent socket not listening";
+            }
+            err.println(attachedLine(readKernelRelease(), session.hooks(), Coverage.of(session.hooks(), cgroups, Map.of()), agentNote));
             long deadline = durationSeconds > 0 ? System.nanoTime() + (long) (durationSeconds * 1e9) : Long.MAX_VALUE;
             capture.run(() -> running, deadline);
             if (headroom != null) {
