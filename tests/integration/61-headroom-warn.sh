@@ -9,7 +9,9 @@ make_pids_cgroup ft15-warn >/dev/null
 fill=$(make_pids_cgroup ft15-warn/fill 20)
 half=$(make_pids_cgroup ft15-warn/half 20)
 in_cgroup "$half" "$HELPERS/holder" 10 >/dev/null &
+disown $!
 in_cgroup "$fill" "$HELPERS/holder" 14 >/dev/null &
+disown $!
 for _ in $(seq 50); do [ "$(cat "$half/pids.current")" = 10 ] && [ "$(cat "$fill/pids.current")" = 14 ] && break; sleep 0.1; done
 expect_eq "tasks in half" 10 "$(cat "$half/pids.current")"
 

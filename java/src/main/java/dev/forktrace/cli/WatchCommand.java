@@ -238,7 +238,8 @@ public final class WatchCommand implements Callable<Integer> {
                 selected = selected.substring(0, selected.length() - 1);
             }
         }
-        var scanner = new dev.forktrace.limits.LimitScanner(Path.of("/proc"), cgroups, 10_000_000_000L)
+        // New cgroups and changed limits are seen within 30 s (the walk of thousands of cgroups is the costly part).
+        var scanner = new dev.forktrace.limits.LimitScanner(Path.of("/proc"), cgroups, 30_000_000_000L)
                 .sampleFarCgroupsEvery(Math.max(0, warnAt / 100 - 0.2), (long) (Math.max(1, warnFarInterval) * 1e9));
         return new dev.forktrace.limits.HeadroomMonitor(scanner, warnAt / 100, warnHysteresis / 100,
                 new dev.forktrace.limits.HeadroomMonitor.Selection(selected, pid, comm)).start();
