@@ -240,7 +240,8 @@ public final class WatchCommand implements Callable<Integer> {
         }
         // New cgroups and changed limits are seen within 30 s (the walk of thousands of cgroups is the costly part).
         var scanner = new dev.forktrace.limits.LimitScanner(Path.of("/proc"), cgroups, 30_000_000_000L)
-                .sampleFarCgroupsEvery(Math.max(0, warnAt / 100 - 0.2), (long) (Math.max(1, warnFarInterval) * 1e9));
+                .sampleFarCgroupsEvery(Math.max(0, warnAt / 100 - 0.2), (long) (Math.max(1, warnFarInterval) * 1e9))
+                .enterNamespaces(false);
         return new dev.forktrace.limits.HeadroomMonitor(scanner, warnAt / 100, warnHysteresis / 100,
                 new dev.forktrace.limits.HeadroomMonitor.Selection(selected, pid, comm)).start();
     }

@@ -168,6 +168,19 @@ public final class LimitScanner implements AutoCloseable {
      * a read each per second, while those near a warning threshold are still read every second. Memory
      * cgroups are always read.
      */
+    private boolean enterNamespaces = true;
+
+    /**
+     * Whether a pid namespace's own pid_max may be read by starting `nsenter` in it. watch does not: a probe
+     * must not take pids in the namespaces it watches nor start processes every minute; its pid namespaces
+     * are then compared with kernel.pid_max only where the kernel has no per-namespace pid_max, else left out
+     * and listed as unreadable.
+     */
+    public LimitScanner enterNamespaces(boolean enter) {
+        this.enterNamespaces = enter;
+        return this;
+    }
+
     public LimitScanner sampleFarCgroupsEvery(double nearRatio, long farIntervalNanos) {
         this.nearRatio = nearRatio;
         this.farIntervalNanos = Math.max(SECOND_NANOS, farIntervalNanos);
@@ -512,7 +525,10 @@ public final class LimitScanner implements AutoCloseable {
                         1, 1, -1, null, members, false, 0, ""));
             }
             long pidMax = globalPidMax;
-            if (PER_NAMESPACE_PID_MAX) {
+            if (PER_NAMESPACE_PID_MAX && !enterNamespaces) {
+                pidMax = -1; // its own pid_max is unknown here: a comparison with kernel.pid_max would mislead
+                pidMaxUnreadable++;
+            } else if (PER_NAMESPACE_PID_MAX) {
                 long own = namespacePidMax(now, inode, representative.pid(), tasks);
                 if (own > 0) {
                     pidMax = own;
@@ -526,8 +542,9 @@ public final class LimitScanner implements AutoCloseable {
             }
         }
         if (pidMaxUnreadable > 0) {
-            unreadable.add("pid_max of " + pidMaxUnreadable + " pid namespaces (entering them needs CAP_SYS_ADMIN;"
-                    + " shown against kernel.pid_max)");
+            unreadable.add(enterNamespaces ? "pid_max of " + pidMaxUnreadable + " pid namespaces (entering them needs "
+                    + "CAP_SYS_ADMIN; shown against kernel.pid_max)" : "pid_max of " + pidMaxUnreadable
+                    + " pid namespaces (not entered while watching; see forktrace limits)");
         }
     }
 
