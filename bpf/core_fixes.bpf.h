@@ -34,6 +34,24 @@ struct pid_namespace___pid_max {
 	int pid_max;
 } __attribute__((preserve_access_index));
 
+/*
+ * How often this cgroup's own pids.max refused a fork, where the kernel says so: since 6.11 ("cgroup/pids:
+ * Make event counters hierarchical", 385a635cacfe, and "cgroup/pids: Add pids.events.local"), cgroup2
+ * without the pids_localevents mount option counts events_local[PIDCG_MAX] (index 0 of enum pidcg_event)
+ * in the cgroup whose limit was hit, and events[PIDCG_MAX] there and in every ancestor. cgroup v1,
+ * pids_localevents and older kernels count only in the forking task's cgroup, whichever level refused:
+ * the counter stays 0 there (or is absent: -1), and the level at its limit tells instead.
+ */
+static __always_inline __s64 pids_limit_hits(struct cgroup_subsys_state *css)
+{
+	struct pids_cgroup *pids = (struct pids_cgroup *)css;
+	__s64 v = -1;
+
+	if (bpf_core_field_exists(pids->events_local))
+		bpf_core_read(&v, sizeof(v), &pids->events_local[0]);
+	return v;
+}
+
 /* Sum of the pids event counters of one cgroup, whatever this kernel calls them. */
 static __always_inline __s64 pids_events_sum(struct cgroup_subsys_state *css)
 {

@@ -44,6 +44,13 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH); /* preallocated: a full map refuses a new key, it never evicts */
+	__uint(max_entries, FT_SIGNATURE_SLOTS);
+	__type(key, struct ft_signature);
+	__type(value, __u64);
+} signatures SEC(".maps");
+
 /* State of one task creation in progress, keyed by the calling thread's tid. */
 struct inflight {
 	__u64 clone_flags;
@@ -54,6 +61,7 @@ struct inflight {
 	__u32 nproc_check;        /* kprobe tier: is_rlimit_overlimit was asked about RLIMIT_NPROC */
 	__u32 direct_copy_process; /* entered by copy_process itself: a caller that is not kernel_clone */
 	__s64 pids_events[FT_CGROUP_LEVELS];
+	__s64 pids_limit_hits[FT_CGROUP_LEVELS];
 	__u32 syscall;
 	__u32 evidence;
 	__s32 alloc_pid_error;
@@ -176,6 +184,7 @@ static __always_inline void record_entry(__u64 clone_flags, __u32 syscall)
 			if (!BPF_CORE_READ(css, parent))
 				break; /* the root has no limit */
 			state.pids_events[i] = pids_events_sum(css);
+			state.pids_limit_hits[i] = pids_limit_hits(css);
 			css = BPF_CORE_READ(css, parent);
 		}
 	}
@@ -199,6 +208,12 @@ static __always_inline void fill_pid_namespaces(struct ft_event *e, struct task_
 		ns = BPF_CORE_READ(ns, parent);
 	}
 	e->pidns_depth = depth;
+	/* The caller's tgid in its own (innermost) pid namespace: numbers[level] of its leader's struct pid.
+	 * Read here because a failing process often exits before user space could read /proc/PID/status. */
+	struct pid *leader = BPF_CORE_READ(task, group_leader, thread_pid);
+	unsigned int leader_level = leader ? BPF_CORE_READ(leader, level) : 0;
+	if (leader && leader_level < 32)
+		bpf_core_read(&e->ns_tgid, sizeof(e->ns_tgid), &leader->numbers[leader_level].nr);
 }
 
 static __always_inline void fill_pids_cgroups(struct ft_event *e, struct task_struct *task, struct inflight *state)
@@ -218,6 +233,8 @@ static __always_inline void fill_pids_cgroups(struct ft_event *e, struct task_st
 		bpf_core_read(&e->pids[i].limit, sizeof(__s64), &pids->limit);
 		e->pids[i].events = pids_events_sum(css);
 		e->pids[i].events_at_entry = state ? state->pids_events[i] : 0;
+		e->pids[i].limit_hits = pids_limit_hits(css);
+		e->pids[i].limit_hits_at_entry = state ? state->pids_limit_hits[i] : -1;
 		depth++;
 		css = BPF_CORE_READ(css, parent);
 	}
@@ -249,6 +266,105 @@ static __always_inline void fill_memcg(struct ft_event *e, struct task_struct *t
 		      &memcg->memory_events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM)]);
 }
 
+#define CAP_SYS_ADMIN 21
+#define CAP_SYS_RESOURCE 24
+#define FT_CLONE_NEW_ANY (0x00020000ULL | 0x02000000ULL | 0x04000000ULL | 0x08000000ULL | 0x10000000ULL | \
+			  0x20000000ULL | 0x40000000ULL | 0x00000080ULL)
+
+/*
+ * The ring had no room: count the failure under its signature, the facts the attributor decides by
+ * (dev.forktrace.pipeline.Signature computes the same from a delivered event). Only this slow path
+ * pays for it. A signature that finds the map full is counted in FT_CNT_SIGNATURE_OVERFLOW.
+ */
+static __always_inline void count_signature(struct task_struct *task, __u32 tgid, long ret, __u32 syscall,
+					    __u32 tier, struct inflight *state)
+{
+	struct ft_signature sig = {};
+	__u32 from_user = 0;
+	__u64 one = 1, *slot;
+	int id;
+
+	sig.tgid = tgid;
+	sig.uid = (__u32)bpf_get_current_uid_gid();
+	sig.error = (__s32)ret;
+	sig.syscall = state ? state->syscall : syscall;
+	sig.hook_tier = tier;
+	sig.pids_moved_level = -1;
+	sig.pids_limit_level = -1;
+	if (state) {
+		sig.evidence = state->evidence;
+		sig.alloc_pid_error = state->alloc_pid_error;
+		sig.pids_can_fork_error = state->pids_can_fork_error;
+		if (state->clone_flags & FT_CLONE_NEW_ANY)
+			sig.flags |= FT_SIG_NEW_NAMESPACE;
+	}
+	bool snapshot = state && (state->evidence & FT_EV_ENTRY_SNAPSHOT);
+
+	const struct cred *cred = BPF_CORE_READ(task, real_cred);
+	const struct cred *effective = BPF_CORE_READ(task, cred);
+	__u64 caps = 0;
+	bpf_core_read(&caps, sizeof(caps), &effective->cap_effective);
+	if (sig.uid == 0 || (caps & ((1ULL << CAP_SYS_ADMIN) | (1ULL << CAP_SYS_RESOURCE))))
+		sig.flags |= FT_SIG_NPROC_EXEMPT;
+	__s64 rlimit = (__s64)BPF_CORE_READ(task, signal, rlim[RLIMIT_NPROC].rlim_cur);
+	__s64 nproc = nproc_count(cred, &from_user);
+	if (from_user)
+		sig.evidence |= FT_EV_NPROC_FROM_USER;
+	if (rlimit >= 0 && nproc >= rlimit)
+		sig.flags |= FT_SIG_NPROC_AT_LIMIT;
+
+	struct pid_namespace *ns = BPF_CORE_READ(task, nsproxy, pid_ns_for_children);
+	if (ns)
+		sig.pidns_inum = BPF_CORE_READ(ns, ns.inum);
+	for (int i = 0; i < FT_PIDNS_LEVELS && ns; i++) {
+		if (!(BPF_CORE_READ(ns, pid_allocated) & FT_PIDNS_ADDING))
+			sig.flags |= FT_SIG_PIDNS_DEAD;
+		ns = BPF_CORE_READ(ns, parent);
+	}
+
+	id = pids_subsys_id();
+	if (id >= 0) {
+		struct cgroup_subsys_state *css = task_css(task, id);
+		for (int i = 0; i < FT_CGROUP_LEVELS && css; i++) {
+			if (!BPF_CORE_READ(css, parent))
+				break;
+			struct pids_cgroup *pids = (struct pids_cgroup *)css;
+			__s64 counter = 0, limit = 0;
+			bpf_core_read(&counter, sizeof(counter), &pids->counter);
+			bpf_core_read(&limit, sizeof(limit), &pids->limit);
+			if (sig.pids_limit_level < 0 && limit >= 0 && limit < 0x7fffffffffffffffLL && counter >= limit) {
+				sig.pids_limit_level = i;
+				sig.pids_limit_cgroup_id = css_cgroup_id(css);
+			}
+			if (sig.pids_moved_level < 0 && snapshot && pids_events_sum(css) > state->pids_events[i]) {
+				sig.pids_moved_level = i;
+				sig.pids_moved_cgroup_id = css_cgroup_id(css);
+			}
+			css = BPF_CORE_READ(css, parent);
+		}
+	}
+	id = memory_subsys_id();
+	if (id >= 0 && snapshot) {
+		struct mem_cgroup *memcg = (struct mem_cgroup *)task_css(task, id);
+		if (memcg && memcg_events_max(memcg) > state->memcg_events_max)
+			sig.memcg_id = css_cgroup_id(&memcg->css);
+	}
+
+	slot = bpf_map_lookup_elem(&signatures, &sig);
+	if (!slot && bpf_map_update_elem(&signatures, &sig, &one, BPF_NOEXIST) == 0) {
+		count(FT_CNT_AGGREGATED);
+		return;
+	}
+	if (!slot)
+		slot = bpf_map_lookup_elem(&signatures, &sig); /* another CPU inserted it first */
+	if (slot) {
+		__sync_fetch_and_add(slot, 1);
+		count(FT_CNT_AGGREGATED);
+	} else {
+		count(FT_CNT_SIGNATURE_OVERFLOW);
+	}
+}
+
 /* A failed task creation: count it and, if it passes the filter, write the event with the snapshot. */
 static __always_inline void emit_failure(long ret, __u32 syscall, __u32 tier, struct inflight *state)
 {
@@ -267,6 +383,7 @@ static __always_inline void emit_failure(long ret, __u32 syscall, __u32 tier, st
 	struct ft_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(FT_CNT_DROPPED);
+		count_signature(task, tgid, ret, syscall, tier, state);
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));

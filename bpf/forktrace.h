@@ -88,6 +88,8 @@ struct ft_pids_level {
 	__s64 limit;              /* pids.max; INT64_MAX for "max" */
 	__s64 events;             /* all pids event counters of this level, summed */
 	__s64 events_at_entry;    /* the same at syscall entry (FT_EV_ENTRY_SNAPSHOT) */
+	__s64 limit_hits;         /* refusals by this level's own pids.max (6.11+ cgroup2: pids.events.local max); -1 unknown */
+	__s64 limit_hits_at_entry; /* the same at syscall entry (FT_EV_ENTRY_SNAPSHOT) */
 };
 
 struct ft_event {
@@ -121,7 +123,7 @@ struct ft_event {
 	__u32 hook_tier;          /* enum ft_tier of the hooks that fed this event */
 	__u32 pidns_depth;        /* valid entries in pidns[] */
 	__u32 pids_depth;         /* valid entries in pids[] */
-	__u32 _pad0;
+	__u32 ns_tgid;            /* tgid as the caller's own pid namespace sees it (NSpid); 0 unknown */
 	char comm[FT_COMM_LEN];         /* failing thread's name */
 	char process_comm[FT_COMM_LEN]; /* its thread group leader's name */
 	char slab_cache[FT_SLAB_NAME_LEN]; /* cache named by slab_out_of_memory */
@@ -136,8 +138,44 @@ enum ft_counter {
 	FT_CNT_DROPPED = 2,       /* failures lost because the ring was full */
 	FT_CNT_FILTERED = 3,      /* failures outside the filter */
 	FT_CNT_RESTARTS = 4,      /* -ERESTARTNOINTR returns (not failures) */
+	FT_CNT_AGGREGATED = 5,    /* dropped failures counted in `signatures` under their signature */
+	FT_CNT_SIGNATURE_OVERFLOW = 6, /* dropped failures whose new signature found `signatures` full */
 	FT_CNT_ERRNO_BASE = 8,    /* + errno (see FT_ERRNO_SLOTS) */
 	FT_CNT_SLOTS = FT_CNT_ERRNO_BASE + FT_ERRNO_SLOTS,
+};
+
+/*
+ * Aggregation by failure signature: a failure the ring has no room for is still counted, in the
+ * `signatures` hash map (value: __u64 count, cumulative, never deleted), under what the kernel knew of
+ * it. User space computes the same key from delivered events (dev.forktrace.pipeline.Signature) so
+ * it can give an aggregated failure the cause and scope of a delivered one with the same signature.
+ */
+#define FT_SIGNATURE_SLOTS 4096
+
+/* ft_signature.flags: the counter-versus-limit comparisons the attributor makes, taken at failure. */
+enum ft_signature_flags {
+	FT_SIG_NPROC_AT_LIMIT = 1u << 0,  /* nproc_count >= RLIMIT_NPROC soft limit (not unlimited) */
+	FT_SIG_NPROC_EXEMPT = 1u << 1,    /* uid 0, or CAP_SYS_RESOURCE / CAP_SYS_ADMIN effective */
+	FT_SIG_PIDNS_DEAD = 1u << 2,      /* some pid namespace level no longer accepts pids */
+	FT_SIG_NEW_NAMESPACE = 1u << 3,   /* clone flags ask for a new namespace */
+};
+
+struct ft_signature {
+	__u64 pids_moved_cgroup_id;  /* pids cgroup at pids_moved_level, else 0 */
+	__u64 pids_limit_cgroup_id;  /* pids cgroup at pids_limit_level, else 0 */
+	__u64 memcg_id;              /* memcg whose MEMCG_MAX event moved during the call, else 0 */
+	__u32 tgid;
+	__u32 uid;
+	__u32 pidns_inum;            /* the child's pid namespace */
+	__s32 error;
+	__u32 evidence;              /* enum ft_evidence, as the event would carry */
+	__s32 alloc_pid_error;
+	__s32 pids_can_fork_error;
+	__u32 hook_tier;
+	__u32 syscall;
+	__u32 flags;                 /* enum ft_signature_flags */
+	__s32 pids_moved_level;      /* innermost pids level whose events moved during the call, -1 none */
+	__s32 pids_limit_level;      /* innermost pids level at its limit, -1 none */
 };
 
 #endif /* FORKTRACE_H */

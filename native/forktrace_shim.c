@@ -376,7 +376,10 @@ API int ft_open(const char *bpf_object_path, const struct ft_config *cfg, int ti
 		memcpy(s->hooks, hook_table, sizeof(hook_table));
 		s->hook_count = HOOK_COUNT;
 		s->tree = cfg->filter_tree;
-		s->obj = bpf_object__open_file(bpf_object_path, NULL);
+		/* Named here: the path may be /proc/self/fd/N, and libbpf names the object (and its
+		 * .rodata/.bss maps) after the file otherwise. */
+		LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "forktrace");
+		s->obj = bpf_object__open_file(bpf_object_path, &open_opts);
 		err = libbpf_get_error(s->obj);
 		if (err) {
 			s->obj = NULL;
@@ -480,6 +483,23 @@ API int ft_read_counters(struct ft_session *s, uint64_t *out, int n)
 				out[key] += values[cpu];
 	}
 	free(values);
+	return n;
+}
+
+API int ft_read_signatures(struct ft_session *s, struct ft_signature *keys, uint64_t *counts, int max)
+{
+	int fd = bpf_object__find_map_fd_by_name(s->obj, "signatures");
+	struct ft_signature key, next;
+	int n = 0;
+
+	if (fd < 0)
+		return fail(fd, "the BPF object has no 'signatures' map");
+	/* entries are never deleted, so walking the keys sees each one once */
+	for (const void *at = NULL; n < max && bpf_map_get_next_key(fd, at, &next) == 0; at = &key) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &counts[n]) == 0)
+			keys[n++] = key;
+	}
 	return n;
 }
 

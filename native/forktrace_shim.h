@@ -52,6 +52,12 @@ long ft_ringbuf_size(struct ft_session *s);
 int ft_read_counters(struct ft_session *s, uint64_t *out, int n);
 
 /*
+ * Copies up to max entries of the "signatures" map (failures the ring had no room for, counted by
+ * signature; counts are cumulative) into keys[] and counts[]. Returns the number copied.
+ */
+int ft_read_signatures(struct ft_session *s, struct ft_signature *keys, uint64_t *counts, int max);
+
+/*
  * Writes one line per hook into buf: "hook\ttier\tattached\tnote\n", tier one
  * of "fentry", "kprobe", "tracepoint", "none". Returns bytes written
  * (excluding the NUL) or a negative errno when buf is too small.

@@ -33,6 +33,8 @@ int main(void)
 	FIELD(ft_pids_level, limit);
 	FIELD(ft_pids_level, events);
 	FIELD(ft_pids_level, events_at_entry);
+	FIELD(ft_pids_level, limit_hits);
+	FIELD(ft_pids_level, limit_hits_at_entry);
 	SIZE(ft_pids_level);
 
 	FIELD(ft_event, ktime_ns);
@@ -65,7 +67,7 @@ int main(void)
 	FIELD(ft_event, hook_tier);
 	FIELD(ft_event, pidns_depth);
 	FIELD(ft_event, pids_depth);
-	FIELD(ft_event, _pad0);
+	FIELD(ft_event, ns_tgid);
 	FIELD(ft_event, comm);
 	FIELD(ft_event, process_comm);
 	FIELD(ft_event, slab_cache);
@@ -84,6 +86,25 @@ int main(void)
 	CONST(FT_CNT_FAILURES);
 	CONST(FT_CNT_FILTERED);
 	CONST(FT_CNT_RESTARTS);
+	CONST(FT_CNT_AGGREGATED);
+	CONST(FT_CNT_SIGNATURE_OVERFLOW);
+	CONST(FT_SIGNATURE_SLOTS);
+	FIELD(ft_signature, pids_moved_cgroup_id);
+	FIELD(ft_signature, pids_limit_cgroup_id);
+	FIELD(ft_signature, memcg_id);
+	FIELD(ft_signature, tgid);
+	FIELD(ft_signature, uid);
+	FIELD(ft_signature, pidns_inum);
+	FIELD(ft_signature, error);
+	FIELD(ft_signature, evidence);
+	FIELD(ft_signature, alloc_pid_error);
+	FIELD(ft_signature, pids_can_fork_error);
+	FIELD(ft_signature, hook_tier);
+	FIELD(ft_signature, syscall);
+	FIELD(ft_signature, flags);
+	FIELD(ft_signature, pids_moved_level);
+	FIELD(ft_signature, pids_limit_level);
+	SIZE(ft_signature);
 	CONST(FT_SYS_CLONE);
 	CONST(FT_SYS_CLONE3);
 	CONST(FT_SYS_FORK);

@@ -1,6 +1,8 @@
 # Shared helpers of the lab scenarios (busybox sh, sourced; not executable so
 # lab/run does not take it for a scenario). Guest init exports LAB_SCENARIO,
-# LAB_KERNEL (5.10, 6.1, 6.12), LAB_TIER (auto, fentry, kprobe, tracepoint)
+# LAB_KERNEL (5.10, 6.1, 6.12), LAB_TIER (auto, fentry, kprobe, tracepoint),
+# LAB_CGROUP (v1: v1 hierarchies + cgroup2 at /sys/fs/cgroup/unified; v2,
+# v2+localevents: cgroup2 alone at /sys/fs/cgroup, see ../guest/cgroup-layout.sh)
 # and LAB_RESULTS_DIR.
 #
 # Lines for lab/run (one per fact, on stdout = the guest console):
@@ -11,6 +13,17 @@
 LAB_SCENARIO=${LAB_SCENARIO:-$(basename "$0")}
 LAB_KERNEL=${LAB_KERNEL:-unknown}
 LAB_TIER=${LAB_TIER:-auto}
+LAB_CGROUP=${LAB_CGROUP:-v1}
+# The matrix column: the tier on the v1 guests, the cgroup mode (and a forced tier) on the v2 ones.
+if [ "$LAB_CGROUP" = v1 ]; then
+	LAB_COLUMN=$LAB_TIER
+	LAB_CG2=/sys/fs/cgroup/unified
+else
+	LAB_COLUMN=$LAB_CGROUP
+	[ "$LAB_TIER" = auto ] || LAB_COLUMN=$LAB_CGROUP-$LAB_TIER
+	LAB_CG2=/sys/fs/cgroup
+	. /lab/cgroup-layout.sh
+fi
 LAB_RESULTS_DIR=${LAB_RESULTS_DIR:-/tmp/lab-results}
 LAB_TMP=/tmp/lab-$LAB_SCENARIO
 FT_HOME=/opt/forktrace
@@ -22,7 +35,7 @@ FT_READY=0 FT_NATIVE_DIR=""
 [ -n "$FT_NATIVE_DIR" ] && export FORKTRACE_NATIVE_DIR="$FT_NATIVE_DIR"
 mkdir -p "$LAB_RESULTS_DIR" "$LAB_TMP"
 
-lab_log() { echo "[$LAB_SCENARIO] $*"; }
+lab_log() { echo "[$LAB_SCENARIO $(cut -d" " -f1 /proc/uptime)] $*"; }
 
 # lab_result STATUS DETAILS...: the scenario's verdict (the first one counts).
 lab_result() {
@@ -35,11 +48,11 @@ lab_pass() { lab_result PASS "$@"; exit 0; }
 lab_fail() { lab_result FAIL "$@"; exit 1; }
 lab_skip() { lab_result SKIP "$@"; exit 0; }
 
-lab_repro() { echo "LAB-REPRO $1 $LAB_KERNEL $LAB_TIER $2 $3"; }
+lab_repro() { echo "LAB-REPRO $1 $LAB_KERNEL $LAB_COLUMN $2 $3"; }
 lab_matrix() {
 	_cause=$1 _verdict=$2
 	shift 2
-	echo "LAB-MATRIX $_cause $LAB_KERNEL $LAB_TIER $_verdict $*"
+	echo "LAB-MATRIX $_cause $LAB_KERNEL $LAB_COLUMN $_verdict $*"
 }
 
 # lab_kernel_before 5.16: true when the guest kernel is older than that version.
@@ -56,13 +69,16 @@ lab_kernel_before() {
 LAB_RESTORE=$LAB_TMP/restore
 : >"$LAB_RESTORE"
 lab_sysctl() {
-	_file=/proc/sys/$(echo "$1" | tr . /)
-	echo "$(cat "$_file") $_file" | cat - "$LAB_RESTORE" >"$LAB_RESTORE.new" && mv "$LAB_RESTORE.new" "$LAB_RESTORE"
-	echo "$2" >"$_file" || { lab_log "cannot set $1=$2"; return 1; }
+	lab_set "/proc/sys/$(echo "$1" | tr . /)" "$2" || return 1
 	lab_log "sysctl $1=$2"
 }
+# lab_set FILE VALUE: the same for any file (e.g. pids.max of a cgroup the guest's init made).
+lab_set() {
+	echo "$(cat "$1") $1" | cat - "$LAB_RESTORE" >"$LAB_RESTORE.new" && mv "$LAB_RESTORE.new" "$LAB_RESTORE"
+	echo "$2" >"$1" || { lab_log "cannot write $2 to $1"; return 1; }
+}
 
-# lab_restore_sysctls: puts back what lab_sysctl changed (call it as soon as the
+# lab_restore_sysctls: puts back what lab_sysctl and lab_set changed (call it as soon as the
 # workload is done: a lowered pid_max or threads-max starves everything else).
 lab_restore_sysctls() {
 	while read -r _value _file; do
@@ -72,9 +88,13 @@ lab_restore_sysctls() {
 }
 
 LAB_CGROUPS=""
+LAB_KILL_IN="" # cgroups of the guest's layout the scenario ran tasks in: emptied, not removed
 lab_restore() {
 	lab_restore_sysctls
 	lab_watch_stop 2>/dev/null
+	for _cg in $LAB_KILL_IN; do
+		for _pid in $(cat "$_cg/cgroup.procs" 2>/dev/null); do kill -9 "$_pid" 2>/dev/null; done
+	done
 	for _cg in $LAB_CGROUPS; do
 		# Kill what is left inside, then remove the group.
 		for _pid in $(cat "$_cg/cgroup.procs" 2>/dev/null); do kill -9 "$_pid" 2>/dev/null; done
@@ -91,11 +111,13 @@ trap lab_restore EXIT
 # ---------------------------------------------------------------- cgroups
 # lab_cgroup CONTROLLER NAME: creates a cgroup with that controller, v1 when
 # the guest mounted a v1 hierarchy for it, else on cgroup2; prints its path.
+# NAME may be a path below a cgroup that already exists (e.g. a new scope in
+# the layout's pod slice on the v2 guests: "${LAB_BURSTABLE_POD#$LAB_CG2/}/x").
 lab_cgroup() {
-	if [ -d "/sys/fs/cgroup/$1" ]; then
+	if [ "$LAB_CGROUP" = v1 ] && [ -d "/sys/fs/cgroup/$1" ]; then
 		_cg=/sys/fs/cgroup/$1/$2
-	elif grep -qw "$1" /sys/fs/cgroup/unified/cgroup.subtree_control; then
-		_cg=/sys/fs/cgroup/unified/$2
+	elif grep -qw "$1" "$LAB_CG2/cgroup.subtree_control"; then
+		_cg=$LAB_CG2/$2
 	else
 		return 1
 	fi
@@ -103,7 +125,15 @@ lab_cgroup() {
 	LAB_CGROUPS="$_cg $LAB_CGROUPS"
 	echo "$_cg"
 }
-lab_cgroup_v2() { case $1 in /sys/fs/cgroup/unified/*) return 0 ;; esac; return 1; }
+lab_cgroup_v2() { case $1 in "$LAB_CG2"/*) return 0 ;; esac; return 1; }
+# lab_cgroup_path DIR: the cgroup's path as forktrace names it (below its hierarchy's root).
+lab_cgroup_path() {
+	case $1 in
+	/sys/fs/cgroup/unified/*) echo "${1#/sys/fs/cgroup/unified}" ;;
+	"$LAB_CG2"/*) echo "${1#"$LAB_CG2"}" ;;
+	*) echo "/${1#/sys/fs/cgroup/*/}" ;;
+	esac
+}
 
 # lab_in_cgroup CGROUP CMD...: runs CMD inside CGROUP (a subshell moves itself there first).
 lab_in_cgroup() {
@@ -191,6 +221,10 @@ lab_watch_start() {
 	# shellcheck disable=SC2046,SC2086
 	java $FT_JAVA_OPTS -jar "$FT_JAR" watch --format json $(lab_tier_args) "$@" >"$LAB_TMP/watch.json" 2>"$LAB_TMP/watch.err" &
 	LAB_WATCH_PID=$!
+	_start_began=$(cut -d' ' -f1 /proc/uptime)
+	# The options that choose hooks, for lab_hook_evidence's doctor run (same choice, same hooks).
+	LAB_WATCH_HOOK_ARGS="$(lab_tier_args)"
+	case " $* " in *" --memory-hooks "*) LAB_WATCH_HOOK_ARGS="$LAB_WATCH_HOOK_ARGS --memory-hooks" ;; esac
 	_waited=0
 	until grep -qs 'attached to' "$LAB_TMP/watch.err"; do
 		if ! kill -0 "$LAB_WATCH_PID" 2>/dev/null; then
@@ -209,13 +243,14 @@ lab_watch_start() {
 		sleep 0.1
 		_waited=$((_waited + 1))
 	done
-	lab_log "forktrace watch attached after $((_waited / 10)).$((_waited % 10)) s: $(grep -m1 'attached to' "$LAB_TMP/watch.err")"
+	lab_log "forktrace watch attached after $(awk -v a="$_start_began" '{printf "%.1f", $1 - a}' /proc/uptime) s: $(grep -m1 'attached to' "$LAB_TMP/watch.err")"
 }
 
 # lab_watch_stop: SIGTERM (a clean stop for forktrace), then KILL after 60 s.
 # Not SIGINT: a non-interactive shell starts background jobs with SIGINT ignored.
 lab_watch_stop() {
 	[ -n "$LAB_WATCH_PID" ] || return 0
+	_stop_began=$(cut -d' ' -f1 /proc/uptime)
 	sleep 1 # the last failures' records reach the ring buffer consumer before the stop
 	kill -TERM "$LAB_WATCH_PID" 2>/dev/null
 	_waited=0
@@ -230,12 +265,15 @@ lab_watch_stop() {
 	wait "$LAB_WATCH_PID" 2>/dev/null
 	LAB_WATCH_STATUS=$?
 	LAB_WATCH_PID=""
+	lab_log "forktrace watch stopped (status $LAB_WATCH_STATUS) $(awk -v a="$_stop_began" '{printf "%.1f", $1 - a}' /proc/uptime) s after the stop began"
 }
 
-# lab_failures COMM: ForkFailure objects (one compact JSON per line) of processes named COMM.
+# lab_failures COMM: ForkFailure objects (one compact JSON per line) of processes named COMM (with
+# LAB_EVENT_CGROUP set: only those forking in that cgroup, its path as forktrace names it).
 lab_failures() {
-	jq -c --arg comm "$1" '.. | objects | select(has("cause") and has("errno"))
-		| select((.comm // "") == $comm or (.processComm // .process_comm // "") == $comm)' "$LAB_TMP/watch.json"
+	jq -c --arg comm "$1" --arg cgroup "${LAB_EVENT_CGROUP:-}" '.. | objects | select(has("cause") and has("errno"))
+		| select((.comm // "") == $comm or (.processComm // .process_comm // "") == $comm)
+		| select($cgroup == "" or ((.snapshot.pidsCgroups // [])[0].path // "") == $cgroup)' "$LAB_TMP/watch.json"
 }
 
 # lab_expect_cause CAUSE[|CAUSE2] COMM: after lab_watch_stop, checks that
@@ -267,6 +305,10 @@ lab_expect_cause() {
 			lab_matrix "$_primary" missed "tier=$3-not-$_forced"
 			return 1
 		fi
+		if ! lab_expect_scope "$_want"; then
+			lab_matrix "$_primary" wrong-scope "tier=$3"
+			return 1
+		fi
 		lab_matrix "$_primary" "$_shown" "tier=$3"
 		[ "$FT_VERDICT" = confirmed ] || [ "$FT_VERDICT" = inferred ] && return 0
 		return 1
@@ -277,11 +319,41 @@ lab_expect_cause() {
 	return 1
 }
 
-# lab_hook_evidence HOOK EVIDENCE CAUSE: when the attached line shows kernel
-# hook HOOK attached, some CAUSE event must carry EVIDENCE in snapshot.hooks
-# (the hook really fed the attribution); returns 1 and says why otherwise.
+# lab_expect_scope CAUSE[|CAUSE2]: with LAB_EXPECT_SCOPE (the scope's name, e.g. the cgroup path that
+# refused), LAB_EXPECT_LIMIT and LAB_EXPECT_CONFIDENCE (CONFIRMED, INFERRED) set by the scenario, every
+# event of those causes in failures.jsonl must say exactly that; returns 1 and extends FT_DETAILS if not.
+lab_expect_scope() {
+	[ -n "${LAB_EXPECT_SCOPE:-}${LAB_EXPECT_LIMIT:-}${LAB_EXPECT_CONFIDENCE:-}" ] || return 0
+	_wrong=$(jq -r --arg want "$1" --arg scope "${LAB_EXPECT_SCOPE:-}" --arg limit "${LAB_EXPECT_LIMIT:-}" \
+		--arg confidence "${LAB_EXPECT_CONFIDENCE:-}" '
+		select(.cause as $c | $want | split("|") | index($c))
+		| select(($scope != "" and (.scope.name // "") != $scope)
+			or ($limit != "" and ((.scope.limit // "") | tostring) != $limit)
+			or ($confidence != "" and (.confidence // "") != $confidence))
+		| "\(.confidence // "-") scope=\(.scope.name // "-") limit=\(.scope.limit // "-")"' "$LAB_TMP/failures.jsonl" |
+		sort | uniq -c | head -3 | tr -s ' \n' ' ')
+	FT_DETAILS="$FT_DETAILS scope=${LAB_EXPECT_SCOPE:-any} limit=${LAB_EXPECT_LIMIT:-any}"
+	[ -z "$_wrong" ] && return 0
+	FT_VERDICT=missed
+	FT_DETAILS="$FT_DETAILS; expected every event ${LAB_EXPECT_CONFIDENCE:-} with that scope and limit, got:$_wrong"
+	return 1
+}
+
+# lab_hook_evidence HOOK EVIDENCE CAUSE: when kernel hook HOOK loads with the
+# watch's hook options (forktrace doctor says so; the attached line is too short
+# to list hooks), some CAUSE event must carry EVIDENCE in snapshot.hooks (the
+# hook really fed the attribution); returns 1 and says why otherwise.
 lab_hook_evidence() {
-	grep -q "hooks: .*[ ,]$1=" "$LAB_TMP/watch.err" || { lab_log "hook $1 not attached here: evidence not required"; return 0; }
+	_doctor=/tmp/forktrace-doctor$(echo "$LAB_WATCH_HOOK_ARGS" | tr -c 'a-z0-9\n' '_').json
+	if [ ! -s "$_doctor" ]; then
+		# shellcheck disable=SC2086
+		lab_forktrace doctor --format json $LAB_WATCH_HOOK_ARGS >"$_doctor.tmp" 2>"$LAB_TMP/doctor.err" ||
+			{ FT_DETAILS="$FT_DETAILS; forktrace doctor (to see whether $1 loads) failed: $(lab_error_line "$LAB_TMP/doctor.err")"; return 1; }
+		mv "$_doctor.tmp" "$_doctor"
+	fi
+	_loaded=$(jq -r --arg h "$1" '.hooks[$h].loaded // "false"' "$_doctor") ||
+		{ FT_DETAILS="$FT_DETAILS; forktrace doctor printed no JSON"; return 1; }
+	[ "$_loaded" = true ] || { lab_log "hook $1 not attached here: evidence not required"; return 0; }
 	_with=$(jq -r --arg c "$3" --arg h "$2" 'select(.cause == $c and ((.snapshot.hooks // []) | index($h))) | .pid' \
 		"$LAB_TMP/failures.jsonl" | wc -l)
 	[ "$_with" -ge 1 ] && { FT_DETAILS="$FT_DETAILS; $_with event(s) with $2 evidence"; return 0; }

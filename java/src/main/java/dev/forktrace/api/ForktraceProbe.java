@@ -191,5 +191,9 @@ public final class ForktraceProbe implements AutoCloseable {
         if (captureError != null) {
             throw new BpfException("the capture thread failed: " + captureError, 0, BpfException.EXIT_RUNTIME);
         }
+        if (!capture.outputs().failed().isEmpty()) { // a failed output no longer ends the capture: said here
+            throw new BpfException("an output failed: " + capture.outputs().failed().get(0).describe(), 0,
+                    BpfException.EXIT_RUNTIME);
+        }
     }
 }

@@ -88,11 +88,19 @@ public final class Attributor {
                     effectivePidMax(f, system, level), pidsAllocated(f, level));
             return true;
         }
+        // Every kernel counts a pids refusal in the forking task's own cgroup (level 0): v1 and cgroup2
+        // before 6.11 in pids.events, 6.11+ in pids.events.local (forkfail). On 6.11+ cgroup2 an ancestor's
+        // pids.events also moves when a fork elsewhere below it is refused, which proves nothing about ours.
         boolean pidsRefused = ((evidence & EventLayout.EV_PIDS_CAN_FORK) != 0 && f.pidsCanForkError() != 0)
                 || (evidence & EventLayout.EV_PIDS_REJECT_MSG) != 0
-                || (errno == EAGAIN && pidsEventsMovedLevel(f) >= 0);
+                || (errno == EAGAIN && pidsEventsMoved(f, 0));
         if (pidsRefused) {
-            int level = pidsLimitingLevel(f);
+            // The level that refused: where the kernel counted the hit (6.11+ cgroup2), else the innermost
+            // level at its limit (pids_try_charge stops at the first level the charge would exceed).
+            int level = pidsLimitHitLevel(f);
+            if (level < 0) {
+                level = pidsLimitingLevel(f);
+            }
             if (level < 0) {
                 level = Math.max(0, pidsEventsMovedLevel(f));
             }
@@ -251,6 +259,28 @@ public final class Attributor {
     static int pidsLimitingLevel(FailureFacts f) {
         for (int i = 0; i < f.pidsCgroupDepth(); i++) {
             if (f.pidsLimit(i) >= 0 && f.pidsLimit(i) < Long.MAX_VALUE && f.pidsCounter(i) >= f.pidsLimit(i)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    static boolean pidsEventsMoved(FailureFacts f, int level) {
+        return (f.evidence() & EventLayout.EV_ENTRY_SNAPSHOT) != 0 && level < f.pidsCgroupDepth()
+                && f.pidsEvents(level) > f.pidsEventsAtEntry(level);
+    }
+
+    /**
+     * The innermost level whose own pids.max the kernel counted as hit during the call (pids.events.local
+     * "max" on 6.11+ cgroup2 without pids_localevents, 385a635cacfe "cgroup/pids: Make event counters
+     * hierarchical"); -1 where no level's count moved or the kernel keeps none (v1, older, localevents).
+     */
+    static int pidsLimitHitLevel(FailureFacts f) {
+        if ((f.evidence() & EventLayout.EV_ENTRY_SNAPSHOT) == 0) {
+            return -1;
+        }
+        for (int i = 0; i < f.pidsCgroupDepth(); i++) {
+            if (f.pidsLimitHitsAtEntry(i) >= 0 && f.pidsLimitHits(i) > f.pidsLimitHitsAtEntry(i)) {
                 return i;
             }
         }

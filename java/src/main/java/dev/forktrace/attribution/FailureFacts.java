@@ -54,6 +54,14 @@ public interface FailureFacts {
 
     long pidsEventsAtEntry(int level);
 
+    /**
+     * Refusals by this level's own pids.max (pids.events.local "max", cgroup2 on 6.11+ without
+     * pids_localevents); 0 or -1 where the kernel does not count per level.
+     */
+    long pidsLimitHits(int level);
+
+    long pidsLimitHitsAtEntry(int level);
+
     long memcgId();
 
     long memcgUsagePages();

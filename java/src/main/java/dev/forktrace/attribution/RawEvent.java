@@ -91,6 +91,11 @@ public final class RawEvent implements FailureFacts {
     @Override public int allocPidError() { return i32(EventLayout.ALLOC_PID_ERROR); }
     @Override public int pidsCanForkError() { return i32(EventLayout.PIDS_CAN_FORK_ERROR); }
 
+    /** The caller's tgid in its own pid namespace (NSpid), read in BPF; 0 when unknown. */
+    public int nsTgid() {
+        return i32(EventLayout.NS_TGID);
+    }
+
     @Override
     public int pidNamespaceDepth() {
         return Math.min(i32(EventLayout.PIDNS_DEPTH), EventLayout.PIDNS_LEVELS);
@@ -119,6 +124,8 @@ public final class RawEvent implements FailureFacts {
     @Override public long pidsLimit(int level) { return i64(pids(level, EventLayout.PIDS_LIMIT)); }
     @Override public long pidsEvents(int level) { return i64(pids(level, EventLayout.PIDS_EVENTS)); }
     @Override public long pidsEventsAtEntry(int level) { return i64(pids(level, EventLayout.PIDS_EVENTS_AT_ENTRY)); }
+    @Override public long pidsLimitHits(int level) { return i64(pids(level, EventLayout.PIDS_LIMIT_HITS)); }
+    @Override public long pidsLimitHitsAtEntry(int level) { return i64(pids(level, EventLayout.PIDS_LIMIT_HITS_AT_ENTRY)); }
     @Override public long memcgId() { return i64(EventLayout.MEMCG_ID); }
     @Override public long memcgUsagePages() { return i64(EventLayout.MEMCG_USAGE_PAGES); }
     @Override public long memcgMaxPages() { return i64(EventLayout.MEMCG_MAX_PAGES); }

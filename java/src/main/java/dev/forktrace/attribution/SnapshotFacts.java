@@ -68,6 +68,8 @@ public final class SnapshotFacts implements FailureFacts {
     @Override public long pidsLimit(int level) { return snapshot.getPidsCgroups(level).getLimit(); }
     @Override public long pidsEvents(int level) { return snapshot.getPidsCgroups(level).getEvents(); }
     @Override public long pidsEventsAtEntry(int level) { return snapshot.getPidsCgroups(level).getEventsAtEntry(); }
+    @Override public long pidsLimitHits(int level) { return snapshot.getPidsCgroups(level).getLimitHits(); }
+    @Override public long pidsLimitHitsAtEntry(int level) { return snapshot.getPidsCgroups(level).getLimitHitsAtEntry(); }
     @Override public long memcgId() { return snapshot.getMemcg().getCgroupId(); }
     @Override public long memcgUsagePages() { return snapshot.getMemcg().getUsageBytes() / PAGE; }
     @Override public long memcgMaxPages() { return snapshot.getMemcg().getMaxBytes() / PAGE; }

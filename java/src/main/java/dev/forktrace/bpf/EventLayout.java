@@ -27,6 +27,8 @@ public final class EventLayout {
     public static final int CNT_DROPPED = 2;
     public static final int CNT_FILTERED = 3;
     public static final int CNT_RESTARTS = 4;
+    public static final int CNT_AGGREGATED = 5;
+    public static final int CNT_SIGNATURE_OVERFLOW = 6;
     public static final int CNT_ERRNO_BASE = 8;
     public static final int CNT_SLOTS = CNT_ERRNO_BASE + ERRNO_SLOTS;
 
@@ -66,7 +68,9 @@ public final class EventLayout {
             JAVA_LONG.withName("counter"),
             JAVA_LONG.withName("limit"),
             JAVA_LONG.withName("events"),
-            JAVA_LONG.withName("events_at_entry")).withName("ft_pids_level");
+            JAVA_LONG.withName("events_at_entry"),
+            JAVA_LONG.withName("limit_hits"),
+            JAVA_LONG.withName("limit_hits_at_entry")).withName("ft_pids_level");
 
     public static final StructLayout EVENT = MemoryLayout.structLayout(
             JAVA_LONG.withName("ktime_ns"),
@@ -99,7 +103,7 @@ public final class EventLayout {
             JAVA_INT.withName("hook_tier"),
             JAVA_INT.withName("pidns_depth"),
             JAVA_INT.withName("pids_depth"),
-            JAVA_INT.withName("_pad0"),
+            JAVA_INT.withName("ns_tgid"),
             MemoryLayout.sequenceLayout(COMM_LEN, JAVA_BYTE).withName("comm"),
             MemoryLayout.sequenceLayout(COMM_LEN, JAVA_BYTE).withName("process_comm"),
             MemoryLayout.sequenceLayout(SLAB_NAME_LEN, JAVA_BYTE).withName("slab_cache"),
@@ -107,6 +111,28 @@ public final class EventLayout {
             MemoryLayout.sequenceLayout(CGROUP_LEVELS, PIDS_LEVEL).withName("pids")).withName("ft_event");
 
     // Offsets used on the per-event path, resolved once from the layout.
+    /** struct ft_signature: the key of the kernel's `signatures` map (aggregation of dropped failures). */
+    public static final int SIGNATURE_SLOTS = 4096;
+    /** enum ft_signature_flags */
+    public static final int SIG_NPROC_AT_LIMIT = 1, SIG_NPROC_EXEMPT = 1 << 1, SIG_PIDNS_DEAD = 1 << 2,
+            SIG_NEW_NAMESPACE = 1 << 3;
+    public static final StructLayout SIGNATURE = MemoryLayout.structLayout(
+            JAVA_LONG.withName("pids_moved_cgroup_id"),
+            JAVA_LONG.withName("pids_limit_cgroup_id"),
+            JAVA_LONG.withName("memcg_id"),
+            JAVA_INT.withName("tgid"),
+            JAVA_INT.withName("uid"),
+            JAVA_INT.withName("pidns_inum"),
+            JAVA_INT.withName("error"),
+            JAVA_INT.withName("evidence"),
+            JAVA_INT.withName("alloc_pid_error"),
+            JAVA_INT.withName("pids_can_fork_error"),
+            JAVA_INT.withName("hook_tier"),
+            JAVA_INT.withName("syscall"),
+            JAVA_INT.withName("flags"),
+            JAVA_INT.withName("pids_moved_level"),
+            JAVA_INT.withName("pids_limit_level")).withName("ft_signature");
+
     public static final long KTIME_NS = offset(EVENT, "ktime_ns");
     public static final long CLONE_FLAGS = offset(EVENT, "clone_flags");
     public static final long CGROUP_ID = offset(EVENT, "cgroup_id");
@@ -136,6 +162,7 @@ public final class EventLayout {
     public static final long PIDS_CAN_FORK_ERROR = offset(EVENT, "pids_can_fork_error");
     public static final long HOOK_TIER = offset(EVENT, "hook_tier");
     public static final long PIDNS_DEPTH = offset(EVENT, "pidns_depth");
+    public static final long NS_TGID = offset(EVENT, "ns_tgid");
     public static final long PIDS_DEPTH = offset(EVENT, "pids_depth");
     public static final long COMM = offset(EVENT, "comm");
     public static final long PROCESS_COMM = offset(EVENT, "process_comm");
@@ -153,6 +180,8 @@ public final class EventLayout {
     public static final long PIDS_LIMIT = offset(PIDS_LEVEL, "limit");
     public static final long PIDS_EVENTS = offset(PIDS_LEVEL, "events");
     public static final long PIDS_EVENTS_AT_ENTRY = offset(PIDS_LEVEL, "events_at_entry");
+    public static final long PIDS_LIMIT_HITS = offset(PIDS_LEVEL, "limit_hits");
+    public static final long PIDS_LIMIT_HITS_AT_ENTRY = offset(PIDS_LEVEL, "limit_hits_at_entry");
     public static final long EVENT_SIZE = EVENT.byteSize();
 
     private EventLayout() {}

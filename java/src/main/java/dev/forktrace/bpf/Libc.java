@@ -55,6 +55,9 @@ public final class Libc {
     private static final MethodHandle SIGNAL = downcall("signal", false, FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS));
     private static final MethodHandle STRERROR = downcall("strerror", false, FunctionDescriptor.of(ADDRESS, JAVA_INT));
     private static final int SC_PAGESIZE = 30;
+    private static final MethodHandle MEMFD_CREATE = downcall("memfd_create", true,
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    public static final int MFD_CLOEXEC = 1;
 
     private Libc() {}
 
@@ -189,6 +192,17 @@ public final class Libc {
     public static void restoreDefaultSignal(int signal) {
         try {
             MemorySegment ignored = (MemorySegment) SIGNAL.invokeExact(signal, MemorySegment.NULL); // SIG_DFL is 0
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** An anonymous file in memory (memfd_create(2)): its descriptor, or -errno. */
+    public static int memfdCreate(String name, int flags) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment state = call.allocate(CAPTURE);
+            int fd = (int) MEMFD_CREATE.invokeExact(state, call.allocateFrom(name), flags);
+            return fd >= 0 ? fd : -errno(state);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

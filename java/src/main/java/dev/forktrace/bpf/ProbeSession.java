@@ -162,6 +162,32 @@ public final class ProbeSession implements AutoCloseable {
         }
     }
 
+    private MemorySegment signatureKeys, signatureCounts;
+
+    /**
+     * The kernel's table of failures the ring had no room for, by signature (bpf/forktrace.h struct
+     * ft_signature): copies it into the returned segment of struct ft_signature and counts[], and returns
+     * how many entries were copied. Counts are cumulative; the table is never drained.
+     */
+    public synchronized int readSignatures(long[] counts, MemorySegment[] keysOut) {
+        if (signatureKeys == null) {
+            signatureKeys = arena.allocate(EventLayout.SIGNATURE, EventLayout.SIGNATURE_SLOTS);
+            signatureCounts = arena.allocate(JAVA_LONG, EventLayout.SIGNATURE_SLOTS);
+        }
+        try {
+            int max = Math.min(counts.length, EventLayout.SIGNATURE_SLOTS);
+            int n = Shim.check((int) Shim.READ_SIGNATURES.invokeExact(handle, signatureKeys, signatureCounts, max),
+                    "reading the failure signatures");
+            MemorySegment.copy(signatureCounts, JAVA_LONG, 0, counts, 0, n);
+            keysOut[0] = signatureKeys;
+            return n;
+        } catch (BpfException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
     public List<Hook> hooks() {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment buffer = call.allocate(16384);

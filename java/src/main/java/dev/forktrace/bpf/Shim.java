@@ -14,7 +14,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /** Downcalls into native/forktrace_shim.h. Every handle is bound once, when this class initializes. */
 final class Shim {
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup LIB = SymbolLookup.libraryLookup(NativeLibraries.shim(), Arena.global());
+    // By name, not Path: the Path form resolves /proc/self/fd/N to the memory file's unopenable "real" name.
+    private static final SymbolLookup LIB = SymbolLookup.libraryLookup(NativeLibraries.shim().toString(), Arena.global());
 
     static final MethodHandle LAST_ERROR = bind("ft_last_error", FunctionDescriptor.of(ADDRESS));
     static final MethodHandle OPEN = bind("ft_open", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
@@ -23,6 +24,8 @@ final class Shim {
     static final MethodHandle RINGBUF_SIZE = bind("ft_ringbuf_size", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
     static final MethodHandle READ_COUNTERS = bind("ft_read_counters",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    static final MethodHandle READ_SIGNATURES = bind("ft_read_signatures",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
     static final MethodHandle DESCRIBE_HOOKS = bind("ft_describe_hooks",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
     static final MethodHandle TRACK_TGID = bind("ft_track_tgid", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));

@@ -1,19 +1,23 @@
 package dev.forktrace.cli;
 
+import dev.forktrace.output.IoErrors;
 import dev.forktrace.output.JsonLinesSink;
+import dev.forktrace.output.LineOutput;
 import dev.forktrace.proto.v1.StreamRecord;
 import dev.forktrace.stream.JfrSink;
 import dev.forktrace.stream.PerfettoExporter;
 import dev.forktrace.stream.StreamFormatException;
 import dev.forktrace.stream.StreamReader;
 import java.io.BufferedOutputStream;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
@@ -48,7 +52,8 @@ public final class ExportCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Target target;
 
-    @Parameters(index = "0", paramLabel = "IN", description = "The stream file, or - for standard input.")
+    @Parameters(index = "0", paramLabel = "IN",
+            description = "The stream file, - for standard input, or kafka://HOST:PORT/TOPIC[?from=TIME&to=TIME].")
     String input;
 
     @Parameters(index = "1", paramLabel = "OUT", description = "The file to write (- for standard output, Perfetto only).")
@@ -63,27 +68,118 @@ public final class ExportCommand implements Callable<Integer> {
         if (target.jfr && "-".equals(output)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--jfr needs an output file, not -");
         }
+        boolean topic = input.startsWith("kafka://"); // read from a broker: no file to compare or check
+        if (!topic && !"-".equals(input) && !"-".equals(output) && OutputChecks.sameFile(Path.of(input), Path.of(output))) {
+            throw new CommandLine.ParameterException(spec.commandLine(), input + " and " + output
+                    + " are the same file: export would overwrite its input");
+        }
+        // The input is checked whole (a readable stream, not a directory, a header first) before any output
+        // exists; the output is written to a temporary file beside it and renamed into place only at the end.
+        String inputProblem = topic ? null : unreadable(input);
+        if (inputProblem != null) {
+            err.println("forktrace export: cannot read " + input + ": " + inputProblem + " (" + output + " was not touched)");
+            err.flush();
+            return 1;
+        }
+        Path temporary = null;
         try (StreamReader reader = StreamReader.open(input)) {
-            StreamFormatException damage = target.perfetto ? perfetto(reader, err)
-                    : target.jfr ? jfr(reader, err) : json(reader, err);
+            try {
+                reader.requireHeader();
+            } catch (StreamFormatException e) {
+                err.println("forktrace export: " + e.getMessage() + " (" + output + " was not touched)");
+                return 1;
+            }
+            Path destination = "-".equals(output) ? null : destination(Path.of(output));
+            if (destination != null) {
+                temporary = temporaryBeside(destination);
+            }
+            Path writeTo = temporary;
+            StreamFormatException damage = target.perfetto ? perfetto(reader, err, writeTo)
+                    : target.jfr ? jfr(reader, err, writeTo) : json(reader, err, writeTo);
+            if (temporary != null) {
+                install(temporary, destination);
+                temporary = null;
+            }
             reader.warnings().forEach(w -> err.println("forktrace export: warning: " + w));
             if (damage != null) {
                 err.println("forktrace export: " + damage.getMessage()
                         + "; " + output + " holds the failures before the damage");
                 return 1;
             }
-            return 0;
-        } catch (IOException e) {
-            err.println("forktrace export: " + ReportCommand.describe(e));
+            return reader.skippedOffsets().isEmpty() ? 0 : 1;
+        } catch (IOException | RuntimeException e) {
+            String message = e.getMessage() != null && (e.getMessage().startsWith("cannot ")
+                    || e.getMessage().startsWith("writing ")) ? e.getMessage() : "cannot read " + input + ": " + describe(e);
+            err.println("forktrace export: " + message + (temporary != null ? " (" + output + " was not touched)" : ""));
             return 1;
         } finally {
+            if (temporary != null) {
+                try {
+                    Files.deleteIfExists(temporary); // only what this run created
+                } catch (IOException ignored) {
+                    // a leftover .tmp file, named after the output, is all that remains
+                }
+            }
             err.flush();
         }
     }
 
-    private StreamFormatException perfetto(StreamReader reader, PrintWriter err) throws IOException {
+    /** Why the input cannot be read as a stream, or null. */
+    static String unreadable(String input) {
+        if ("-".equals(input)) {
+            return null;
+        }
+        Path in = Path.of(input);
+        if (!Files.exists(in)) {
+            return "no such file or directory";
+        }
+        if (Files.isDirectory(in)) {
+            return "it is a directory, not a stream file";
+        }
+        try (var open = Files.newByteChannel(in)) {
+            return null;
+        } catch (IOException e) {
+            return describe(e);
+        }
+    }
+
+    /** The file to replace: a link's target, so the link stays a link. */
+    private static Path destination(Path output) throws IOException {
+        Path resolved = OutputChecks.resolved(output, 0);
+        if (Files.isDirectory(resolved)) {
+            throw new IOException("cannot write " + output + ": it is a directory");
+        }
+        return resolved;
+    }
+
+    private static Path temporaryBeside(Path destination) throws IOException {
+        Path dir = destination.toAbsolutePath().getParent();
+        try {
+            return Files.createTempFile(dir, "." + destination.getFileName() + ".", ".tmp");
+        } catch (IOException e) {
+            throw new IOException("cannot write " + destination + ": " + describe(e), e);
+        }
+    }
+
+    /** Renames the finished temporary file over the destination, keeping an existing file's permissions. */
+    private static void install(Path temporary, Path destination) throws IOException {
+        try {
+            Set<PosixFilePermission> permissions = Files.exists(destination)
+                    ? Files.getPosixFilePermissions(destination) : PosixFilePermissions.fromString("rw-r--r--");
+            Files.setPosixFilePermissions(temporary, permissions);
+            Files.move(temporary, destination, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new IOException("cannot write " + destination + ": " + describe(e), e);
+        }
+    }
+
+    static String describe(Throwable e) {
+        return IoErrors.reason(e);
+    }
+
+    private StreamFormatException perfetto(StreamReader reader, PrintWriter err, Path file) throws IOException {
         PerfettoExporter.Result result;
-        try (OutputStream out = open(output)) {
+        try (OutputStream out = open(file)) {
             result = PerfettoExporter.export(reader, out);
         }
         result.warnings().forEach(w -> err.println("forktrace export: warning: " + w));
@@ -92,8 +188,8 @@ public final class ExportCommand implements Callable<Integer> {
         return result.damage();
     }
 
-    private StreamFormatException jfr(StreamReader reader, PrintWriter err) throws IOException {
-        JfrSink sink = new JfrSink(Path.of(output));
+    private StreamFormatException jfr(StreamReader reader, PrintWriter err, Path file) throws IOException {
+        JfrSink sink = new JfrSink(file);
         StreamFormatException damage = null;
         try (sink) {
             StreamRecord r;
@@ -109,12 +205,12 @@ public final class ExportCommand implements Callable<Integer> {
         return damage;
     }
 
-    private StreamFormatException json(StreamReader reader, PrintWriter err) throws IOException {
+    private StreamFormatException json(StreamReader reader, PrintWriter err, Path file) throws IOException {
         StreamFormatException damage = null;
         long failures = 0;
         long warnings = 0;
         // The same sink as watch --format json, so a recording reads back as the live output did.
-        try (JsonLinesSink sink = new JsonLinesSink(open(output), false)) {
+        try (JsonLinesSink sink = new JsonLinesSink(open(file), false)) {
             StreamRecord r;
             try {
                 while ((r = reader.next()) != null) {
@@ -135,19 +231,30 @@ public final class ExportCommand implements Callable<Integer> {
         return damage;
     }
 
-    private static OutputStream open(String output) throws IOException {
-        if ("-".equals(output)) {
-            return new BufferedOutputStream(new FileOutputStream(FileDescriptor.out) {
-                @Override
-                public void close() {
-                    // descriptor 1 stays open for the rest of the process
+    /** The temporary file, or standard output (null); neither swallows a write error. */
+    private OutputStream open(Path file) throws IOException {
+        if (file == null) {
+            return LineOutput.toStandardOutput();
+        }
+        String name = output;
+        return new BufferedOutputStream(new java.io.FilterOutputStream(Files.newOutputStream(file)) {
+            @Override
+            public void write(byte[] bytes, int offset, int length) throws IOException {
+                try {
+                    out.write(bytes, offset, length);
+                } catch (IOException e) {
+                    throw new IOException("cannot write " + name + ": " + describe(e), e);
                 }
-            });
-        }
-        try {
-            return new BufferedOutputStream(Files.newOutputStream(Path.of(output)), 1 << 16);
-        } catch (IOException e) {
-            throw new IOException("cannot write " + output + ": " + ReportCommand.describe(e), e);
-        }
+            }
+
+            @Override
+            public void flush() throws IOException {
+                try {
+                    out.flush();
+                } catch (IOException e) {
+                    throw new IOException("cannot write " + name + ": " + describe(e), e);
+                }
+            }
+        }, 1 << 16);
     }
 }

@@ -4,8 +4,7 @@ import dev.forktrace.stream.Report;
 import dev.forktrace.stream.StreamReader;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -24,11 +23,16 @@ import picocli.CommandLine.Parameters;
 public final class ReportCommand implements Callable<Integer> {
     enum Format { text, json }
 
-    @Parameters(arity = "1..*", paramLabel = "FILE", description = "Stream files, or - for standard input.")
+    @Parameters(arity = "1..*", paramLabel = "FILE",
+            description = "Stream files, - for standard input, or kafka://HOST:PORT/TOPIC[?from=TIME&to=TIME].")
     List<String> files;
 
     @Option(names = "--format", description = "text (default) or json.")
     Format format = Format.text;
+
+    @Option(names = "--html", paramLabel = "FILE",
+            description = "Write the report as one self-contained HTML page (no network fetches) instead of text.")
+    Path html;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -40,7 +44,16 @@ public final class ReportCommand implements Callable<Integer> {
         if (files.stream().filter("-"::equals).count() > 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "standard input (-) can be read only once");
         }
+        if (html != null) {
+            String refusal = HtmlOutput.refusal(html, files);
+            if (refusal != null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--html " + html + ": " + refusal);
+            }
+        }
         Report report = new Report();
+        if (html != null) {
+            report.keepFailures(HtmlOutput.LISTED_FAILURES);
+        }
         boolean failed = false;
         for (String file : files) {
             try (StreamReader reader = StreamReader.open(file)) {
@@ -48,12 +61,23 @@ public final class ReportCommand implements Callable<Integer> {
                     failed = true;
                 }
             } catch (IOException e) {
-                err.println("forktrace report: " + file + ": " + describe(e));
+                String reason = describe(e);
+                err.println("forktrace report: " + (reason.startsWith(file) ? reason : file + ": " + reason));
                 failed = true;
             }
         }
-        out.print(format == Format.json ? report.toJson() : report.toText());
-        out.flush();
+        if (html != null) {
+            try {
+                HtmlOutput.write(html, report.toHtml());
+                err.println("forktrace report: " + report.failures() + " failures to " + html);
+            } catch (IOException e) {
+                err.println("forktrace report: cannot write " + html + ": " + describe(e));
+                failed = true;
+            }
+        } else {
+            out.print(format == Format.json ? report.toJson() : report.toText());
+            out.flush();
+        }
         for (Report.Input in : report.inputs()) {
             in.warnings().forEach(w -> err.println("forktrace report: warning: " + w));
             if (in.damage() != null) {
@@ -65,12 +89,6 @@ public final class ReportCommand implements Callable<Integer> {
     }
 
     static String describe(IOException e) {
-        if (e instanceof NoSuchFileException) {
-            return "no such file";
-        }
-        if (e instanceof AccessDeniedException) {
-            return "permission denied";
-        }
-        return e.getMessage() == null ? e.toString() : e.getMessage();
+        return dev.forktrace.output.IoErrors.reason(e);
     }
 }

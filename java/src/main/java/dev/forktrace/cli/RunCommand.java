@@ -45,6 +45,9 @@ public final class RunCommand implements Callable<Integer> {
             description = "Cause(s) the run must show, e.g. PIDS_CGROUP_LIMIT; exit 3 when the observed set differs.")
     List<Cause> expected = new ArrayList<>();
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--fail-on-failure", description = "Exit 4 when any task creation in the tree failed.")
     boolean failOnFailure;
 
@@ -60,6 +63,9 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     AgentOptions agentOptions = new AgentOptions();
 
+    @Mixin
+    ContainerOptions containerOptions = new ContainerOptions();
+
     @Option(names = "--java-agent", arity = "0..1", paramLabel = "JAR", fallbackValue = "",
             description = "Load the forktrace Java agent into every JVM the command starts (through "
                     + "JAVA_TOOL_OPTIONS), so a failed Thread.start comes with its Java stack. Default JAR: "
@@ -72,6 +78,12 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintStream err = System.err;
+        for (Cause cause : expected) {
+            if (cause == Cause.CAUSE_UNSPECIFIED || cause == Cause.UNRECOGNIZED) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--expect " + cause
+                        + " is not a cause a failure can have; name one such as PIDS_CGROUP_LIMIT");
+            }
+        }
         OutputStream stream;
         try {
             stream = WatchCommand.openOutput(output, err);
@@ -80,7 +92,7 @@ public final class RunCommand implements Callable<Integer> {
             return 1;
         }
         FailureSink sink = format == WatchCommand.Format.json ? new JsonLinesSink(stream, output == null)
-                : new TextSink(new PrintWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8)), false);
+                : new TextSink(new OutputStreamWriter(stream, StandardCharsets.UTF_8), false);
         long self = ProcessHandle.current().pid();
         // The tree is rooted at this JVM so that the command is tracked from its very first instruction:
         // the kernel adds it when the JVM forks it. The JVM's own failures are left out below.
@@ -119,15 +131,28 @@ public final class RunCommand implements Callable<Integer> {
                 return 2;
             }
         }
+        Target target = Target.processTree(self);
+        String traced = "the process tree of " + command.get(0);
+        if (containerOptions.given()) { // the command (docker exec, a client) reaches into a container: trace that
+            try (dev.forktrace.containers.ContainerRuntimes runtimes = dev.forktrace.containers.ContainerRuntimes.forThisMachine()) {
+                runtimes.refresh();
+                target = Target.cgroup(containerOptions.cgroupPath(dev.forktrace.system.CgroupPaths.forThisMachine(), runtimes));
+                traced = String.join(" ", containerOptions.asFilters()) + " (cgroup " + ((Target.Cgroup) target).path() + ")";
+            } catch (IllegalArgumentException e) {
+                agents.close();
+                err.println("forktrace: " + containerOptions.flag() + ": " + e.getMessage());
+                return 2;
+            }
+        }
         ForktraceProbe probe;
         try {
-            probe = ForktraceProbe.attach(Target.processTree(self), hookOptions.choice(), List.of(commandOnly), agents.joiner());
+            probe = ForktraceProbe.attach(target, hookOptions.choice(), List.of(commandOnly), agents.joiner());
         } catch (BpfException e) {
             agents.close();
             err.println("forktrace: " + e.getMessage());
             return e.exitCode();
         }
-        err.println("forktrace: tracing the process tree of " + command.get(0) + "; " + agents.note());
+        err.println("forktrace: tracing " + traced + "; " + agents.note());
         int status;
         try {
             Process process;
@@ -167,7 +192,9 @@ public final class RunCommand implements Callable<Integer> {
         }
         Path jar;
         try {
-            jar = javaAgent.isEmpty()
+            // The Debian package installs the agent beside the jar and names it (packaging/forktrace.sh).
+            String installed = System.getProperty("forktrace.agentJar");
+            jar = javaAgent.isEmpty() && installed != null ? Path.of(installed) : javaAgent.isEmpty()
                     ? Path.of(RunCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI())
                             .getParent().getParent().resolve("agent/target/forktrace-agent.jar")
                     : Path.of(javaAgent);

@@ -6,7 +6,9 @@ import dev.forktrace.bpf.EventLayout;
 import dev.forktrace.bpf.Libc;
 import dev.forktrace.bpf.ProbeSession;
 import dev.forktrace.output.FailureSink;
+import dev.forktrace.output.IoErrors;
 import dev.forktrace.output.JsonLinesSink;
+import dev.forktrace.output.LineOutput;
 import dev.forktrace.output.TextSink;
 import dev.forktrace.pipeline.Capture;
 import dev.forktrace.proto.v1.HookStatus;
@@ -48,7 +50,7 @@ public final class WatchCommand implements Callable<Integer> {
     Format format = Format.text;
 
     @Option(names = "--pid", paramLabel = "PID", description = "Only failures of this process (tgid).")
-    int pid;
+    Integer pid; // null: every process (0 is not a process and is refused)
 
     @Option(names = "--comm", paramLabel = "NAME", description = "Only failures of processes with this name.")
     String comm = "";
@@ -57,7 +59,11 @@ public final class WatchCommand implements Callable<Integer> {
             description = "Only failures in this cgroup: a directory under /sys/fs/cgroup or a path like /a/b.")
     String cgroup;
 
-    @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop after this many seconds.")
+    @Mixin
+    ContainerOptions containerOptions = new ContainerOptions();
+
+    @Option(names = "--duration", paramLabel = "SECONDS",
+            description = "Stop after this many seconds (0, the default: run until Ctrl-C or SIGTERM).")
     double durationSeconds;
 
     @Option(names = "--output", paramLabel = "FILE",
@@ -92,14 +98,20 @@ public final class WatchCommand implements Callable<Integer> {
     @Mixin
     AgentOptions agentOptions = new AgentOptions();
 
+    @Mixin
+    KafkaOptions kafkaOptions = new KafkaOptions();
+    MetricsOptions metricsOptions = new MetricsOptions();
+
     private volatile boolean running = true;
 
     @Override
     public Integer call() {
         StartupTrace.mark("command line parsed");
         PrintStream err = System.err;
-        if (durationSeconds < 0 || pid < 0) {
-            err.println("forktrace: --duration and --pid must not be negative");
+        String usage = OutputChecks.watchUsage(durationSeconds, pid, OutputChecks.pidMax(), output, rotateSize,
+                rotateKeep, jfr);
+        if (usage != null) {
+            err.println("forktrace: " + usage);
             return 2;
         }
         if (warnAt < 0 || warnAt > 100 || warnHysteresis < 0 || warnHysteresis >= 100) {
@@ -118,13 +130,25 @@ public final class WatchCommand implements Callable<Integer> {
             } else if (!output.toString().equals("-")) {
                 stream = openOutput(null, System.out); // see what is being recorded, in --format
             }
+        } catch (IOException | RuntimeException e) {
+            err.println("forktrace: cannot write the output file " + output + ": " + describe(e));
+            return 1;
+        }
+        try {
             if (jfr != null) {
                 sinks.add(new JfrSink(jfr));
             }
         } catch (IOException | RuntimeException e) {
-            err.println("forktrace: cannot write the output file " + (jfr != null && !sinks.isEmpty() ? jfr : output)
-                    + ": " + describe(e));
+            err.println("forktrace: cannot write the output file " + jfr + ": " + describe(e));
             return 1;
+        }
+        try {
+            if (kafkaOptions.enabled()) {
+                sinks.add(kafkaOptions.open(err));
+            }
+        } catch (RuntimeException e) { // KafkaException, ConfigException: a bad bootstrap or property
+            err.println("forktrace: --kafka " + kafkaOptions.bootstrap + ": " + describe(e));
+            return 2;
         }
         StartupTrace.mark("outputs open");
         CgroupPaths cgroups = CgroupPaths.forThisMachine();
@@ -141,14 +165,44 @@ public final class WatchCommand implements Callable<Integer> {
                 return 2;
             }
         }
+        dev.forktrace.containers.ContainerRuntimes containers = null;
+        if (containerOptions.given()) {
+            if (cgroup != null) {
+                err.println("forktrace: --cgroup, --container and --pod each choose the one cgroup to watch: give one");
+                return 2;
+            }
+            try {
+                containers = dev.forktrace.containers.ContainerRuntimes.forThisMachine();
+                containers.refresh(); // the filter needs the names now; the thread keeps them fresh after
+                containers.start();
+                Map.Entry<CgroupPaths.Hierarchy, Long> found = cgroups.resolve(containerOptions.cgroupPath(cgroups, containers));
+                cgroupId = found.getValue();
+                hierarchy = found.getKey().code();
+            } catch (IOException | IllegalArgumentException e) {
+                if (containers != null) containers.close();
+                err.println("forktrace: " + containerOptions.flag() + ": " + e.getMessage());
+                return 2;
+            }
+        }
+        dev.forktrace.containers.ContainerRuntimes containerIndex = containers;
         boolean toConsole = output == null || protobufStream && !output.toString().equals("-");
         boolean terminal = toConsole && System.console() != null && System.console().isTerminal();
         TextSink text = null;
         if (stream != null && format == Format.json) {
             sinks.add(new JsonLinesSink(stream, toConsole));
         } else if (stream != null) {
-            text = new TextSink(new PrintWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8)), terminal);
+            text = new TextSink(new OutputStreamWriter(stream, StandardCharsets.UTF_8), terminal);
             sinks.add(text);
+        }
+
+        try {
+            FailureSink metrics = metricsOptions.open(err);
+            if (metrics != null) {
+                sinks.add(metrics);
+            }
+        } catch (MetricsOptions.MetricsException e) {
+            err.println("forktrace: " + e.getMessage());
+            return 2;
         }
 
         AgentLink agents;
@@ -161,12 +215,13 @@ public final class WatchCommand implements Callable<Integer> {
         // The pipeline warms up (classes, /proc and cgroup indexes) while the kernel verifies the programs.
         TextSink textSink = text;
         FutureTask<Capture> preparedCapture = new FutureTask<>(
-                () -> new Capture(cgroups, sinks, () -> textSink == null ? 0 : textSink.collapsed()));
+                () -> new Capture(cgroups, sinks, () -> textSink == null ? 0 : textSink.collapsed(), containerIndex));
         Thread.ofPlatform().daemon().name("forktrace-warm-up").start(preparedCapture);
         ProbeSession session;
         try {
             StartupTrace.mark("options and outputs");
-            session = ProbeSession.open(new ProbeSession.Filter(pid, false, cgroupId, hierarchy, comm), hookOptions.choice());
+            session = ProbeSession.open(new ProbeSession.Filter(pid == null ? 0 : pid, false, cgroupId, hierarchy, comm),
+                    hookOptions.choice());
             StartupTrace.mark("BPF object loaded");
             session.attach();
             StartupTrace.mark("BPF programs attached");
@@ -183,21 +238,22 @@ public final class WatchCommand implements Callable<Integer> {
             installStopSignals();
             Capture capture = prepared(preparedCapture);
             capture.bind(session);
+            kafkaOptions.countUndeliverable(capture);
+            capture.outputs().warnTo(message -> err.println("forktrace: " + message));
             headroom = warnAt > 0 ? startHeadroom(cgroups) : null;
             if (headroom != null) {
                 capture.watchHeadroom(headroom);
+                metricsOptions.headroom(headroom::latest);
             }
             if (agents.joiner() != null) {
                 capture.joinJavaReports(agents.joiner());
             }
-            StreamHeader header = header(session.hooks());
-            for (FailureSink sink : sinks) {
-                sink.start(header);
-            }
+            // Completed once, so that every sink (file, Kafka) writes the same start time, clocks and host.
+            capture.outputs().start(StreamWriter.completeHeader(header(session.hooks()))); // a full disk from the start is said, not fatal
             StartupTrace.mark("pipeline warm");
             // Printed once the pipeline is warm too: from here on a failure is attributed within
             // milliseconds, while the processes that hold the limit are still there to be named.
-            err.println(attachedLine(session.hooks()) + "; " + agents.note());
+            err.println(attachedLine(readKernelRelease(), session.hooks(), Coverage.of(session.hooks(), cgroups, Map.of()), agents.note()));
             long deadline = durationSeconds > 0 ? System.nanoTime() + (long) (durationSeconds * 1e9) : Long.MAX_VALUE;
             capture.run(() -> running, deadline);
             if (headroom != null) {
@@ -208,7 +264,11 @@ public final class WatchCommand implements Callable<Integer> {
             if (agents.summary() != null) {
                 err.println(agents.summary());
             }
-            return 0;
+            // A failed output did not end the capture, but what it missed is counted and the exit says so.
+            for (var failed : capture.outputs().failed()) {
+                err.println("forktrace: output failed: " + failed.describe());
+            }
+            return capture.outputs().failed().isEmpty() ? 0 : 1;
         } catch (UncheckedIOException | IOException e) {
             err.println("forktrace: writing " + (output == null ? "standard output" : output) + " failed: "
                     + describe(e) + " (events up to this point were written; the probes are detached)");
@@ -251,18 +311,11 @@ public final class WatchCommand implements Callable<Integer> {
      * leaves the console open, since the summary is printed after the sinks close.
      */
     static OutputStream openOutput(Path file, OutputStream console) throws IOException {
-        OutputStream target = file != null ? Files.newOutputStream(file) : new FilterOutputStream(console) {
-            @Override
-            public void write(byte[] bytes, int offset, int length) throws IOException {
-                out.write(bytes, offset, length);
-            }
-
-            @Override
-            public void close() throws IOException {
-                flush();
-            }
-        };
-        return new BufferedOutputStream(target, 1 << 16);
+        // Not System.out, a PrintStream that swallows errors: a full disk or a reader gone (EPIPE) is seen.
+        if (file != null) {
+            return LineOutput.toFile(file);
+        }
+        return console == System.err ? LineOutput.toStandardError() : LineOutput.toStandardOutput();
     }
 
     /** The capture the warm-up thread built; its failure is this thread's failure. */
@@ -294,22 +347,38 @@ public final class WatchCommand implements Callable<Integer> {
                         default -> Tier.TIER_UNSPECIFIED;
                     }));
         }
-        if (pid != 0) header.addFilters("--pid " + pid);
+        if (pid != null) header.addFilters("--pid " + pid);
         if (!comm.isEmpty()) header.addFilters("--comm " + comm);
         if (cgroup != null) header.addFilters("--cgroup " + cgroup);
+        if (kafkaOptions.hostName != null) header.setHostName(kafkaOptions.hostName);
+        header.addAllFilters(containerOptions.asFilters());
         return header.build();
     }
 
-    static String attachedLine(List<ProbeSession.Hook> hooks) {
-        String kernel = readKernelRelease();
-        String attached = hooks.stream().filter(ProbeSession.Hook::attached)
-                .map(h -> h.name() + "=" + h.tier()).collect(Collectors.joining(", "));
+    /**
+     * One short line (at most ~200 characters on a tracepoint-only kernel): the kernel, the tier, which causes
+     * are only inferred here (the rest are confirmed) and the agent socket. Per-hook details are in doctor.
+     */
+    static String attachedLine(String kernel, List<ProbeSession.Hook> hooks, Map<String, String> coverage, String agentNote) {
         String tiers = hooks.stream().filter(ProbeSession.Hook::attached).map(ProbeSession.Hook::tier).distinct()
                 .collect(Collectors.joining("+"));
-        String missing = hooks.stream().filter(h -> !h.attached())
-                .map(h -> h.name() + (h.note().isEmpty() ? "" : " (" + h.note() + ")")).collect(Collectors.joining("; "));
-        return "forktrace: attached to Linux " + kernel + ", tier " + (tiers.isEmpty() ? "none" : tiers) + ", hooks: "
-                + attached + (missing.isEmpty() ? "" : "; not available: " + missing);
+        List<String> confirmed = new ArrayList<>(), inferred = new ArrayList<>(), invisible = new ArrayList<>();
+        coverage.forEach((cause, verdict) -> {
+            if (!cause.equals(cause.toUpperCase(java.util.Locale.ROOT))) {
+                return; // "kernel-thread failures" is a visibility note, not a cause
+            }
+            (verdict.startsWith("confirmed") ? confirmed : verdict.startsWith("inferred") ? inferred : invisible).add(cause);
+        });
+        StringBuilder line = new StringBuilder("forktrace: attached to Linux ").append(kernel)
+                .append(", tier ").append(tiers.isEmpty() ? "none" : tiers).append("; ").append(confirmed.size())
+                .append(" confirmed");
+        if (!inferred.isEmpty()) {
+            line.append(", inferred ").append(String.join(" ", inferred));
+        }
+        if (!invisible.isEmpty()) {
+            line.append(", blind to ").append(String.join(" ", invisible));
+        }
+        return line.append("; ").append(agentNote).toString();
     }
 
     static String readKernelRelease() {
@@ -331,13 +400,6 @@ public final class WatchCommand implements Callable<Integer> {
     }
 
     static String describe(Exception e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file or directory";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
-        return cause.getMessage() == null ? cause.toString() : cause.getMessage();
+        return IoErrors.reason(e);
     }
 }

@@ -2,6 +2,7 @@ package dev.forktrace.output;
 
 import com.google.protobuf.ProtocolMessageEnum;
 import com.google.protobuf.Timestamp;
+import dev.forktrace.proto.v1.Container;
 import dev.forktrace.proto.v1.Evidence;
 import dev.forktrace.proto.v1.ForkFailure;
 import dev.forktrace.proto.v1.JavaContext;
@@ -114,6 +115,11 @@ public final class FailureJson {
             name("snapshot");
             snapshot(f.getSnapshot());
         }
+        if (f.hasContainer()) {
+            name("container");
+            container(f.getContainer());
+        }
+        uint32("nsPid", f.getNsPid());
         endObject();
         return line;
     }
@@ -134,6 +140,27 @@ public final class FailureJson {
         string("name", s.getName());
         int64("limit", s.getLimit());
         int64("current", s.getCurrent());
+        string("knob", s.getKnob());
+        if (s.hasContainer()) {
+            name("container");
+            container(s.getContainer());
+        }
+        endObject();
+    }
+
+    private void container(Container c) {
+        beginObject();
+        string("runtime", c.getRuntime());
+        string("id", c.getId());
+        string("name", c.getName());
+        string("image", c.getImage());
+        string("podUid", c.getPodUid());
+        string("qosClass", c.getQosClass());
+        string("podNamespace", c.getPodNamespace());
+        string("podName", c.getPodName());
+        string("containerName", c.getContainerName());
+        string("cgroupPath", c.getCgroupPath());
+        string("cgroupDriver", c.getCgroupDriver());
         endObject();
     }
 
@@ -146,6 +173,11 @@ public final class FailureJson {
         string("cmdline", o.getCmdline());
         string("containerId", o.getContainerId());
         uint64("memoryBytes", o.getMemoryBytes());
+        if (o.hasContainer()) {
+            name("container");
+            container(o.getContainer());
+        }
+        uint32("nsPid", o.getNsPid());
         uint32("processCount", o.getProcessCount());
         string("exe", o.getExe());
         uint32("ancestorPid", o.getAncestorPid());
@@ -189,6 +221,8 @@ public final class FailureJson {
                 int64("limit", level.getLimit());
                 int64("events", level.getEvents());
                 int64("eventsAtEntry", level.getEventsAtEntry());
+                int64("limitHits", level.getLimitHits());
+                int64("limitHitsAtEntry", level.getLimitHitsAtEntry());
                 endObject();
             }
             endArray();

@@ -4,7 +4,7 @@ import dev.forktrace.proto.v1.ForkFailure;
 import dev.forktrace.proto.v1.Offender;
 import dev.forktrace.proto.v1.Stats;
 import java.io.IOException;
-import java.io.PrintWriter;
+import java.io.Writer;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -23,7 +23,7 @@ public final class TextSink implements FailureSink {
     static final long WINDOW_NANOS = 1_000_000_000L;
     private static final long RATE_WINDOW_NANOS = 10_000_000_000L;
 
-    private final PrintWriter out;
+    private final Writer out; // not a PrintWriter: that swallows write errors
     private final boolean live;
     private final Map<String, Burst> bursts = new LinkedHashMap<>();
     private final Map<String, Row> rows = new HashMap<>();
@@ -56,7 +56,8 @@ public final class TextSink implements FailureSink {
         }
     }
 
-    public TextSink(PrintWriter out, boolean live) {
+    /** @param out where the lines go; its write errors end this sink (a PrintWriter's would be lost) */
+    public TextSink(Writer out, boolean live) {
         this.out = out;
         this.live = live;
     }
@@ -66,7 +67,7 @@ public final class TextSink implements FailureSink {
     }
 
     @Override
-    public void accept(ForkFailure f) {
+    public void accept(ForkFailure f) throws IOException {
         long now = System.nanoTime();
         if (live) {
             updateRow(f, now);
@@ -84,14 +85,14 @@ public final class TextSink implements FailureSink {
         }
         bursts.put(key, new Burst(now, f.getCause() + " in " + f.getScope().getName() + " by '" + f.getProcessComm()
                 + "' (pid " + f.getPid() + ")"));
-        out.println(line(f));
+        println(line(f));
         out.flush();
     }
 
     /** A headroom warning or recovery: one line, printed at once (also in the live table's place). */
     @Override
-    public void headroom(dev.forktrace.proto.v1.Headroom h) {
-        out.println(headroomLine(h));
+    public void headroom(dev.forktrace.proto.v1.Headroom h) throws IOException {
+        println(headroomLine(h));
         out.flush();
     }
 
@@ -107,7 +108,14 @@ public final class TextSink implements FailureSink {
                 .append(time).append(' ')
                 .append(f.getSyscall().name().toLowerCase()).append(' ')
                 .append(f.getErrno()).append(" pid ").append(f.getPid()).append(" tid ").append(f.getTid())
-                .append(" '").append(f.getComm()).append("' (").append(f.getProcessComm()).append(')')
+                .append(" '").append(f.getComm()).append("' (").append(f.getProcessComm()).append(')');
+        if (f.hasContainer()) {
+            b.append(" in ").append(dev.forktrace.containers.Containers.describe(f.getContainer()));
+        }
+        if (f.getNsPid() != 0 && f.getNsPid() != f.getPid()) {
+            b.append(" as pid ").append(f.getNsPid()).append(" in its namespace");
+        }
+        b
                 .append(f.getThread() ? " new thread" : " new process")
                 .append(": ").append(f.getCause()).append(" [").append(f.getConfidence()).append("] ")
                 .append(f.getMessage());
@@ -132,11 +140,20 @@ public final class TextSink implements FailureSink {
         return stack.get(stack.size() - 1);
     }
 
-    private void report(Burst burst) {
+    private void report(Burst burst) throws IOException {
         if (burst.repeats > 0) {
-            out.printf("  ... %d more identical failures within %.1fs: %s%n", burst.repeats, WINDOW_NANOS / 1e9,
+            printf("  ... %d more identical failures within %.1fs: %s%n", burst.repeats, WINDOW_NANOS / 1e9,
                     burst.description);
         }
+    }
+
+    private void println(String line) throws IOException {
+        out.write(line);
+        out.write('\n');
+    }
+
+    private void printf(String format, Object... args) throws IOException {
+        out.write(String.format(format, args));
     }
 
     private void updateRow(ForkFailure f, long now) {
@@ -157,7 +174,7 @@ public final class TextSink implements FailureSink {
     }
 
     @Override
-    public void stats(Stats stats) {
+    public void stats(Stats stats) throws IOException {
         long now = System.nanoTime();
         if (live) {
             redraw(stats, now);
@@ -173,21 +190,21 @@ public final class TextSink implements FailureSink {
         out.flush();
     }
 
-    private void redraw(Stats stats, long now) {
+    private void redraw(Stats stats, long now) throws IOException {
         List<Row> sorted = new ArrayList<>(rows.values());
         sorted.sort(Comparator.comparingLong((Row r) -> r.count).reversed());
-        out.print("\033[H\033[2J");
-        out.printf("forktrace: %d failures delivered, %d dropped   (Ctrl-C to stop)%n%n", stats.getDelivered(),
+        out.write("\033[H\033[2J");
+        printf("forktrace: %d failures delivered, %d dropped   (Ctrl-C to stop)%n%n", stats.getDelivered(),
                 stats.getDropped());
-        out.printf("%-24s %-36s %8s %8s  %s%n", "CAUSE", "SCOPE", "COUNT", "RATE/s", "TOP OFFENDER");
+        printf("%-24s %-36s %8s %8s  %s%n", "CAUSE", "SCOPE", "COUNT", "RATE/s", "TOP OFFENDER");
         for (Row r : sorted) {
             double rate = now - r.windowStartNanos > 0 && r.windowStartNanos != 0
                     ? Math.max(r.rate, r.windowCount * 1e9 / Math.max(1, now - r.windowStartNanos)) : r.rate;
-            out.printf("%-24s %-36s %8d %8.1f  %s%n", r.cause, truncate(r.scope, 36), r.count, rate, r.topOffender);
+            printf("%-24s %-36s %8d %8.1f  %s%n", r.cause, truncate(r.scope, 36), r.count, rate, r.topOffender);
         }
         if (!sorted.isEmpty()) {
-            out.println();
-            out.println(sorted.get(0).message);
+            println("");
+            println(sorted.get(0).message);
         }
         out.flush();
     }
@@ -202,6 +219,6 @@ public final class TextSink implements FailureSink {
             report(burst);
         }
         bursts.clear();
-        out.flush();
+        out.flush(); // the Writer only: its stream is the caller's
     }
 }

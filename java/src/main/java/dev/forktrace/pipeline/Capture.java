@@ -2,6 +2,7 @@ package dev.forktrace.pipeline;
 
 import dev.forktrace.agentlink.JavaJoiner;
 import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.containers.ContainerRuntimes;
 import dev.forktrace.bpf.Libc;
 import dev.forktrace.bpf.ProbeSession;
 import dev.forktrace.output.FailureSink;
@@ -11,6 +12,7 @@ import dev.forktrace.system.ProcessInspector;
 import dev.forktrace.system.SystemStateReader;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
 import java.time.Instant;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -30,6 +32,8 @@ public final class Capture {
     private final EventProcessor processor;
     private final long[] counters = new long[EventLayout.CNT_SLOTS];
     private JavaJoiner joiner;
+    private LongSupplier undeliverable = () -> 0;
+    private final ContainerRuntimes containers;
     private dev.forktrace.limits.HeadroomMonitor headroom;
 
     /** @param collapsed how many failures the sinks folded into earlier ones (for Stats), or () -> 0 */
@@ -43,11 +47,17 @@ public final class Capture {
      * programs load, which takes the warm-up off the time to the attached line.
      */
     public Capture(CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
+        this(cgroups, sinks, collapsed, null);
+    }
+
+    /** @param containers the runtime index to name containers from; null: one is made and started here */
+    public Capture(CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed, ContainerRuntimes containers) {
+        this.containers = containers != null ? containers : ContainerRuntimes.forThisMachine().start();
         this.sinks = sinks;
         this.collapsed = collapsed;
         long wallMinusMonotonic = Instant.now().toEpochMilli() * 1_000_000L - Libc.monotonicNanos();
         this.processor = new EventProcessor(new SystemStateReader(),
-                new FailureAssembler(cgroups, new ProcessInspector(), wallMinusMonotonic), sinks, summary);
+                new FailureAssembler(cgroups, new ProcessInspector(), wallMinusMonotonic, this.containers), sinks, summary);
         processor.warmUp();
     }
 
@@ -63,6 +73,19 @@ public final class Capture {
     public void joinJavaReports(JavaJoiner joiner) {
         this.joiner = joiner;
         processor.joinJavaReports(joiner);
+    }
+
+    /**
+     * Where Stats.undeliverable comes from: records a network sink (watch --kafka) lost so far. Every sink's
+     * Stats carry it, so a .pb file and the metrics say what its Kafka copy is missing.
+     */
+    public void countUndeliverable(LongSupplier undeliverable) {
+        this.undeliverable = undeliverable;
+    }
+
+    private Stats withUndeliverable(Stats stats) {
+        long lost = undeliverable.getAsLong();
+        return lost == 0 ? stats : stats.toBuilder().setUndeliverable(lost).build();
     }
 
     /** Hands the monitor's headroom warnings to the sinks, in stream order with the failures (call before {@link #run}). */
@@ -85,11 +108,14 @@ public final class Capture {
         }
     }
 
-    /** Runs until keepGoing is false or the deadline (System.nanoTime) passes, then delivers what is left. */
+    /**
+     * Runs until keepGoing is false, the deadline (System.nanoTime) passes or every sink has failed, then
+     * delivers what is left.
+     */
     public void run(BooleanSupplier keepGoing, long deadlineNanos) throws IOException {
         var ring = session.ringBuffer();
         long nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
-        while (keepGoing.getAsBoolean() && System.nanoTime() < deadlineNanos) {
+        while (keepGoing.getAsBoolean() && System.nanoTime() < deadlineNanos && !processor.outputs().allFailed()) {
             long waitMillis = Math.min(250, Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000));
             if (joiner != null && joiner.busy()) {
                 waitMillis = Math.min(waitMillis, 10); // a held failure is written soon after its report
@@ -105,7 +131,9 @@ public final class Capture {
             processor.endOfBatch();
             if (System.nanoTime() >= nextStats) {
                 nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
-                emit(summary.stats(session.readCounters(counters), collapsed.getAsLong(), false));
+                session.readCounters(counters);
+                readSignatures();
+                emit(withUndeliverable(summary.stats(counters, collapsed.getAsLong(), false)));
             }
         }
         ring.drain(processor); // what arrived before the stop is delivered, not lost
@@ -120,29 +148,43 @@ public final class Capture {
             joiner.flush(processor::deliver);
         }
         session.readCounters(counters);
-        Stats last = summary.stats(counters, collapsed.getAsLong(), true);
-        IOException first = null;
-        for (FailureSink sink : sinks) {
-            try {
-                sink.stats(last);
-                sink.close();
-            } catch (IOException e) {
-                first = first == null ? e : first;
-            }
+        readSignatures();
+        containers.close();
+        processor.outputs().finish(withUndeliverable(summary.stats(counters, collapsed.getAsLong(), true)));
+    }
+
+    private long aggregatedRead;
+    private long[] signatureCounts;
+    private final MemorySegment[] signatureKeys = new MemorySegment[1];
+
+    /** Folds the kernel's per-signature counts of dropped failures into the tally (when they moved). */
+    private void readSignatures() {
+        if (counters[EventLayout.CNT_AGGREGATED] == aggregatedRead) {
+            return;
         }
-        if (first != null) {
-            throw first;
+        aggregatedRead = counters[EventLayout.CNT_AGGREGATED];
+        if (signatureCounts == null) {
+            signatureCounts = new long[EventLayout.SIGNATURE_SLOTS];
         }
+        int n = session.readSignatures(signatureCounts, signatureKeys);
+        Signature[] keys = new Signature[n];
+        for (int i = 0; i < n; i++) {
+            keys[i] = new Signature().read(signatureKeys[0], i * EventLayout.SIGNATURE.byteSize());
+        }
+        summary.signatures().kernelCounts(keys, signatureCounts, n, processor::attributeAlone);
+    }
+
+    /** The sinks and which of them failed (a failed sink does not end the capture; see {@link Outputs}). */
+    public Outputs outputs() {
+        return processor.outputs();
     }
 
     private dev.forktrace.bpf.RingBuffer ring() {
         return session.ringBuffer();
     }
 
-    private void emit(Stats stats) throws IOException {
-        for (FailureSink sink : sinks) {
-            sink.stats(stats);
-        }
+    private void emit(Stats stats) {
+        processor.outputs().stats(stats);
     }
 
     public void printSummary(PrintStream out) {

@@ -24,7 +24,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     private final Attributor attributor = new Attributor();
     private final SystemStateReader systemState;
     private final FailureAssembler assembler;
-    private final List<FailureSink> sinks;
+    private final Outputs outputs;
     private final Summary summary;
     private final java.util.function.Consumer<ForkFailure> deliver = this::deliver;
     private dev.forktrace.agentlink.JavaJoiner joiner;
@@ -35,7 +35,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             Summary summary) {
         this.systemState = systemState;
         this.assembler = assembler;
-        this.sinks = sinks;
+        this.outputs = new Outputs(sinks);
         this.summary = summary;
     }
 
@@ -50,6 +50,9 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
         attributor.attribute(raw, system, attribution);
         ForkFailure failure = assembler.assemble(++sequence, raw, attribution, system);
         summary.record(failure);
+        SignatureTally tally = summary.signatures();
+        tally.delivered(tally.scratch().of(raw), failure.getCause(), failure.getScope().getKind(),
+                failure.getScope().getName());
         if (joiner != null) {
             joiner.offer(failure, deliver); // may hold it for the Java agent's report
         } else {
@@ -57,15 +60,29 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
         }
     }
 
-    /** Writes one failure to every sink (directly, or when the joiner releases it). */
-    public void deliver(ForkFailure failure) {
-        for (FailureSink sink : sinks) {
-            try {
-                sink.accept(failure);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+    /** The cause and scope of a signature no delivered failure had, attributed from the signature alone. */
+    public SignatureTally.Verdict attributeAlone(Signature signature) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment event = arena.allocate(EventLayout.EVENT_SIZE, 8);
+            signature.writeEvent(event);
+            RawEvent synthetic = new RawEvent().wrap(event, 0);
+            Attribution verdict = new Attribution();
+            SystemState system = systemState.current();
+            attributor.attribute(synthetic, system, verdict);
+            ForkFailure failure = assembler.assemble(0, synthetic, verdict, system);
+            return new SignatureTally.Verdict(failure.getCause(), failure.getScope().getKind(),
+                    failure.getScope().getName());
         }
+    }
+
+    /** Writes one failure to every sink (directly, or when the joiner releases it); a failing sink is left out. */
+    public void deliver(ForkFailure failure) {
+        outputs.accept(failure);
+    }
+
+    /** The sinks, with what failed among them. */
+    public Outputs outputs() {
+        return outputs;
     }
 
     /**
@@ -88,13 +105,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
 
     /** Tells the sinks that the ring is drained, so line-oriented outputs flush once per batch. */
     public void endOfBatch() {
-        for (FailureSink sink : sinks) {
-            try {
-                sink.endOfBatch();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
+        outputs.endOfBatch();
     }
 
     /** Java agent reports are joined into failures from now on (null: none). */

@@ -6,7 +6,10 @@ import dev.forktrace.attribution.KernelNames;
 import dev.forktrace.attribution.RawEvent;
 import dev.forktrace.attribution.SystemState;
 import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.containers.ContainerRuntimes;
+import dev.forktrace.containers.LimitKnobs;
 import dev.forktrace.proto.v1.Cause;
+import dev.forktrace.proto.v1.Container;
 import dev.forktrace.proto.v1.Evidence;
 import dev.forktrace.proto.v1.ForkFailure;
 import dev.forktrace.proto.v1.JavaContext;
@@ -22,6 +25,7 @@ import dev.forktrace.proto.v1.Tier;
 import dev.forktrace.system.CgroupPaths;
 import dev.forktrace.system.CgroupPaths.Hierarchy;
 import dev.forktrace.system.ProcessInspector;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -33,11 +37,21 @@ public final class FailureAssembler {
     private final CgroupPaths cgroups;
     private final ProcessInspector processes;
     private final long wallMinusMonotonicNanos;
+    private final ContainerRuntimes containers; // null: no container identity
 
     public FailureAssembler(CgroupPaths cgroups, ProcessInspector processes, long wallMinusMonotonicNanos) {
+        this(cgroups, processes, wallMinusMonotonicNanos, null);
+    }
+
+    public FailureAssembler(CgroupPaths cgroups, ProcessInspector processes, long wallMinusMonotonicNanos,
+            ContainerRuntimes containers) {
         this.cgroups = cgroups;
         this.processes = processes;
         this.wallMinusMonotonicNanos = wallMinusMonotonicNanos;
+        this.containers = containers;
+        if (containers != null) {
+            processes.identifyContainers(containers::forPath);
+        }
     }
 
     public ForkFailure assemble(long sequence, RawEvent e, Attribution a, SystemState system) {
@@ -72,7 +86,15 @@ public final class FailureAssembler {
         }
         KernelSnapshot snapshot = snapshot(e, system);
         f.setSnapshot(snapshot);
-        Scope scope = scope(e, a, snapshot, system);
+        Container container = failingContainer(e, snapshot);
+        if (container != null) {
+            f.setContainer(container);
+        }
+        int nsPid = e.nsTgid() != 0 ? e.nsTgid() : processes.nsPid(e.pid(), e.processComm());
+        if (nsPid > 0) {
+            f.setNsPid(nsPid);
+        }
+        Scope scope = scope(e, a, snapshot, system, container);
         f.setScope(scope);
         f.addAllEvidence(evidence(e, a, snapshot, system));
         f.addAllOffenders(offenders).setOffenderRanking(byMemory ? "memory" : "tasks");
@@ -135,7 +157,8 @@ public final class FailureAssembler {
             s.addPidsCgroups(PidsCgroupLevel.newBuilder().setCgroupId(e.pidsCgroupId(i))
                     .setPath(cgroups.describe(Hierarchy.PIDS, e.pidsCgroupId(i)))
                     .setCurrent(e.pidsCounter(i)).setLimit(e.pidsLimit(i))
-                    .setEvents(e.pidsEvents(i)).setEventsAtEntry(e.pidsEventsAtEntry(i)));
+                    .setEvents(e.pidsEvents(i)).setEventsAtEntry(e.pidsEventsAtEntry(i))
+                    .setLimitHits(e.pidsLimitHits(i)).setLimitHitsAtEntry(e.pidsLimitHitsAtEntry(i)));
         }
         if (e.memcgId() != 0) {
             s.setMemcg(MemcgState.newBuilder().setCgroupId(e.memcgId())
@@ -154,18 +177,66 @@ public final class FailureAssembler {
         return s.build();
     }
 
-    private Scope scope(RawEvent e, Attribution a, KernelSnapshot snapshot, SystemState system) {
+    /**
+     * The failing process's container, from its own pids cgroup (else its memory cgroup, else its cgroup v2
+     * cgroup): the path comes from the id index, the identity from the runtime index; no file is read.
+     */
+    private Container failingContainer(RawEvent e, KernelSnapshot snapshot) {
+        if (containers == null) {
+            return null;
+        }
+        if (snapshot.getPidsCgroupsCount() > 0) {
+            PidsCgroupLevel own = snapshot.getPidsCgroups(0);
+            return containers.forCgroup(own.getCgroupId(), own.getPath());
+        }
+        if (snapshot.hasMemcg()) {
+            return containers.forCgroup(snapshot.getMemcg().getCgroupId(), snapshot.getMemcg().getPath());
+        }
+        return e.cgroupId() == 0 ? null
+                : containers.forCgroup(e.cgroupId(), cgroups.describe(Hierarchy.UNIFIED, e.cgroupId()));
+    }
+
+    private Scope scope(RawEvent e, Attribution a, KernelSnapshot snapshot, SystemState system, Container failing) {
         Scope.Builder scope = Scope.newBuilder().setKind(a.scopeKind).setLimit(a.limit).setCurrent(a.current);
         switch (a.scopeKind) {
-            case CGROUP -> scope.setName(a.scopeLevel >= 0 && a.scopeLevel < snapshot.getPidsCgroupsCount()
-                    ? snapshot.getPidsCgroups(a.scopeLevel).getPath() : "unknown cgroup");
-            case USER -> scope.setName(a.cause == Cause.NAMESPACE_LIMIT
-                    ? "user namespace " + e.userNamespaceInum() + " of " + Users.describe(e.uid())
-                    : Users.describe(e.uid()));
+            case CGROUP -> {
+                boolean known = a.scopeLevel >= 0 && a.scopeLevel < snapshot.getPidsCgroupsCount();
+                scope.setName(known ? snapshot.getPidsCgroups(a.scopeLevel).getPath() : "unknown cgroup");
+                if (known) {
+                    PidsCgroupLevel level = snapshot.getPidsCgroups(a.scopeLevel);
+                    Container owner = containers == null ? null : containers.forCgroup(level.getCgroupId(), level.getPath());
+                    if (owner != null && owner.getId().isEmpty() && failing != null
+                            && owner.getPodUid().equals(failing.getPodUid())) { // a pod's cgroup: its names from the container
+                        owner = owner.toBuilder().setPodNamespace(failing.getPodNamespace())
+                                .setPodName(failing.getPodName()).setRuntime(failing.getRuntime()).build();
+                    }
+                    if (owner != null) {
+                        scope.setContainer(owner);
+                    }
+                    Path mount = cgroups.mount(Hierarchy.PIDS);
+                    scope.setKnob(LimitKnobs.pidsLimit(level.getPath(), owner, mount == null ? null : mount.toString(),
+                            level.getLimit()));
+                }
+            }
+            case USER -> {
+                scope.setName(a.cause == Cause.NAMESPACE_LIMIT
+                        ? "user namespace " + e.userNamespaceInum() + " of " + Users.describe(e.uid())
+                        : Users.describe(e.uid()));
+                if (a.cause == Cause.RLIMIT_NPROC) {
+                    String ownPath = snapshot.getPidsCgroupsCount() > 0 ? snapshot.getPidsCgroups(0).getPath() : null;
+                    scope.setKnob(LimitKnobs.rlimitNproc(e.rlimitNproc(), ownPath, failing, e.uid()));
+                }
+            }
             case PID_NAMESPACE -> scope.setName("pidns " + e.pidNamespaceInum(a.scopeLevel) + " level "
                     + e.pidNamespaceLevel(a.scopeLevel));
-            case MEMCG -> scope.setName(snapshot.getMemcg().getPath())
-                    .setLimit(a.limit * PAGE).setCurrent(a.current * PAGE);
+            case MEMCG -> {
+                scope.setName(snapshot.getMemcg().getPath()).setLimit(a.limit * PAGE).setCurrent(a.current * PAGE);
+                Container owner = containers == null ? null
+                        : containers.forCgroup(snapshot.getMemcg().getCgroupId(), snapshot.getMemcg().getPath());
+                if (owner != null) {
+                    scope.setContainer(owner);
+                }
+            }
             case SYSTEM -> scope.setName(switch (a.cause) {
                 case THREADS_MAX -> "kernel.threads-max";
                 case OVERCOMMIT_LIMIT -> "vm.overcommit_memory=2 (CommitLimit)";
@@ -187,6 +258,11 @@ public final class FailureAssembler {
                     if (level.getEvents() > level.getEventsAtEntry() && (e.evidence() & EventLayout.EV_ENTRY_SNAPSHOT) != 0) {
                         list.add("pids.events", level.getPath(), level.getEvents(), level.getEventsAtEntry(),
                                 "increased_from");
+                    }
+                    if (level.getLimitHitsAtEntry() >= 0 && level.getLimitHits() > level.getLimitHitsAtEntry()
+                            && (e.evidence() & EventLayout.EV_ENTRY_SNAPSHOT) != 0) {
+                        list.add("pids.events.local.max", level.getPath(), level.getLimitHits(),
+                                level.getLimitHitsAtEntry(), "increased_from");
                     }
                 }
                 if (a.scopeLevel >= 0 && a.scopeLevel < s.getPidsCgroupsCount()) {
@@ -257,6 +333,14 @@ public final class FailureAssembler {
     /** Loads and exercises the /proc and cgroup scanning code before the first failure needs it. */
     void warmUp() {
         processes.onSystem(false);
+        if (containers != null) { // loads the container classes without asking the runtime index about a fake id
+            String path = "/kubepods/burstable/pod00000000-0000-4000-8000-000000000000/docker-" + "0".repeat(64) + ".scope";
+            Container fake = ContainerRuntimes.build(dev.forktrace.containers.CgroupIdentity.parse(path), null);
+            Messages.class.getName();
+            dev.forktrace.containers.Containers.describe(fake);
+            LimitKnobs.pidsLimit(path, fake, null, 1);
+            LimitKnobs.rlimitNproc(1, path, fake, 0);
+        }
         for (CgroupPaths.Hierarchy hierarchy : CgroupPaths.Hierarchy.values()) {
             if (cgroups.mount(hierarchy) != null) {
                 cgroups.find(hierarchy, -1); // indexes the hierarchy once

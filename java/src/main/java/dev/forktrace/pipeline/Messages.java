@@ -1,6 +1,8 @@
 package dev.forktrace.pipeline;
 
 import dev.forktrace.attribution.Attribution;
+import dev.forktrace.containers.Containers;
+import dev.forktrace.proto.v1.Container;
 import dev.forktrace.proto.v1.ForkFailure;
 import dev.forktrace.proto.v1.ForkFailureOrBuilder;
 import dev.forktrace.proto.v1.Offender;
@@ -15,19 +17,23 @@ public final class Messages {
         long limit = f.getScope().getLimit();
         long current = f.getScope().getCurrent();
         String lie = a.errnoMisleading ? errno + ", but memory is fine: " : errno + ": ";
-        String holder = f.getOffendersCount() == 0 ? "" : "; " + holderText(f.getOffenders(0), f.getOffenderRanking());
+        String holder = f.getOffendersCount() == 0 ? "" : "; " + holderText(f.getOffenders(0), f.getOffenderRanking(),
+                f.getScope().getContainer());
         return switch (f.getCause()) {
-            case PIDS_CGROUP_LIMIT -> lie + "cgroup " + scope + " is at its pids limit (" + current + " of " + limit
-                    + " tasks)" + holder + ". Raise pids.max or stop what holds the tasks.";
+            case PIDS_CGROUP_LIMIT -> lie + "cgroup " + scope + owner(f.getScope().getContainer())
+                    + " is at its pids limit (" + current + " of " + limit + " tasks)" + holder
+                    + (f.getScope().getKnob().isEmpty() ? ". Raise pids.max or stop what holds the tasks."
+                    : ". The limit is " + f.getScope().getKnob() + "; raise it or stop what holds the tasks.");
             case RLIMIT_NPROC -> lie + scope + " has " + current + " processes/threads against RLIMIT_NPROC " + limit
-                    + holder + ". Raise ulimit -u (nproc) or stop that user's tasks.";
+                    + holder + (f.getScope().getKnob().isEmpty() ? ". Raise ulimit -u (nproc) or stop that user's tasks."
+                    : ". " + capitalized(f.getScope().getKnob()) + ". Raise it or stop that user's tasks.");
             case THREADS_MAX -> lie + "the system has " + current + " threads against kernel.threads-max " + limit
                     + holder + ".";
             case PID_NAMESPACE_FULL -> lie + "pid namespace " + scope + " has no free pid (" + current
                     + " allocated, pid_max " + limit + ")" + holder + ".";
             case PID_NAMESPACE_DEAD -> lie + "pid namespace " + scope
                     + " lost its init (pid 1 exited); nothing new can start in it" + holder + ".";
-            case MEMCG_LIMIT -> errno + ": memory cgroup " + scope + " is at its limit (" + mib(current) + " of "
+            case MEMCG_LIMIT -> errno + ": memory cgroup " + scope + owner(f.getScope().getContainer()) + " is at its limit (" + mib(current) + " of "
                     + mib(limit) + ")" + holder + ".";
             case OVERCOMMIT_LIMIT -> errno + ": strict overcommit (vm.overcommit_memory=2) refused the new address "
                     + "space; Committed_AS " + mib(current) + " of CommitLimit " + mib(limit) + holder + ".";
@@ -45,8 +51,38 @@ public final class Messages {
         };
     }
 
-    private static String holderText(Offender o, String ranking) {
-        return dev.forktrace.system.HolderGroups.describe(o, ranking.equals("memory"));
+    /**
+     * The top offender. A group of processes running one program is worded by HolderGroups; a single process
+     * gets its pid in its own namespace and its container, unless that is the scope's own (already named).
+     */
+    private static String holderText(Offender o, String ranking, Container scope) {
+        if (o.getProcessCount() > 1) {
+            return dev.forktrace.system.HolderGroups.describe(o, ranking.equals("memory"));
+        }
+        String amount = ranking.equals("memory") ? mib(o.getMemoryBytes()) + " resident"
+                : String.format("%,d", o.getTasks()) + (o.getTasks() == 1 ? " task" : " tasks");
+        String pid = o.getNsPid() != 0 && o.getNsPid() != o.getPid() ? "pid " + o.getPid() + ", " + o.getNsPid()
+                + " in its namespace" : "pid " + o.getPid();
+        Container c = o.getContainer();
+        boolean sameContainer = !scope.getId().isEmpty() && scope.getId().equals(c.getId());
+        if (!scope.getPodUid().isEmpty() && scope.getPodUid().equals(c.getPodUid())) { // the pod is named already
+            c = c.toBuilder().clearPodUid().clearPodName().clearPodNamespace().build();
+        }
+        return "'" + o.getComm() + "' (" + pid + (o.hasContainer() && !sameContainer
+                ? ", " + Containers.describe(c) : "")
+                + ") holds " + amount;
+    }
+
+    /** " (container web of docker)" / " (pod default/api)" for a scope that is a container's or pod's cgroup. */
+    private static String owner(Container c) {
+        if (c.getRuntime().isEmpty() && c.getPodUid().isEmpty()) {
+            return "";
+        }
+        return " (" + Containers.describe(c) + ")";
+    }
+
+    private static String capitalized(String s) {
+        return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
     }
 
     static String mib(long bytes) {

@@ -23,6 +23,7 @@ public final class Summary {
     private final Map<Process, long[]> byProcess = new HashMap<>();
     private long otherProcesses;
     private long delivered;
+    private final SignatureTally signatures = new SignatureTally();
 
     // Keys are records and counts are mutable cells: a storm records thousands of failures a second
     // and should not build two strings and box a Long for each.
@@ -67,6 +68,11 @@ public final class Summary {
         return delivered;
     }
 
+    /** Exact counts per cause and scope: delivered plus counted in the kernel by signature. */
+    public SignatureTally signatures() {
+        return signatures;
+    }
+
     /** Stats message from kernel counters (EventLayout.CNT_*) and what was delivered. */
     public Stats stats(long[] counters, long collapsed, boolean last) {
         Instant now = Instant.now();
@@ -87,6 +93,9 @@ public final class Summary {
             stats.addKernelErrnoCounts(ErrnoCount.newBuilder().setErrno("E" + EventLayout.ERRNO_SLOTS + "+").setCount(beyond));
         }
         byCause.forEach((cause, count) -> stats.addCauseCounts(CauseCount.newBuilder().setCause(cause).setCount(count)));
+        stats.addAllCauseScopeCounts(signatures.rows())
+                .setAggregated(signatures.aggregated())
+                .setSignatureOverflow(counters[EventLayout.CNT_SIGNATURE_OVERFLOW]);
         return stats.build();
     }
 
@@ -112,6 +121,13 @@ public final class Summary {
         out.printf("forktrace:   delivered %d, dropped %d (ring buffer full)%s, restarts ignored %d%n", delivered,
                 counters[EventLayout.CNT_DROPPED], malformed > 0 ? ", malformed " + malformed : "",
                 counters[EventLayout.CNT_RESTARTS]);
+        if (counters[EventLayout.CNT_DROPPED] > 0) {
+            out.printf("forktrace:   exact by cause and scope (%d of the dropped counted in the kernel by signature%s):%n",
+                    signatures.aggregated(), counters[EventLayout.CNT_SIGNATURE_OVERFLOW] > 0
+                            ? ", " + counters[EventLayout.CNT_SIGNATURE_OVERFLOW] + " by errno only (signature table full)" : "");
+            signatures.rows().stream().limit(10)
+                    .forEach(row -> out.println("forktrace:     " + SignatureTally.describe(row)));
+        }
         top(out, "by cause and scope", byCauseAndScope);
         top(out, "by process", byProcess);
         if (otherProcesses > 0) {

@@ -6,6 +6,7 @@ import dev.forktrace.proto.v1.ForkFailure;
 import dev.forktrace.proto.v1.Offender;
 import dev.forktrace.proto.v1.Scope;
 import dev.forktrace.proto.v1.StreamRecord;
+import dev.forktrace.containers.Containers;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -219,6 +220,15 @@ public final class PerfettoExporter {
             annotate(event, "scope.name", s.getName());
             annotate(event, "scope.limit", s.getLimit());
             annotate(event, "scope.current", s.getCurrent());
+            if (!s.getKnob().isEmpty()) {
+                annotate(event, "scope.knob", s.getKnob());
+            }
+        }
+        if (f.hasContainer()) {
+            annotate(event, "container", Containers.describe(f.getContainer()));
+        }
+        if (f.getNsPid() != 0) {
+            annotate(event, "ns_pid", f.getNsPid());
         }
         if (f.getOffendersCount() > 0) {
             annotate(event, "offenders", f.getOffendersList().stream().map(PerfettoExporter::offender)
@@ -236,7 +246,8 @@ public final class PerfettoExporter {
 
     private static String offender(Offender o) {
         return o.getComm() + " (pid " + o.getPid() + ", " + o.getTasks() + " tasks"
-                + (o.getMemoryBytes() > 0 ? ", " + o.getMemoryBytes() + " bytes" : "") + ")";
+                + (o.getMemoryBytes() > 0 ? ", " + o.getMemoryBytes() + " bytes" : "")
+                + (o.hasContainer() ? ", " + Containers.describe(o.getContainer()) : "") + ")";
     }
 
     private static String syscallName(ForkFailure f) {
@@ -261,6 +272,10 @@ public final class PerfettoExporter {
             uuid = uuid(2, f.getPid());
             processTracks.put(f.getPid(), uuid);
             String name = f.getProcessComm().isEmpty() ? f.getComm() : f.getProcessComm();
+            if (f.hasContainer()) { // the track says where the process runs: "java [docker web]"
+                name += " [" + (f.getContainer().getRuntime().isEmpty() ? "" : f.getContainer().getRuntime() + " ")
+                        + Containers.label(f.getContainer()) + "]";
+            }
             Msg process = new Msg().int64(PROCESS_PID, f.getPid()).string(PROCESS_NAME, name);
             descriptor(new Msg().uint64(TRACK_UUID, uuid).msg(TRACK_PROCESS, process));
         }
@@ -278,7 +293,8 @@ public final class PerfettoExporter {
             uuid = uuid(3, scopeTracks.size() + 1);
             scopeTracks.put(key, uuid);
             String name = enumName(s.getKind().name(), s.getKindValue()) + " " + s.getName()
-                    + (s.getLimit() != 0 ? " (limit " + (s.getLimit() == Long.MAX_VALUE ? "max" : s.getLimit()) + ")" : "");
+                    + (s.getLimit() != 0 ? " (limit " + (s.getLimit() == Long.MAX_VALUE ? "max" : s.getLimit()) + ")" : "")
+                    + (s.hasContainer() ? " " + Containers.describe(s.getContainer()) : "");
             descriptor(new Msg().uint64(TRACK_UUID, uuid).uint64(TRACK_PARENT_UUID, scopesRoot).string(TRACK_NAME, name));
         }
         return uuid;

@@ -36,13 +36,24 @@ public final class Report {
 
     /** One input and how reading it went. */
     public record Input(String source, long records, long bytes, long failures, StreamFormatException damage,
-                        List<String> warnings) {}
+                        List<String> warnings, List<Long> skipped, long duplicates) {
+        /** Damaged: a damaged tail, or damaged records skipped in the middle. */
+        public boolean damaged() {
+            return damage != null || !skipped.isEmpty();
+        }
+    }
 
     /** Counters of one capture: the last Stats its streams hold (rotated files of one capture share a header). */
     public static final class Capture {
         final StreamHeader header;
         Stats last;
         long failures;
+        long missingRecords;   // from a transport's sequence numbers
+        long duplicateRecords;
+        boolean headerMissing;
+        // Sequence numbers already counted: the same capture read twice (report a.pb a.pb, or a file
+        // concatenated with itself) counts each failure once.
+        final SequenceSet sequences = new SequenceSet();
 
         Capture(StreamHeader header) {
             this.header = header;
@@ -65,15 +76,31 @@ public final class Report {
     private final Map<String, Long> byOffender = new HashMap<>();
     private final Map<String, Long> byProcess = new HashMap<>();
     private final Map<String, Long> byErrno = new HashMap<>();
+    private final Map<String, Long> byContainer = new HashMap<>();
+    private final Map<String, Long> byPod = new HashMap<>();
     private final Map<String, Capture> captures = new LinkedHashMap<>();
+    private final Map<String, Long> byHost = new HashMap<>();
     private long[] times = new long[1024]; // wall-clock ms of each timed failure
+    private short[] timeCauses = new short[1024]; // and its cause, an index into causeNames
+    private final List<String> causeNames = new ArrayList<>();
+    /** Failures kept whole for the HTML page (message, evidence), with their host; at most keepLimit. */
+    record Kept(String host, ForkFailure failure) {}
+    private final List<Kept> kept = new ArrayList<>();
+    private int keepLimit;
     private int timed;
     private long failures;
     private long untimed;
 
+    /** Keeps up to this many failures whole (for {@link #toHtml}); 0, the default, keeps none. */
+    public Report keepFailures(int limit) {
+        this.keepLimit = limit;
+        return this;
+    }
+
     /** Reads a whole stream into the report; damage is recorded, not thrown. Returns false when damaged. */
     public boolean read(StreamReader reader) throws IOException {
         long failuresBefore = failures;
+        long duplicates = 0;
         Capture capture = null;
         StreamFormatException damage = null;
         try {
@@ -85,8 +112,18 @@ public final class Report {
                         capture = captures.computeIfAbsent(captureKey(header), k -> new Capture(header));
                     }
                     case FAILURE -> {
+                        long sequence = record.getFailure().getSequence(); // 0: not numbered, always counted
+                        if (sequence != 0 && !capture.sequences.add(sequence)) {
+                            duplicates++;
+                            continue;
+                        }
                         add(record.getFailure());
                         capture.failures++;
+                        String host = hostOf(capture.header);
+                        count(byHost, host);
+                        if (kept.size() < keepLimit) {
+                            kept.add(new Kept(host, record.getFailure()));
+                        }
                     }
                     case HEADROOM -> addHeadroom(record.getHeadroom());
                     case STATS -> {
@@ -101,15 +138,37 @@ public final class Report {
         } catch (StreamFormatException e) {
             damage = e;
         }
+        for (TransportGap gap : reader.transportGaps()) {
+            Capture c = gap.captureId().isEmpty() ? null : captures.get("id " + gap.captureId());
+            if (c != null) {
+                c.missingRecords += gap.missingRecords();
+                c.duplicateRecords += gap.duplicateRecords();
+                c.headerMissing |= gap.headerMissing();
+            }
+        }
+        List<String> warnings = new ArrayList<>(reader.warnings());
+        if (duplicates > 0) {
+            warnings.add(reader.source() + ": " + duplicates + (duplicates == 1 ? " failure was" : " failures were")
+                    + " already read (the same capture and sequence number, from an earlier input or earlier in"
+                    + " this one): counted once");
+        }
         inputs.add(new Input(reader.source(), reader.records(), reader.offset(), failures - failuresBefore, damage,
-                reader.warnings()));
-        return damage == null;
+                warnings, reader.skippedOffsets(), duplicates));
+        return damage == null && reader.skippedOffsets().isEmpty();
     }
 
     /** Rotated files of one capture repeat its header; one capture's counters must not be counted twice. */
     private static String captureKey(StreamHeader h) {
+        if (!h.getCaptureId().isEmpty()) {
+            return "id " + h.getCaptureId(); // what a transport's gaps are found by too
+        }
+        // Older streams have no capture id: the machine, its boot and the start time identify the capture.
         return h.getHostName() + '\0' + h.getBootId() + '\0' + h.getStartTime().getSeconds() + '.'
                 + h.getStartTime().getNanos() + '\0' + h.getForktraceVersion();
+    }
+
+    static String hostOf(StreamHeader h) {
+        return h.getHostName().isEmpty() ? "(unnamed host)" : h.getHostName();
     }
 
     private static boolean isLater(Stats a, Stats b) {
@@ -117,6 +176,10 @@ public final class Report {
             return a.getFinal();
         }
         return a.getDelivered() + a.getDropped() >= b.getDelivered() + b.getDropped();
+    }
+
+    static String causeName(ForkFailure f) {
+        return f.getCause() == dev.forktrace.proto.v1.Cause.UNRECOGNIZED ? "CAUSE_" + f.getCauseValue() : f.getCause().name();
     }
 
     private static final int MAX_HEADROOM_KEPT = 100;
@@ -138,8 +201,7 @@ public final class Report {
     /** Counts one failure. */
     public void add(ForkFailure f) {
         failures++;
-        String cause = f.getCause() == dev.forktrace.proto.v1.Cause.UNRECOGNIZED
-                ? "CAUSE_" + f.getCauseValue() : f.getCause().name();
+        String cause = causeName(f);
         count(byCause, cause);
         if (f.hasScope()) {
             Scope s = f.getScope();
@@ -163,10 +225,29 @@ public final class Report {
         }
         count(byProcess, (f.getProcessComm().isEmpty() ? f.getComm() : f.getProcessComm()) + " (pid " + f.getPid() + ")");
         count(byErrno, f.getErrno().isEmpty() ? "errno " + f.getErrnoValue() : f.getErrno());
+        if (f.hasContainer()) {
+            dev.forktrace.proto.v1.Container c = f.getContainer();
+            if (!c.getId().isEmpty()) {
+                count(byContainer, dev.forktrace.containers.Containers.describe(c.toBuilder().clearPodUid()
+                        .clearPodName().clearPodNamespace().build()));
+            }
+            if (!c.getPodUid().isEmpty() || !c.getPodName().isEmpty()) {
+                count(byPod, (c.getPodName().isEmpty() ? "(name unknown)" : c.getPodNamespace() + "/" + c.getPodName())
+                        + (c.getPodUid().isEmpty() ? "" : " uid " + c.getPodUid())
+                        + (c.getQosClass().isEmpty() ? "" : " [" + c.getQosClass() + "]"));
+            }
+        }
         if (f.hasTime()) {
             if (timed == times.length) {
                 times = Arrays.copyOf(times, times.length * 2);
+                timeCauses = Arrays.copyOf(timeCauses, times.length);
             }
+            int causeIndex = causeNames.indexOf(cause);
+            if (causeIndex < 0) {
+                causeIndex = causeNames.size();
+                causeNames.add(cause);
+            }
+            timeCauses[timed] = (short) causeIndex;
             times[timed++] = f.getTime().getSeconds() * 1000 + f.getTime().getNanos() / 1_000_000;
         } else {
             untimed++;
@@ -189,7 +270,7 @@ public final class Report {
     }
 
     public boolean damaged() {
-        return inputs.stream().anyMatch(i -> i.damage() != null);
+        return inputs.stream().anyMatch(Input::damaged);
     }
 
     /** Failures per cause name, largest first. */
@@ -205,9 +286,55 @@ public final class Report {
         return sorted(byProcess);
     }
 
+    /** Failures per container of the failing process (runtime, name, image, id), largest first. */
+    public Map<String, Long> byContainer() {
+        return sorted(byContainer);
+    }
+
+    /** Failures per Kubernetes pod of the failing process (namespace/name, uid, QoS class), largest first. */
+    public Map<String, Long> byPod() {
+        return sorted(byPod);
+    }
+
     /** Dropped failures (ring buffer full) over all captures, from the last Stats of each. */
     public long dropped() {
         return captures.values().stream().filter(c -> c.last != null).mapToLong(c -> c.last.getDropped()).sum();
+    }
+
+    /** Records lost on the way to a network sink (Stats.undeliverable) over all captures. */
+    public long undeliverable() {
+        return captures.values().stream().filter(c -> c.last != null).mapToLong(c -> c.last.getUndeliverable()).sum();
+    }
+
+    /** Failures per host (the header's host name), largest first. */
+    public Map<String, Long> byHost() {
+        return sorted(byHost);
+    }
+
+    /**
+     * Why a capture's stream is incomplete, each reason one phrase; empty when it is whole: nothing dropped,
+     * nothing undeliverable or missing, and a final tally at its end.
+     */
+    static List<String> gaps(Capture c) {
+        List<String> reasons = new ArrayList<>();
+        if (c.last != null && c.last.getDropped() > 0) {
+            reasons.add(c.last.getDropped() + " dropped (ring buffer full)");
+        }
+        if (c.last != null && c.last.getUndeliverable() > 0) {
+            reasons.add(c.last.getUndeliverable() + " records undeliverable to Kafka (counted by the writer)");
+        }
+        if (c.missingRecords > 0) {
+            reasons.add(c.missingRecords + " records missing from the topic (sequence gaps)");
+        }
+        if (c.headerMissing) {
+            reasons.add("its header was not read (before from=, or gone with the topic's retention)");
+        }
+        if (c.last == null) {
+            reasons.add("no Stats record");
+        } else if (!c.last.getFinal()) {
+            reasons.add("no final tally (still running, or ended without one: killed or restarted)");
+        }
+        return reasons;
     }
 
     public long collapsed() {
@@ -272,6 +399,57 @@ public final class Report {
         return timed == 0 ? null : Instant.ofEpochMilli(max);
     }
 
+    // ---------------------------------------------------------------- what the HTML page draws
+
+    /** One row of the scope table. */
+    record ScopeRow(String kind, String name, long limit, long highestCurrent, long count) {}
+
+    List<ScopeRow> scopeRows() {
+        return scopes().stream().map(t -> new ScopeRow(t.scope.getKind().name(), t.scope.getName(), t.scope.getLimit(),
+                t.maxCurrent, t.count)).toList();
+    }
+
+    /** Captures by host, then start time: the same order whichever order the inputs (or partitions) came in. */
+    List<Capture> captureList() {
+        return captures.values().stream().sorted(Comparator.comparing((Capture c) -> c.header.getHostName())
+                .thenComparingLong(c -> c.header.getStartTime().getSeconds())
+                .thenComparingInt(c -> c.header.getStartTime().getNanos())
+                .thenComparing(c -> c.header.getCaptureId())).toList();
+    }
+
+    /** Cause names in the order first seen: the index {@link #histogramByCause} rows use. */
+    List<String> causeNames() {
+        return List.copyOf(causeNames);
+    }
+
+    /** The histogram's counts split by cause: [cause index][bucket]. */
+    long[][] histogramByCause(Histogram h) {
+        long[][] counts = new long[causeNames.size()][h.counts().length];
+        long width = h.bucketSeconds() * 1000;
+        for (int i = 0; i < timed; i++) {
+            int bucket = (int) Math.min(h.counts().length - 1, (times[i] - h.startMillis()) / width);
+            counts[timeCauses[i]][bucket]++;
+        }
+        return counts;
+    }
+
+    List<Kept> keptFailures() {
+        return List.copyOf(kept);
+    }
+
+    Instant firstTime() {
+        return first();
+    }
+
+    Instant lastTime() {
+        return last();
+    }
+
+    /** One self-contained HTML page (keep failures with {@link #keepFailures} to list them). */
+    public String toHtml() {
+        return new HtmlReport(this).render();
+    }
+
     // ---------------------------------------------------------------- text
 
     public String toText() {
@@ -291,6 +469,13 @@ public final class Report {
         for (Input in : inputs) {
             b.append("  ").append(in.source()).append(": ").append(plural(in.records(), "record")).append(", ")
                     .append(plural(in.failures(), "failure")).append(", ").append(in.bytes()).append(" bytes read");
+            if (!in.skipped().isEmpty()) {
+                b.append("\n    DAMAGED: ").append(in.skipped().size()).append(" record(s) skipped at byte offset(s) ")
+                        .append(StreamReader.offsetList(in.skipped())).append("; the records after them were read");
+            }
+            if (in.duplicates() > 0) {
+                b.append("\n    duplicates: ").append(in.duplicates()).append(" failure(s) already read, counted once");
+            }
             if (in.damage() != null) {
                 b.append("\n    DAMAGED: ").append(in.damage().getMessage());
             }
@@ -308,6 +493,9 @@ public final class Report {
             }
         }
         table(b, "By cause", byCause(), failures);
+        if (byHost.size() > 1) {
+            table(b, "By host", byHost(), failures);
+        }
         if (!byScope.isEmpty()) {
             b.append("\nBy scope (the limit that refused)\n");
             for (ScopeTotal t : scopes()) {
@@ -321,6 +509,12 @@ public final class Report {
         }
         table(b, "By offender (the top holder named in each failure)", byOffender(), failures);
         table(b, "By failing process", byProcess(), failures);
+        if (!byContainer.isEmpty()) {
+            table(b, "By container (of the failing process)", byContainer(), failures);
+        }
+        if (!byPod.isEmpty()) {
+            table(b, "By pod (of the failing process)", byPod(), failures);
+        }
         table(b, "By errno", sorted(byErrno), failures);
         Histogram h = histogram();
         if (h.counts().length > 0) {
@@ -336,7 +530,7 @@ public final class Report {
             }
         }
         b.append("\nCaptures\n");
-        for (Capture c : captures.values()) {
+        for (Capture c : captureList()) {
             StreamHeader hd = c.header;
             b.append("  ").append(hd.getHostName().isEmpty() ? "(unnamed host)" : hd.getHostName());
             if (!hd.getKernelRelease().isEmpty()) {
@@ -348,6 +542,9 @@ public final class Report {
             if (hd.getFiltersCount() > 0) {
                 b.append(", filters ").append(String.join(" ", hd.getFiltersList()));
             }
+            if (!hd.getCaptureId().isEmpty()) {
+                b.append(", capture ").append(hd.getCaptureId());
+            }
             b.append(": ").append(c.failures).append(" failures recorded");
             if (c.last != null) {
                 b.append(", delivered ").append(c.last.getDelivered()).append(", dropped ").append(c.last.getDropped())
@@ -357,6 +554,34 @@ public final class Report {
                 b.append(" (no Stats record)");
             }
             b.append('\n');
+            if (c.last != null && c.last.getCauseScopeCountsCount() > 0) {
+                b.append("    exact by cause and scope (delivered + counted in the kernel by signature):\n");
+                for (var row : c.last.getCauseScopeCountsList()) {
+                    b.append("      ").append(dev.forktrace.pipeline.SignatureTally.describe(row)).append('\n');
+                }
+                if (c.last.getSignatureOverflow() > 0) {
+                    b.append("      ").append(c.last.getSignatureOverflow())
+                            .append(" dropped failures counted by errno only (the kernel's signature table was full)\n");
+                }
+            }
+        }
+        b.append("\nGaps (hosts whose streams are incomplete)\n");
+        boolean anyGap = false;
+        for (Capture c : captureList()) {
+            List<String> reasons = gaps(c);
+            if (!reasons.isEmpty()) {
+                anyGap = true;
+                b.append("  ").append(hostOf(c.header))
+                        .append(c.header.getCaptureId().isEmpty() ? "" : " capture " + c.header.getCaptureId())
+                        .append(": ").append(String.join("; ", reasons)).append('\n');
+            }
+            if (c.duplicateRecords > 0) {
+                b.append("  ").append(hostOf(c.header)).append(": ").append(c.duplicateRecords)
+                        .append(" repeated records skipped (not counted twice)\n");
+            }
+        }
+        if (!anyGap) {
+            b.append("  none: every capture ended with a final tally, nothing dropped, undeliverable or missing\n");
         }
         b.append("\nDropped (ring buffer full, counted but not delivered): ").append(dropped()).append('\n');
         return b.toString();
@@ -418,6 +643,10 @@ public final class Report {
                 j.open('{').key("kind").value(e.kind().name()).key("offset").value(e.offset())
                         .key("reason").value(e.reason()).key("message").value(e.getMessage()).close('}');
             }
+            j.key("skipped_offsets").open('[');
+            in.skipped().forEach(j::value);
+            j.close(']');
+            j.key("duplicates").value(in.duplicates());
             j.key("warnings").open('[');
             in.warnings().forEach(j::value);
             j.close(']').close('}');
@@ -441,8 +670,11 @@ public final class Report {
                     .key("count").value(t.count).close('}');
         }
         j.close(']');
+        countTable(j, "by_host", "host", byHost());
         countTable(j, "by_offender", "offender", byOffender());
         countTable(j, "by_process", "process", byProcess());
+        countTable(j, "by_container", "container", byContainer());
+        countTable(j, "by_pod", "pod", byPod());
         countTable(j, "by_errno", "errno", sorted(byErrno));
         Histogram h = histogram();
         j.key("rate").open('{').key("bucket_seconds").value(h.bucketSeconds()).key("buckets").open('[');
@@ -452,10 +684,11 @@ public final class Report {
         }
         j.close(']').close('}');
         j.key("captures").open('[');
-        for (Capture c : captures.values()) {
+        for (Capture c : captureList()) {
             StreamHeader hd = c.header;
             j.open('{').key("host").value(hd.getHostName()).key("kernel").value(hd.getKernelRelease())
                     .key("boot_id").value(hd.getBootId())
+                    .key("capture_id").value(hd.getCaptureId())
                     .key("start").value(hd.hasStartTime() ? TIME.format(instant(hd.getStartTime())) : null)
                     .key("schema_version").value(hd.getSchemaVersion())
                     .key("failures_recorded").value(c.failures);
@@ -465,13 +698,28 @@ public final class Report {
             } else {
                 j.open('{').key("delivered").value(c.last.getDelivered()).key("dropped").value(c.last.getDropped())
                         .key("collapsed").value(c.last.getCollapsed()).key("final").value(c.last.getFinal())
-                        .close('}');
+                        .key("undeliverable").value(c.last.getUndeliverable())
+                        .key("aggregated").value(c.last.getAggregated())
+                        .key("signature_overflow").value(c.last.getSignatureOverflow());
+                j.key("cause_scope_counts").open('[');
+                for (var row : c.last.getCauseScopeCountsList()) {
+                    j.open('{').key("cause").value(row.getCause().name()).key("scope_kind").value(row.getScopeKind().name())
+                            .key("scope").value(row.getScope()).key("delivered").value(row.getDelivered())
+                            .key("aggregated").value(row.getAggregated()).close('}');
+                }
+                j.close(']').close('}');
             }
+            j.key("missing_records").value(c.missingRecords).key("duplicate_records").value(c.duplicateRecords)
+                    .key("header_missing").value(c.headerMissing);
+            j.key("gaps").open('[');
+            gaps(c).forEach(j::value);
+            j.close(']');
             j.close('}');
         }
         j.close(']');
         j.key("dropped").value(dropped());
         j.key("collapsed").value(collapsed());
+        j.key("undeliverable").value(undeliverable());
         j.close('}');
         return j.toString() + "\n";
     }

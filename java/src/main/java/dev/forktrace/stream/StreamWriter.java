@@ -7,13 +7,13 @@ import dev.forktrace.proto.v1.ForkFailure;
 import dev.forktrace.proto.v1.Stats;
 import dev.forktrace.proto.v1.StreamHeader;
 import dev.forktrace.proto.v1.StreamRecord;
-import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
+import java.nio.channels.WritableByteChannel;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,8 +38,10 @@ import java.util.function.LongSupplier;
  * FILE.2.pb, ... (the index goes before the last extension), each beginning with its own copy of the header;
  * with a keep count, the oldest files beyond it are deleted.
  *
- * <p>Write failures (disk full, closed pipe) surface as an IOException naming the file and the bytes written
- * so far; the caller reports it and exits 1. After a failure the writer refuses further records.
+ * <p>Write failures (disk full, EIO, closed pipe) surface as an IOException that names the file, the reason,
+ * the bytes of complete records it holds (a record the failing write cut short is removed from a file, so the
+ * file reads back clean) and the failures that were buffered and not written. After a failure the writer
+ * refuses further records; {@link #failuresNotWritten()} counts what it accepted but could not write.
  */
 public final class StreamWriter implements FailureSink {
     public static final long FLUSH_INTERVAL_NANOS = 1_000_000_000L;
@@ -51,13 +53,22 @@ public final class StreamWriter implements FailureSink {
     private final int keepFiles;      // 0: keep all
     private final LongSupplier nanoClock;
 
-    private OutputStream out;
-    private FileChannel channel;      // for fsync; null for standard output
+    private WritableByteChannel out;
+    private FileChannel channel;      // a file: for fsync and to cut off a partial record; null for streams
+    private boolean closeOut = true;  // false for standard output, which stays open for others
+    // Records not yet handed to the OS: their bytes, and where each ends and whether it is a failure.
+    private byte[] pending = new byte[BUFFER_BYTES];
+    private int pendingBytes;
+    private long[] pendingEnds = new long[256];
+    private boolean[] pendingIsFailure = new boolean[256];
+    private int pendingRecords;
+    private long fileCommitted;       // bytes of complete records in the current file
+    private long failuresAccepted;
+    private long failuresWritten;
     private Path currentPath;
     private int fileIndex;
     private long fileBytes;
     private long totalBytes;
-    private long flushedBytes;        // of totalBytes, handed to the OS by a successful flush
     private long records;
     private StreamHeader header;
     private long lastFlushNanos;
@@ -65,7 +76,7 @@ public final class StreamWriter implements FailureSink {
     private IOException failure;
     private boolean closed;
 
-    private StreamWriter(Path base, String baseName, OutputStream stream, long rotateBytes, int keepFiles,
+    private StreamWriter(Path base, String baseName, WritableByteChannel stream, long rotateBytes, int keepFiles,
                          LongSupplier nanoClock) {
         this.base = base;
         this.baseName = baseName;
@@ -90,21 +101,12 @@ public final class StreamWriter implements FailureSink {
             if (rotateBytes > 0) {
                 throw new IllegalArgumentException("standard output cannot be rotated");
             }
-            // Not System.out: a PrintStream swallows write errors such as a closed pipe.
-            // Closing the writer flushes standard output but leaves descriptor 1 open for others.
-            OutputStream stdout = new FilterOutputStream(new FileOutputStream(FileDescriptor.out)) {
-                @Override
-                public void write(byte[] bytes, int off, int len) throws IOException {
-                    out.write(bytes, off, len);
-                }
-
-                @Override
-                public void close() throws IOException {
-                    flush();
-                }
-            };
-            return new StreamWriter(null, "standard output", new BufferedOutputStream(stdout, BUFFER_BYTES), 0, 0,
-                    System::nanoTime);
+            // Not System.out: a PrintStream swallows write errors such as a closed pipe. A channel on
+            // descriptor 1 says how many bytes each write took; it is never closed (others print there too).
+            StreamWriter writer = new StreamWriter(null, "standard output",
+                    new FileOutputStream(FileDescriptor.out).getChannel(), 0, 0, System::nanoTime);
+            writer.closeOut = false;
+            return writer;
         }
         return forFile(Path.of(pathOrDash), rotateBytes, keepFiles, System::nanoTime);
     }
@@ -118,7 +120,12 @@ public final class StreamWriter implements FailureSink {
 
     /** A writer for any output stream (not rotated, not fsync'ed); it is closed with the writer. */
     public static StreamWriter to(OutputStream stream, String name) {
-        return new StreamWriter(null, name, stream, 0, 0, System::nanoTime);
+        return new StreamWriter(null, name, Channels.newChannel(stream), 0, 0, System::nanoTime);
+    }
+
+    /** For tests: a writer for a channel (a full disk is one that stops taking bytes). */
+    static StreamWriter to(WritableByteChannel channel, String name) {
+        return new StreamWriter(null, name, channel, 0, 0, System::nanoTime);
     }
 
     /** The file that index {@code i} of a rotated stream goes to: events.pb, events.1.pb, events.2.pb ... */
@@ -140,10 +147,11 @@ public final class StreamWriter implements FailureSink {
         } catch (IOException e) {
             throw new IOException("cannot create " + path + ": " + reason(e), e);
         }
-        out = new BufferedOutputStream(Channels.newOutputStream(channel), BUFFER_BYTES);
+        out = channel;
         currentPath = path;
         fileIndex = index;
         fileBytes = 0;
+        fileCommitted = 0;
     }
 
     @Override
@@ -151,31 +159,7 @@ public final class StreamWriter implements FailureSink {
         if (header != null) {
             throw new IllegalStateException("start() was already called");
         }
-        StreamHeader.Builder h = given.toBuilder();
-        if (h.getSchemaVersion() == 0) {
-            h.setSchemaVersion(StreamReader.CURRENT_SCHEMA);
-        }
-        if (!h.hasStartTime()) {
-            Instant now = Instant.now();
-            h.setStartTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()));
-        }
-        if (!h.hasClocks()) {
-            ClockReferences.now().ifPresent(h::setClocks);
-        }
-        // What identifies the machine and boot, if the owner did not say: report and export rely on it.
-        if (h.getHostName().isEmpty()) {
-            h.setHostName(procValue("/proc/sys/kernel/hostname"));
-        }
-        if (h.getKernelRelease().isEmpty()) {
-            h.setKernelRelease(procValue("/proc/sys/kernel/osrelease"));
-        }
-        if (h.getBootId().isEmpty()) {
-            h.setBootId(procValue("/proc/sys/kernel/random/boot_id"));
-        }
-        if (h.getCaptureId().isEmpty()) {
-            h.setCaptureId(java.util.UUID.randomUUID().toString());
-        }
-        header = h.build();
+        header = completeHeader(given);
         write(StreamRecord.newBuilder().setHeader(header).build());
         flush(); // a stream that exists at all begins with a readable header
     }
@@ -183,6 +167,7 @@ public final class StreamWriter implements FailureSink {
     @Override
     public void accept(ForkFailure failure) throws IOException {
         ensureStarted();
+        failuresAccepted++;
         write(StreamRecord.newBuilder().setFailure(failure).build());
         flushIfDue();
     }
@@ -211,8 +196,8 @@ public final class StreamWriter implements FailureSink {
     /** Writes buffered records out now, and fsyncs a file. */
     public void flush() throws IOException {
         checkUsable();
+        drain();
         try {
-            out.flush();
             if (channel != null) {
                 channel.force(false);
             }
@@ -220,8 +205,39 @@ public final class StreamWriter implements FailureSink {
             throw failed(e);
         }
         unflushed = false;
-        flushedBytes = totalBytes;
         lastFlushNanos = nanoClock.getAsLong();
+    }
+
+    /**
+     * The header as every forktrace stream writes it: what the owner gave, plus schema version, start time,
+     * clocks, host, kernel, boot id and a capture id where the owner left them empty.
+     */
+    public static StreamHeader completeHeader(StreamHeader given) {
+        StreamHeader.Builder h = given.toBuilder();
+        if (h.getSchemaVersion() == 0) {
+            h.setSchemaVersion(StreamReader.CURRENT_SCHEMA);
+        }
+        if (!h.hasStartTime()) {
+            Instant now = Instant.now();
+            h.setStartTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()));
+        }
+        if (!h.hasClocks()) {
+            ClockReferences.now().ifPresent(h::setClocks);
+        }
+        // What identifies the machine and boot, if the owner did not say: report and export rely on it.
+        if (h.getHostName().isEmpty()) {
+            h.setHostName(procValue("/proc/sys/kernel/hostname"));
+        }
+        if (h.getKernelRelease().isEmpty()) {
+            h.setKernelRelease(procValue("/proc/sys/kernel/osrelease"));
+        }
+        if (h.getBootId().isEmpty()) {
+            h.setBootId(procValue("/proc/sys/kernel/random/boot_id"));
+        }
+        if (h.getCaptureId().isEmpty()) {
+            h.setCaptureId(java.util.UUID.randomUUID().toString());
+        }
+        return h.build();
     }
 
     private static String procValue(String file) {
@@ -246,11 +262,22 @@ public final class StreamWriter implements FailureSink {
                 && fileBytes > headerBytes()) {
             rotate();
         }
-        try {
-            record.writeDelimitedTo(out);
-        } catch (IOException e) {
-            throw failed(e);
+        if (pendingBytes + framed > pending.length) {
+            drain();
+            if (framed > pending.length) {
+                pending = new byte[(int) framed];
+            }
         }
+        CodedOutputStream coded = CodedOutputStream.newInstance(pending, pendingBytes, (int) framed);
+        coded.writeUInt32NoTag(size);
+        record.writeTo(coded);
+        pendingBytes += (int) framed;
+        if (pendingRecords == pendingEnds.length) {
+            pendingEnds = java.util.Arrays.copyOf(pendingEnds, pendingRecords * 2);
+            pendingIsFailure = java.util.Arrays.copyOf(pendingIsFailure, pendingRecords * 2);
+        }
+        pendingEnds[pendingRecords] = pendingBytes;
+        pendingIsFailure[pendingRecords++] = record.hasFailure();
         fileBytes += framed;
         totalBytes += framed;
         records++;
@@ -269,6 +296,7 @@ public final class StreamWriter implements FailureSink {
         } catch (IOException e) {
             throw failed(e);
         }
+        committedBeforeFile += fileCommitted;
         openFile(fileIndex + 1);
         if (keepFiles > 0 && fileIndex - keepFiles >= 0) {
             Files.deleteIfExists(rotatedPath(base, fileIndex - keepFiles));
@@ -286,14 +314,69 @@ public final class StreamWriter implements FailureSink {
         }
     }
 
+    /** Hands the buffered records to the OS; on failure, works out exactly which of them made it. */
+    private void drain() throws IOException {
+        checkUsable();
+        ByteBuffer bytes = ByteBuffer.wrap(pending, 0, pendingBytes);
+        long written = 0;
+        try {
+            while (bytes.hasRemaining()) {
+                written += out.write(bytes); // a full disk takes part of a write, then refuses the next
+            }
+        } catch (IOException e) {
+            commit(written);
+            throw failed(e);
+        }
+        commit(written);
+    }
+
+    /** Counts the pending records that lie wholly within the first {@code written} bytes as written. */
+    private void commit(long written) {
+        int complete = 0;
+        long end = 0;
+        while (complete < pendingRecords && pendingEnds[complete] <= written) {
+            end = pendingEnds[complete];
+            if (pendingIsFailure[complete]) {
+                failuresWritten++;
+            }
+            complete++;
+        }
+        fileCommitted += end;
+        if (complete == pendingRecords) {
+            pendingRecords = 0;
+            pendingBytes = 0;
+        } else if (written > end && channel != null) {
+            // The failing write cut a record short: remove its start, so the file holds complete records only.
+            try {
+                channel.truncate(fileCommitted);
+            } catch (IOException | RuntimeException e) {
+                // the partial record stays; a reader names it as a damaged tail
+            }
+        }
+    }
+
+    private long committedBeforeFile; // bytes of complete records in the files before the current one
+
     private IOException failed(IOException e) {
-        failure = new IOException("writing " + (currentPath == null ? baseName : currentPath) + " failed after "
-                + flushedBytes + " bytes were written (every complete record in them is readable): " + reason(e), e);
+        if (failure != null) {
+            return failure;
+        }
+        long onDisk = committedBeforeFile + fileCommitted;
+        long lost = failuresAccepted - failuresWritten;
+        failure = new IOException("writing " + (currentPath == null ? baseName : currentPath) + " failed: " + reason(e)
+                + "; it holds " + onDisk + " bytes of complete records (" + failuresWritten
+                + (failuresWritten == 1 ? " failure" : " failures") + "), all readable; " + lost
+                + (lost == 1 ? " failure" : " failures") + " accepted before the error could not be written", e);
         return failure;
     }
 
+    /** Failures accepted that did not reach the output (buffered when a write failed, or refused after it). */
+    public long failuresNotWritten() {
+        return failuresAccepted - failuresWritten;
+    }
+
     private static String reason(IOException e) {
-        return e.getMessage() == null ? e.toString() : e.getMessage();
+        return dev.forktrace.output.IoErrors.reason(e);
     }
 
     /** Bytes written to all files so far. */
@@ -324,7 +407,9 @@ public final class StreamWriter implements FailureSink {
         } finally {
             closed = true;
             try {
-                out.close();
+                if (closeOut) {
+                    out.close();
+                }
             } catch (IOException e) {
                 if (failure == null) {
                     throw failed(e);

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.nio.file.FileVisitResult;
 import java.nio.file.SimpleFileVisitor;
@@ -116,6 +117,15 @@ public final class CgroupPaths {
             }
         }
         return cgroup;
+    }
+
+    /** Every cgroup path of a hierarchy as it is now (one fresh walk). */
+    public synchronized List<String> all(Hierarchy hierarchy) {
+        if (!mounts.containsKey(hierarchy)) {
+            return List.of();
+        }
+        refresh(hierarchy);
+        return byId.get(hierarchy).values().stream().map(Cgroup::path).sorted().toList();
     }
 
     /** Path for output: "/a/b", or "cgroup id N" when the cgroup is already gone. */

@@ -1,5 +1,6 @@
 package dev.forktrace.system;
 
+import dev.forktrace.proto.v1.Container;
 import dev.forktrace.proto.v1.Offender;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -31,6 +32,10 @@ public final class ProcessInspector {
     private static final int JVM_CACHE_MAX = 1024;
     private final Map<Integer, CachedJvm> jvms = new HashMap<>();
 
+    private java.util.function.Function<String, Container> containerOfPath = path -> null;
+    private static final Pattern NS_PID = Pattern.compile("(?m)^NSpid:[ \\t]*([0-9 \\t]+)$");
+    private final Map<Integer, CachedJvm> nsPids = new HashMap<>();
+
     private record CachedRanking(long readAt, List<Offender> offenders) {}
 
     /** What a process runs, if it is a JVM; main is null for anything else. */
@@ -42,6 +47,59 @@ public final class ProcessInspector {
 
     public ProcessInspector() {
         this(Path.of("/proc"));
+    }
+
+    /** Offenders get their container identity from this (a cgroup path to a Container or null); no file reads. */
+    public void identifyContainers(java.util.function.Function<String, Container> containerOfPath) {
+        this.containerOfPath = containerOfPath;
+    }
+
+    /**
+     * The pid as the process's own pid namespace sees it (the last NSpid entry); 0 when gone. Kept for a
+     * moment per pid like javaMain, since a storm repeats the same few pids.
+     */
+    public int nsPid(int pid, String processComm) {
+        long now = System.nanoTime();
+        CachedJvm hit = nsPids.get(pid);
+        if (hit != null && now - hit.readAt() < CACHE_NANOS && hit.processComm().equals(processComm)) {
+            return Integer.parseInt(hit.main());
+        }
+        if (nsPids.size() >= JVM_CACHE_MAX) {
+            nsPids.clear();
+        }
+        int inner = innermostPid(ProcFs.read(proc.resolve(pid + "/status")));
+        nsPids.put(pid, new CachedJvm(now, processComm, Integer.toString(inner)));
+        return inner;
+    }
+
+    /** The last pid of the NSpid line of /proc/PID/status, 0 without one. Pure. */
+    static int innermostPid(String status) {
+        if (status == null) {
+            return 0;
+        }
+        Matcher m = NS_PID.matcher(status);
+        if (!m.find()) {
+            return 0;
+        }
+        String[] pids = m.group(1).trim().split("\\s+");
+        return Integer.parseInt(pids[pids.length - 1]);
+    }
+
+    /** The container of a process from its /proc/PID/cgroup text: the first line whose path names one. */
+    Container containerOf(String procCgroup) {
+        Container podOnly = null;
+        for (String line : procCgroup.split("\n")) {
+            int colon = line.indexOf(':', line.indexOf(':') + 1);
+            if (colon < 0) {
+                continue;
+            }
+            Container c = containerOfPath.apply(line.substring(colon + 1));
+            if (c != null && !c.getId().isEmpty()) {
+                return c;
+            }
+            podOnly = podOnly == null ? c : podOnly;
+        }
+        return podOnly;
     }
 
     /** Processes whose tgid is listed in the cgroup directory or any cgroup below it (pids counts hierarchically). */
@@ -171,6 +229,14 @@ public final class ProcessInspector {
             if (m.find()) {
                 offender.setContainerId(m.group(1).substring(0, 12));
             }
+            Container container = containerOf(cgroups);
+            if (container != null) {
+                offender.setContainer(container);
+            }
+        }
+        int inner = innermostPid(status);
+        if (inner > 0) {
+            offender.setNsPid(inner);
         }
         return new HolderGroups.Member(offender.build(), (int) ProcFs.field(status, "PPid", 0), exe);
     }

@@ -38,6 +38,13 @@ class AttributorTest {
                 .setEvents(events).setEventsAtEntry(atEntry).build();
     }
 
+    /** A level of a cgroup2 hierarchy on 6.11+: pids.events.local "max" as limit hits. */
+    private static PidsCgroupLevel pids(long id, String path, long current, long limit, long events, long atEntry,
+            long limitHits, long limitHitsAtEntry) {
+        return pids(id, path, current, limit, events, atEntry).toBuilder().setLimitHits(limitHits)
+                .setLimitHitsAtEntry(limitHitsAtEntry).build();
+    }
+
     private Attribution attribute(ForkFailure.Builder f, KernelSnapshot.Builder s) {
         SnapshotFacts facts = new SnapshotFacts(f.setSnapshot(s).build());
         Attribution out = new Attribution();
@@ -263,5 +270,49 @@ class AttributorTest {
     void invalidAndInterruptedRequestsAreNamedAsSuch() {
         assertEquals(Cause.INVALID_REQUEST, attribute(failure(22, 0), snapshot()).cause);
         assertEquals(Cause.INTERRUPTED, attribute(failure(4, 0), snapshot()).cause);
+    }
+
+    private static final String POD = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice";
+
+    @Test
+    void onHierarchicalCgroup2TheLevelWhoseOwnLimitWasHitIsTheScopeEvenWhenItsCounterDroppedSince() {
+        // 6.11+ cgroup2: the container scope counts its forkfail, the pod slice its pids.events.local max and
+        // (like its ancestors) pids.events max. A sibling task exited before the exit hook read the counters.
+        KernelSnapshot.Builder s = snapshot().addHooks("entry_snapshot")
+                .addPidsCgroups(pids(9, POD + "/cri-containerd-a.scope", 8, 60, 4, 3, 0, 0))
+                .addPidsCgroups(pids(8, POD, 19, 20, 6, 4, 3, 2))
+                .addPidsCgroups(pids(7, "/kubepods.slice/kubepods-burstable.slice", 19, UNLIMITED, 3, 2, 0, 0));
+        Attribution a = attribute(failure(EAGAIN, 0), s);
+        assertEquals(Cause.PIDS_CGROUP_LIMIT, a.cause);
+        assertEquals(Confidence.CONFIRMED, a.confidence);
+        assertEquals(1, a.scopeLevel, "the pod slice counted the hit of its own pids.max");
+        assertEquals(20, a.limit);
+    }
+
+    @Test
+    void anAncestorsPidsEventsMovedByAForkRefusedElsewhereProveNothingAboutThisOne() {
+        // 6.11+ cgroup2: a sibling container's refusal propagates pids.events max up to the pod slice;
+        // this task's own cgroup counted nothing, and its RLIMIT_NPROC is full (tracepoint tier, no hooks).
+        KernelSnapshot.Builder s = snapshot().addHooks("entry_snapshot").setRlimitNproc(30).setNprocCount(30)
+                .addPidsCgroups(pids(9, POD + "/cri-containerd-a.scope", 3, UNLIMITED, 0, 0, 0, 0))
+                .addPidsCgroups(pids(8, POD, 12, 20, 5, 4, 0, 0));
+        Attribution a = attribute(failure(EAGAIN, 1000), s);
+        assertEquals(Cause.RLIMIT_NPROC, a.cause);
+        assertEquals(Confidence.INFERRED, a.confidence);
+    }
+
+    @Test
+    void withoutPerLevelCountsTheInnermostLevelAtItsLimitIsTheScope() {
+        // cgroup v1, cgroup2 before 6.11 or mounted with pids_localevents: only the forking cgroup counts.
+        KernelSnapshot.Builder s = snapshot().addHooks("entry_snapshot")
+                .addPidsCgroups(pids(9, POD + "/cri-containerd-a.scope", 8, 60, 2, 1, 0, 0))
+                .addPidsCgroups(pids(8, POD, 20, 20, 0, 0, 0, 0))
+                .addPidsCgroups(pids(7, "/kubepods.slice", 20, 30, 0, 0, -1, -1));
+        Attribution a = attribute(failure(EAGAIN, 0), s);
+        assertEquals(Cause.PIDS_CGROUP_LIMIT, a.cause);
+        assertEquals(Confidence.CONFIRMED, a.confidence);
+        assertEquals(1, a.scopeLevel);
+        assertEquals(20, a.limit);
+        assertEquals(20, a.current);
     }
 }

@@ -26,7 +26,8 @@ class EventLayoutTest {
             "ft_event", EventLayout.EVENT,
             "ft_pidns_level", EventLayout.PIDNS_LEVEL,
             "ft_pids_level", EventLayout.PIDS_LEVEL,
-            "ft_config", EventLayout.CONFIG);
+            "ft_config", EventLayout.CONFIG,
+            "ft_signature", EventLayout.SIGNATURE);
 
     private static List<String[]> dump() throws IOException {
         String location = System.getProperty("forktrace.layoutDump", "build/out/event_layout.txt");

@@ -1,5 +1,6 @@
 package dev.forktrace.stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,10 +47,15 @@ class CommandsTest {
     @Test
     void reportOfGoodFilesExitsZero() throws IOException {
         Path a = write("a.pb", Synthetic.encode(Synthetic.records(12)));
-        Run r = run(new ReportCommand(), a.toString(), a.toString());
+        Path b = write("b.pb", Synthetic.encode(Synthetic.withCaptureId(Synthetic.records(12), "another capture")));
+        Run r = run(new ReportCommand(), a.toString(), b.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().startsWith("forktrace report: 24 failures"), r.out());
         assertEquals("", r.err());
+        Run twice = run(new ReportCommand(), a.toString(), a.toString());
+        assertEquals(0, twice.exit(), twice.err());
+        assertTrue(twice.out().startsWith("forktrace report: 12 failures"), "the same capture counts once: " + twice.out());
+        assertTrue(twice.err().contains("warning: " + a + ": 12 failures were already read"), twice.err());
         Run json = run(new ReportCommand(), "--format", "json", a.toString());
         assertEquals(0, json.exit());
         assertEquals(12, JsonParser.parseString(json.out()).getAsJsonObject().get("failures").getAsLong());
@@ -59,8 +65,9 @@ class CommandsTest {
     void reportOfDamagedMissingAndForeignFilesReportsWhatItCanAndExitsOne() throws IOException {
         List<StreamRecord> records = Synthetic.records(12);
         byte[] bytes = Synthetic.encode(records);
-        long cutAt = Synthetic.ends(records)[4];
-        Path cut = write("cut.pb", Arrays.copyOf(bytes, (int) cutAt + 5));
+        List<StreamRecord> cutCapture = Synthetic.withCaptureId(records, "cut"); // not the capture in good.pb
+        long cutAt = Synthetic.ends(cutCapture)[4];
+        Path cut = write("cut.pb", Arrays.copyOf(Synthetic.encode(cutCapture), (int) cutAt + 5));
         Path png = write("image.png", StreamReaderTest.PNG);
         Path empty = write("empty.pb", new byte[0]);
         Path good = write("good.pb", bytes);
@@ -115,5 +122,82 @@ class CommandsTest {
         Run missing = run(new ExportCommand(), "--perfetto", dir.resolve("nope.pb").toString(), trace.toString());
         assertEquals(1, missing.exit());
         assertTrue(missing.err().contains("no such file"), missing.err());
+    }
+
+    /** The directory's files other than the given ones (a temporary file left behind would show here). */
+    List<String> othersIn(Path... expected) throws IOException {
+        java.util.Set<String> known = new java.util.HashSet<>();
+        for (Path p : expected) {
+            known.add(p.getFileName().toString());
+        }
+        try (var files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> !known.contains(n)).sorted().toList();
+        }
+    }
+
+    @Test
+    void exportNeverDestroysItsInput() throws Exception {
+        byte[] stream = Synthetic.encode(Synthetic.records(5));
+        Path in = write("s.pb", stream);
+        Path link = dir.resolve("link.pb");
+        Files.createSymbolicLink(link, in);
+        for (String format : List.of("--json", "--perfetto", "--jfr")) {
+            for (Path out : List.of(in, link, dir.resolve("./s.pb"))) {
+                Run r = run(new ExportCommand(), format, in.toString(), out.toString());
+                assertEquals(2, r.exit(), format + " " + out + ": " + r.err());
+                assertTrue(r.err().contains("are the same file: export would overwrite its input"), r.err());
+                assertArrayEquals(stream, Files.readAllBytes(in), format + " onto " + out + " left the input intact");
+            }
+        }
+        assertEquals(List.of(), othersIn(in, link));
+    }
+
+    @Test
+    void exportChecksItsInputBeforeTouchingTheOutput() throws Exception {
+        Path in = write("in.pb", Synthetic.encode(Synthetic.records(5)));
+        Path jfr = dir.resolve("capture.jfr");
+        assertEquals(0, run(new ExportCommand(), "--jfr", in.toString(), jfr.toString()).exit());
+        byte[] precious = "precious output\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Path out = write("out.json", precious);
+        Path directory = Files.createDirectory(dir.resolve("a-directory"));
+        Path png = write("image.png", StreamReaderTest.PNG);
+        Path empty = write("empty.pb", new byte[0]);
+        record Bad(Path input, String says) {}
+        for (Bad bad : List.of(new Bad(jfr, jfr + ": not a forktrace stream"),
+                new Bad(directory, "cannot read " + directory + ": it is a directory"),
+                new Bad(png, png + ": not a forktrace stream"),
+                new Bad(empty, empty + ": empty"),
+                new Bad(dir.resolve("missing.pb"), "cannot read " + dir.resolve("missing.pb") + ": no such file or directory"))) {
+            for (String format : List.of("--json", "--perfetto", "--jfr")) {
+                Run r = run(new ExportCommand(), format, bad.input().toString(), out.toString());
+                assertEquals(1, r.exit(), r.err());
+                assertTrue(r.err().contains(bad.says()), format + ": " + r.err());
+                assertTrue(r.err().contains(out + " was not touched"), r.err());
+                assertArrayEquals(precious, Files.readAllBytes(out), format + " " + bad.input());
+            }
+        }
+        // --jfr over a JFR file: refused as the same file, the recording intact.
+        byte[] recording = Files.readAllBytes(jfr);
+        assertEquals(2, run(new ExportCommand(), "--jfr", jfr.toString(), jfr.toString()).exit());
+        assertArrayEquals(recording, Files.readAllBytes(jfr));
+        assertEquals(List.of(), othersIn(in, jfr, out, directory, png, empty), "no temporary file is left");
+    }
+
+    @Test
+    void exportReplacesTheOutputOnlyWhenItIsComplete() throws Exception {
+        Path in = write("in.pb", Synthetic.encode(Synthetic.records(5)));
+        Path out = write("out.json", "old\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        Files.setPosixFilePermissions(out, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        Run r = run(new ExportCommand(), "--json", in.toString(), out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(5, Files.readAllLines(out).size());
+        assertEquals("rw-r-----", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(out)),
+                "the replaced file keeps its permissions");
+        assertEquals(List.of(), othersIn(in, out));
+        // An output in a directory that does not exist names the path and the reason.
+        Path nowhere = dir.resolve("no/such/dir/out.json");
+        Run missing = run(new ExportCommand(), "--json", in.toString(), nowhere.toString());
+        assertEquals(1, missing.exit());
+        assertTrue(missing.err().contains("cannot write " + nowhere + ": no such file or directory"), missing.err());
     }
 }

@@ -43,6 +43,48 @@ class ReportTest {
     }
 
     @Test
+    void aDamagedRecordIsSkippedAndNamedAndTheRestCounts() throws IOException {
+        List<StreamRecord> written = Synthetic.records(30);
+        Report r = report(StreamReaderTest.withUndecodableRecord(written, 10));
+        assertEquals(29, r.failures(), "one failure lost, the 19 after it kept");
+        assertTrue(r.damaged());
+        long offset = Synthetic.ends(written)[9];
+        assertEquals(List.of(offset), r.inputs().get(0).skipped());
+        assertTrue(r.toText().contains("1 record(s) skipped at byte offset(s) " + offset), r.toText());
+        JsonObject json = JsonParser.parseString(r.toJson()).getAsJsonObject();
+        assertEquals(offset, json.getAsJsonArray("inputs").get(0).getAsJsonObject().getAsJsonArray("skipped_offsets")
+                .get(0).getAsLong());
+    }
+
+    @Test
+    void theSameCaptureReadTwiceCountsOnce() throws IOException {
+        byte[] stream = Synthetic.encode(Synthetic.records(30));
+        for (Report r : List.of(report(stream, stream), report(concat(stream, stream)))) {
+            assertEquals(30, r.failures(), r.toText());
+            assertEquals(Map.of("PIDS_CGROUP_LIMIT", 10L, "RLIMIT_NPROC", 10L, "THREADS_MAX", 10L), r.byCause());
+            assertEquals(3, r.dropped(), "one capture's counters");
+            assertTrue(r.toText().contains("30 failures recorded, delivered 30"), r.toText());
+            Report.Input last = r.inputs().get(r.inputs().size() - 1);
+            assertEquals(30, last.duplicates());
+            assertTrue(String.join("\n", last.warnings()).contains("30 failures were already read"), last.warnings().toString());
+        }
+        // Two captures with their own ids are two captures, though host, boot and start time agree.
+        List<StreamRecord> a = Synthetic.records(30);
+        List<StreamRecord> b = new java.util.ArrayList<>(a);
+        a.set(0, StreamRecord.newBuilder().setHeader(Synthetic.header().toBuilder().setCaptureId("capture-a")).build());
+        b.set(0, StreamRecord.newBuilder().setHeader(Synthetic.header().toBuilder().setCaptureId("capture-b")).build());
+        Report two = report(Synthetic.encode(a), Synthetic.encode(b));
+        assertEquals(60, two.failures());
+        assertEquals(0, two.inputs().get(1).duplicates());
+    }
+
+    static byte[] concat(byte[] a, byte[] b) {
+        byte[] both = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        return both;
+    }
+
+    @Test
     void histogramCoversTheSpanInAtMostThirtyBuckets() throws IOException {
         Report r = report(Synthetic.encode(Synthetic.records(200))); // 100 s, a failure every 0.5 s
         Report.Histogram h = r.histogram();
@@ -82,7 +124,9 @@ class ReportTest {
     void jsonIsWellFormedAndCarriesTheSameNumbers() throws IOException {
         List<StreamRecord> records = Synthetic.records(30);
         byte[] bytes = Synthetic.encode(records);
-        Report r = report(bytes, Arrays.copyOf(bytes, bytes.length - 1));
+        List<StreamRecord> otherCapture = Synthetic.withCaptureId(records, "another capture");
+        byte[] other = Synthetic.encode(otherCapture);
+        Report r = report(bytes, Arrays.copyOf(other, other.length - 1));
         JsonObject json = JsonParser.parseString(r.toJson()).getAsJsonObject();
         assertEquals(60, json.get("failures").getAsLong(), "the cut removed only the final Stats");
         assertEquals("PIDS_CGROUP_LIMIT", json.getAsJsonArray("by_cause").get(0).getAsJsonObject().get("cause").getAsString());
@@ -90,9 +134,9 @@ class ReportTest {
         assertTrue(json.getAsJsonArray("inputs").get(0).getAsJsonObject().get("damage").isJsonNull());
         JsonObject damage = json.getAsJsonArray("inputs").get(1).getAsJsonObject().getAsJsonObject("damage");
         assertEquals("TRUNCATED", damage.get("kind").getAsString());
-        assertEquals(Synthetic.ends(records)[records.size() - 2], damage.get("offset").getAsLong());
+        assertEquals(Synthetic.ends(otherCapture)[records.size() - 2], damage.get("offset").getAsLong());
         assertEquals(3, json.getAsJsonArray("by_scope").size());
         assertFalse(json.getAsJsonObject("rate").getAsJsonArray("buckets").isEmpty());
-        assertEquals(3, json.get("dropped").getAsLong());
+        assertEquals(3 + 2, json.get("dropped").getAsLong(), "two captures: the final Stats of one, the last of the cut one");
     }
 }

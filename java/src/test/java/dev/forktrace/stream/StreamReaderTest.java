@@ -92,6 +92,49 @@ class StreamReaderTest {
         }
     }
 
+    /** Record {@code index} of the stream with its first payload byte zeroed: tag 0, which never decodes. */
+    static byte[] withUndecodableRecord(List<StreamRecord> written, int index) {
+        byte[] bytes = Synthetic.encode(written);
+        long start = Synthetic.ends(written)[index - 1];
+        int prefix = CodedOutputStream.computeUInt32SizeNoTag(written.get(index).getSerializedSize());
+        bytes[(int) start + prefix] = 0;
+        return bytes;
+    }
+
+    @Test
+    void aDamagedRecordInTheMiddleIsSkippedCountedAndTheRestRead() throws IOException {
+        List<StreamRecord> written = Synthetic.records(40);
+        long[] ends = Synthetic.ends(written);
+        byte[] bytes = withUndecodableRecord(written, 15);
+        Outcome o = readAll(bytes);
+        assertNull(o.damage(), () -> o.damage().getMessage());
+        List<StreamRecord> expected = new ArrayList<>(written);
+        expected.remove(15);
+        assertEquals(expected, o.records(), "every record but the damaged one");
+        assertEquals(List.of(ends[14]), o.reader().skippedOffsets());
+        assertEquals(bytes.length, o.reader().offset());
+        String warnings = String.join("\n", o.reader().warnings());
+        assertTrue(warnings.contains("skipped 1 damaged record(s) at byte offset(s) " + ends[14]), warnings);
+
+        byte[] two = withUndecodableRecord(written, 30);
+        two[(int) ends[14] + CodedOutputStream.computeUInt32SizeNoTag(written.get(15).getSerializedSize())] = 0;
+        Outcome both = readAll(two);
+        assertNull(both.damage());
+        assertEquals(written.size() - 2, both.records().size());
+        assertEquals(List.of(ends[14], ends[29]), both.reader().skippedOffsets());
+    }
+
+    @Test
+    void aDamagedLastRecordIsStillADamagedTail() throws IOException {
+        List<StreamRecord> written = Synthetic.records(5);
+        long[] ends = Synthetic.ends(written);
+        Outcome o = readAll(withUndecodableRecord(written, written.size() - 1));
+        assertEquals(written.subList(0, written.size() - 1), o.records());
+        assertEquals(StreamFormatException.Kind.CORRUPT, o.damage().kind());
+        assertEquals(ends[written.size() - 2], o.damage().offset(), "no good record followed: not a resync");
+        assertTrue(o.reader().skippedOffsets().isEmpty());
+    }
+
     @Test
     void emptyInputIsAnError() throws IOException {
         Outcome o = readAll(new byte[0]);

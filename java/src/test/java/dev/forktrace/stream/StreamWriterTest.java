@@ -1,6 +1,7 @@
 package dev.forktrace.stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -33,7 +34,8 @@ class StreamWriterTest {
         }
         List<StreamRecord> read = readFile(file);
         assertEquals(32, read.size());
-        assertEquals(Synthetic.header(), read.get(0).getHeader());
+        assertFalse(read.get(0).getHeader().getCaptureId().isEmpty(), "the writer gives the capture an id");
+        assertEquals(Synthetic.header(), read.get(0).getHeader().toBuilder().clearCaptureId().build());
         for (int i = 0; i < 30; i++) {
             assertEquals(Synthetic.failure(i), read.get(i + 1).getFailure());
         }
@@ -110,7 +112,8 @@ class StreamWriterTest {
             Path p = StreamWriter.rotatedPath(file, i);
             assertTrue(Files.size(p) <= 4096, p + " is " + Files.size(p) + " bytes");
             List<StreamRecord> records = readFile(p);
-            assertEquals(Synthetic.header(), records.get(0).getHeader(), p + " begins with the header");
+            assertEquals(Synthetic.header(), records.get(0).getHeader().toBuilder().clearCaptureId().build(),
+                    p + " begins with the header");
             records.stream().skip(1).forEach(r -> all.add(r.getFailure()));
             files++;
         }
@@ -145,12 +148,80 @@ class StreamWriterTest {
         Path full = Path.of("/dev/full");
         StreamWriter w = StreamWriter.open(full.toString(), 0, 0);
         IOException e = assertThrows(IOException.class, () -> w.start(Synthetic.header()));
-        assertTrue(e.getMessage().startsWith("writing /dev/full failed after "), e.getMessage());
-        assertTrue(e.getMessage().contains("bytes"), e.getMessage());
-        assertTrue(e.getMessage().contains("No space left on device"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("writing /dev/full failed: No space left on device; it holds 0 bytes"
+                + " of complete records (0 failures)"), e.getMessage());
         IOException again = assertThrows(IOException.class, () -> w.accept(Synthetic.failure(0)));
         assertEquals(e.getMessage(), again.getMessage(), "later calls repeat the first failure");
         w.close(); // does not throw again: the caller already has the error
+    }
+
+    /** A disk with room for {@code capacity} bytes: a write takes what fits, the next one fails. */
+    static final class FillingChannel implements java.nio.channels.WritableByteChannel {
+        final java.io.ByteArrayOutputStream kept = new java.io.ByteArrayOutputStream();
+        long room;
+
+        FillingChannel(long capacity) {
+            room = capacity;
+        }
+
+        @Override
+        public int write(java.nio.ByteBuffer src) throws IOException {
+            if (room == 0) {
+                throw new IOException("No space left on device");
+            }
+            int n = (int) Math.min(room, src.remaining());
+            byte[] b = new byte[n];
+            src.get(b);
+            kept.write(b);
+            room -= n;
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    @Test
+    void aFullDiskIsReportedWithTheExactRecordsItHolds() throws IOException {
+        List<StreamRecord> records = Synthetic.withCaptureId(Synthetic.records(1000), "fixed"); // header as written
+        long[] ends = Synthetic.ends(records);
+        long capacity = ends[400] + 7; // the header, then 400 records, then 7 bytes of the next
+        long failuresThatFit = records.subList(1, 401).stream().filter(StreamRecord::hasFailure).count();
+        FillingChannel disk = new FillingChannel(capacity);
+        StreamWriter w = StreamWriter.to(disk, "full.pb");
+        w.start(records.get(0).getHeader());
+        IOException first = null;
+        long accepted = 0;
+        long acceptedAtFailure = 0;
+        for (StreamRecord r : records.subList(1, records.size())) {
+            try {
+                if (r.hasFailure()) {
+                    accepted++;
+                    w.accept(r.getFailure());
+                } else {
+                    w.stats(r.getStats());
+                }
+            } catch (IOException e) {
+                acceptedAtFailure = first == null ? accepted : acceptedAtFailure; // the one that hit the error included
+                first = first == null ? e : first;
+                assertEquals(first.getMessage(), e.getMessage(), "later records repeat the first failure");
+            }
+        }
+        assertTrue(first != null, "the disk filled up during the capture, not at its end");
+        assertThrows(IOException.class, w::flush);
+        assertEquals("writing full.pb failed: No space left on device; it holds " + ends[400] + " bytes of complete"
+                + " records (" + failuresThatFit + " failures), all readable; " + (acceptedAtFailure - failuresThatFit)
+                + " failures accepted before the error could not be written", first.getMessage());
+        assertEquals(1000 - failuresThatFit, w.failuresNotWritten(), "every failure is either on the disk or counted");
+        assertEquals(1000, accepted);
+        w.close();
+        byte[] kept = java.util.Arrays.copyOf(disk.kept.toByteArray(), (int) ends[400]);
+        assertEquals(records.subList(0, 401), StreamReaderTest.readAll(kept).records());
     }
 
     @Test

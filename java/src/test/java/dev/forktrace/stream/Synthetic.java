@@ -86,6 +86,14 @@ final class Synthetic {
         return records;
     }
 
+    /** The records with their header given a capture id: another capture than the same records without it. */
+    static List<StreamRecord> withCaptureId(List<StreamRecord> records, String captureId) {
+        List<StreamRecord> copy = new ArrayList<>(records);
+        copy.set(0, StreamRecord.newBuilder().setHeader(records.get(0).getHeader().toBuilder().setCaptureId(captureId))
+                .build());
+        return copy;
+    }
+
     static byte[] encode(List<StreamRecord> records) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try {
