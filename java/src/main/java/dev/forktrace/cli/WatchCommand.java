@@ -303,7 +303,7 @@ public final class WatchCommand implements Callable<Integer> {
                 .sampleFarCgroupsEvery(Math.max(0, warnAt / 100 - 0.2), (long) (Math.max(1, warnFarInterval) * 1e9))
                 .enterNamespaces(false);
         return new dev.forktrace.limits.HeadroomMonitor(scanner, warnAt / 100, warnHysteresis / 100,
-                new dev.forktrace.limits.HeadroomMonitor.Selection(selected, pid, comm)).start();
+                new dev.forktrace.limits.HeadroomMonitor.Selection(selected, pid == null ? 0 : pid, comm)).start();
     }
 
     /**
