@@ -40,6 +40,7 @@ used=$(jq -r .used <<<"$crossed")
 expect_eq "warning: limit, threshold, kind" "20 0.9 CGROUP pids.max" "$(jq -r '"\(.limit) \(.threshold) \(.kind) \(.limitName)"' <<<"$crossed")"
 expect_eq "warning: first holder" "holder 14" "$(jq -r '.holders[0] | "\(.comm) \(.tasks)"' <<<"$crossed")"
 jq -r .message <<<"$crossed" | grep -q "headroom warning: pids cgroup /ft15-warn/fill is at" || fail "warning message: $(jq -r .message <<<"$crossed")"
+note "warning: $(jq -r .message <<<"$crossed")"
 expect_eq "RECOVERED for /ft15-warn/fill" 1 "$(jq -c 'select(.name == "/ft15-warn/fill" and .state == "RECOVERED")' "$WORK/headroom.json" | grep -c .)"
 expect_eq "warnings for /ft15-warn/half (50%)" 0 "$(jq -c 'select(.name == "/ft15-warn/half")' "$WORK/headroom.json" | grep -c . || true)"
 
