@@ -9,7 +9,9 @@ make_pids_cgroup ft15-warn >/dev/null
 fill=$(make_pids_cgroup ft15-warn/fill 20)
 half=$(make_pids_cgroup ft15-warn/half 20)
 in_cgroup "$half" "$HELPERS/holder" 10 >/dev/null &
+disown $!
 in_cgroup "$fill" "$HELPERS/holder" 14 >/dev/null &
+disown $!
 for _ in $(seq 50); do [ "$(cat "$half/pids.current")" = 10 ] && [ "$(cat "$fill/pids.current")" = 14 ] && break; sleep 0.1; done
 expect_eq "tasks in half" 10 "$(cat "$half/pids.current")"
 
@@ -38,6 +40,7 @@ used=$(jq -r .used <<<"$crossed")
 expect_eq "warning: limit, threshold, kind" "20 0.9 CGROUP pids.max" "$(jq -r '"\(.limit) \(.threshold) \(.kind) \(.limitName)"' <<<"$crossed")"
 expect_eq "warning: first holder" "holder 14" "$(jq -r '.holders[0] | "\(.comm) \(.tasks)"' <<<"$crossed")"
 jq -r .message <<<"$crossed" | grep -q "headroom warning: pids cgroup /ft15-warn/fill is at" || fail "warning message: $(jq -r .message <<<"$crossed")"
+note "warning: $(jq -r .message <<<"$crossed")"
 expect_eq "RECOVERED for /ft15-warn/fill" 1 "$(jq -c 'select(.name == "/ft15-warn/fill" and .state == "RECOVERED")' "$WORK/headroom.json" | grep -c .)"
 expect_eq "warnings for /ft15-warn/half (50%)" 0 "$(jq -c 'select(.name == "/ft15-warn/half")' "$WORK/headroom.json" | grep -c . || true)"
 

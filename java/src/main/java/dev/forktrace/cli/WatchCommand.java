@@ -87,6 +87,11 @@ public final class WatchCommand implements Callable<Integer> {
     @Option(names = "--warn-hysteresis", paramLabel = "PERCENT", description = "See --warn-at (default 5).")
     double warnHysteresis = 5;
 
+    @Option(names = "--warn-far-interval", paramLabel = "SECONDS",
+            description = "Pids cgroups more than 20 points (and 64 tasks) below --warn-at are read this often; "
+                    + "the rest every second (default 5; 1 = every cgroup every second).")
+    double warnFarInterval = 5;
+
     @Mixin
     HookOptions hookOptions = new HookOptions();
 
@@ -309,7 +314,10 @@ public final class WatchCommand implements Callable<Integer> {
                 selected = selected.substring(0, selected.length() - 1);
             }
         }
-        var scanner = new dev.forktrace.limits.LimitScanner(Path.of("/proc"), cgroups, 10_000_000_000L);
+        // New cgroups and changed limits are seen within 30 s (the walk of thousands of cgroups is the costly part).
+        var scanner = new dev.forktrace.limits.LimitScanner(Path.of("/proc"), cgroups, 30_000_000_000L)
+                .sampleFarCgroupsEvery(Math.max(0, warnAt / 100 - 0.2), (long) (Math.max(1, warnFarInterval) * 1e9))
+                .enterNamespaces(false);
         return new dev.forktrace.limits.HeadroomMonitor(scanner, warnAt / 100, warnHysteresis / 100,
                 new dev.forktrace.limits.HeadroomMonitor.Selection(selected, pid == null ? 0 : pid, comm)).start();
     }

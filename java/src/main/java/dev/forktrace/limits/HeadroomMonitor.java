@@ -36,7 +36,10 @@ public final class HeadroomMonitor implements AutoCloseable {
     private final Trends trends = new Trends();
     private final Map<String, Boolean> warned = new HashMap<>();
     private final ConcurrentLinkedQueue<Headroom> transitions = new ConcurrentLinkedQueue<>();
-    private volatile List<Headroom> latest = List.of();
+    /** The last sample's watched scopes and which of them are warned; Headroom values are built on request. */
+    private record Latest(Instant time, List<LimitScope> scopes, Set<String> warned) {}
+
+    private volatile Latest latest = new Latest(Instant.EPOCH, List.of(), Set.of());
     private volatile long samples;
     private volatile boolean running = true;
     private volatile String lastError = "";
@@ -86,13 +89,14 @@ public final class HeadroomMonitor implements AutoCloseable {
         LimitScanner.Scan scan = scanner.scan();
         Instant now = Instant.now();
         List<LimitScope> watched = select(scan);
-        Set<String> keys = new HashSet<>();
-        List<Headroom> values = new ArrayList<>(watched.size());
+        boolean tidy = samples % 10 == 0; // forgetting vanished scopes can wait ten seconds
+        Set<String> keys = tidy ? new HashSet<>(watched.size() * 2) : null;
         for (LimitScope s : watched) {
-            keys.add(s.key());
+            if (tidy) {
+                keys.add(s.key());
+            }
             trends.add(s.key(), scan.nanos(), s.used());
-            Trends.Trend trend = trends.trend(s.key(), s.used(), s.limit());
-            boolean above = warned.getOrDefault(s.key(), false);
+            boolean above = !warned.isEmpty() && warned.containsKey(s.key());
             Headroom.State state = Headroom.State.STATE_UNSPECIFIED;
             if (!above && s.ratio() >= threshold) {
                 state = Headroom.State.CROSSED;
@@ -102,14 +106,15 @@ public final class HeadroomMonitor implements AutoCloseable {
                 warned.remove(s.key());
             }
             if (state != Headroom.State.STATE_UNSPECIFIED) {
-                transitions.add(HeadroomText.record(s, scanner.holders(s, scan, HOLDERS), trend, threshold, state, now));
+                transitions.add(HeadroomText.record(s, scanner.holders(s, scan, HOLDERS),
+                        trends.trend(s.key(), s.used(), s.limit()), threshold, state, now));
             }
-            values.add(HeadroomText.record(s, List.of(), trend, threshold,
-                    warned.getOrDefault(s.key(), false) ? Headroom.State.CROSSED : Headroom.State.STATE_UNSPECIFIED, now));
         }
-        warned.keySet().retainAll(keys); // a removed cgroup or an exited user is neither warned nor recovered
-        trends.retain(keys);
-        latest = List.copyOf(values);
+        if (tidy) {
+            warned.keySet().retainAll(keys); // a removed cgroup or an exited user is neither warned nor recovered
+            trends.retain(keys);
+        }
+        latest = new Latest(now, watched, Set.copyOf(warned.keySet()));
         samples++;
     }
 
@@ -180,9 +185,18 @@ public final class HeadroomMonitor implements AutoCloseable {
         }
     }
 
-    /** The latest value of every watched scope, most used first, without holders; read-only, from any thread. */
+    /**
+     * The latest value of every watched scope, most used first, without holders (state CROSSED while warned);
+     * built on each call from the last sample, so call it at scrape time, not in a loop. Any thread.
+     */
     public List<Headroom> latest() {
-        return latest;
+        Latest l = latest;
+        List<Headroom> values = new ArrayList<>(l.scopes().size());
+        for (LimitScope s : l.scopes()) {
+            values.add(HeadroomText.record(s, List.of(), trends.trend(s.key(), s.used(), s.limit()), threshold,
+                    l.warned().contains(s.key()) ? Headroom.State.CROSSED : Headroom.State.STATE_UNSPECIFIED, l.time()));
+        }
+        return values;
     }
 
     public long samples() {

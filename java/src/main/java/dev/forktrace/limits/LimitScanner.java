@@ -98,6 +98,7 @@ public final class LimitScanner implements AutoCloseable {
         if (now - walkedAt >= rewalkNanos) {
             pidsDirectories = walk(mounts.get(Hierarchy.PIDS), unifiedPids ? "pids.max" : null);
             memoryDirectories = walk(mounts.get(Hierarchy.MEMORY), unifiedMemory ? "memory.max" : null);
+            readLimits();
             walkedAt = now;
         }
         if (!mounts.containsKey(Hierarchy.PIDS)) {
@@ -110,32 +111,168 @@ public final class LimitScanner implements AutoCloseable {
         pidNamespaces(now, processes, scopes, unreadable);
         system(scopes, unreadable);
         files.sweep();
-        scopes.sort(Comparator.comparingDouble(LimitScope::ratio).reversed()
-                .thenComparingLong(s -> s.limit() - s.used()).thenComparing(LimitScope::key));
+        // Ties keep the walk's order: comparing keys of thousands of idle cgroups cost more than the reads.
+        scopes.sort(Comparator.comparingDouble(LimitScope::ratio).reversed().thenComparingLong(s -> s.limit() - s.used()));
         return new Scan(now, List.copyOf(scopes), List.copyOf(unreadable), processes);
     }
 
     // ---- cgroups -------------------------------------------------------------------------------------
 
-    private void pidsCgroups(List<LimitScope> scopes, List<String> unreadable) {
-        Path mount = mounts.get(Hierarchy.PIDS);
-        int failed = 0;
+    /**
+     * A limited cgroup as of the last walk: its limit and which counter files it has are read then (limits
+     * change rarely; a changed limit shows within {@code rewalkNanos}), so a sample reads one counter per
+     * cgroup.
+     */
+    private static final class Limited {
+        final Path directory;
+        final String path;
+        final String key;
+        final long limit;
+        final OpenFiles.Handle current;
+        final OpenFiles.Handle peak;
+        long dueNanos = Long.MIN_VALUE; // next read of the counter; until then the last value stands
+        long lastCurrent = -1;
+        long lastPeak = -1;
+
+        Limited(Path directory, String path, String key, long limit, OpenFiles.Handle current, OpenFiles.Handle peak) {
+            this.directory = directory;
+            this.path = path;
+            this.key = key;
+            this.limit = limit;
+            this.current = current;
+            this.peak = peak;
+        }
+
+        /** The counter, read when due: every second near the threshold, every farInterval far from it. */
+        long sample(long now, double nearRatio, long farIntervalNanos) {
+            if (now < dueNanos && lastCurrent >= 0) {
+                return lastCurrent;
+            }
+            lastCurrent = current.readLong(-1);
+            lastPeak = peak != null ? peak.readLong(-1) : -1;
+            boolean near = lastCurrent >= nearRatio * limit || nearRatio * limit - lastCurrent < NEAR_UNITS;
+            dueNanos = now + (near || limit <= 0 ? SECOND_NANOS : farIntervalNanos) - SECOND_NANOS / 10;
+            return lastCurrent;
+        }
+    }
+
+    private static final long SECOND_NANOS = 1_000_000_000L;
+    /** Fewer tasks than this below the near ratio count as near: a small cgroup fills in a blink. */
+    private static final long NEAR_UNITS = 64;
+    private double nearRatio = 0;
+    private long farIntervalNanos = SECOND_NANOS;
+
+    /**
+     * Samples pids cgroups whose use is below {@code nearRatio} (and more than a few dozen tasks from it) only
+     * every {@code farIntervalNanos} instead of every scan: thousands of idle cgroups then cost a fraction of
+     * a read each per second, while those near a warning threshold are still read every second. Memory
+     * cgroups are always read.
+     */
+    private boolean enterNamespaces = true;
+
+    /**
+     * Whether a pid namespace's own pid_max may be read by starting `nsenter` in it. watch does not: a probe
+     * must not take pids in the namespaces it watches nor start processes every minute; its pid namespaces
+     * are then compared with kernel.pid_max only where the kernel has no per-namespace pid_max, else left out
+     * and listed as unreadable.
+     */
+    public LimitScanner enterNamespaces(boolean enter) {
+        this.enterNamespaces = enter;
+        return this;
+    }
+
+    public LimitScanner sampleFarCgroupsEvery(double nearRatio, long farIntervalNanos) {
+        this.nearRatio = nearRatio;
+        this.farIntervalNanos = Math.max(SECOND_NANOS, farIntervalNanos);
+        return this;
+    }
+
+    private Map<Path, OpenFiles.Handle> counters = new HashMap<>();
+
+    /** A file read at each walk only (limits, peaks): not kept open, so the counters get the descriptors. */
+    private long readOnce(Path file) {
+        OpenFiles.Handle h = files.handle(file);
+        try {
+            return h.readLong(-1);
+        } finally {
+            h.release();
+        }
+    }
+
+    /** The counter file's handle, reused from the previous walk when it is still wanted. */
+    private OpenFiles.Handle counter(Path file, Map<Path, OpenFiles.Handle> wanted) {
+        OpenFiles.Handle h = counters.remove(file);
+        if (h == null) {
+            h = files.handle(file);
+        }
+        wanted.put(file, h);
+        return h;
+    }
+
+    private List<Limited> limitedPids = List.of();
+    private List<Limited> limitedMemory = List.of();
+    private int unreadablePidsLimits;
+    private int unreadableMemoryLimits;
+
+    private void readLimits() {
+        Path pidsMount = mounts.get(Hierarchy.PIDS);
+        List<Limited> pids = new ArrayList<>();
+        Map<Path, OpenFiles.Handle> wanted = new HashMap<>();
+        unreadablePidsLimits = 0;
+        boolean peaks = !pidsDirectories.isEmpty() && Files.exists(pidsDirectories.get(0).resolve("pids.peak")); // 6.1+
         for (Path dir : pidsDirectories) {
-            long limit = files.readLong(dir.resolve("pids.max"), -1);
+            long limit = readOnce(dir.resolve("pids.max"));
             if (limit == Long.MAX_VALUE) {
                 continue; // "max": this level refuses nothing (an ancestor's limit is its own scope)
             }
-            long current = limit < 0 ? -1 : files.readLong(dir.resolve("pids.current"), -1);
-            if (limit < 0 || current < 0) {
-                if (Files.isDirectory(dir)) {
-                    failed++;
-                }
+            if (limit < 0) {
+                unreadablePidsLimits += Files.isDirectory(dir) ? 1 : 0;
                 continue;
             }
-            long peak = files.readLong(dir.resolve("pids.peak"), -1); // v2 and 6.1+ only
-            String path = "/" + mount.relativize(dir);
-            scopes.add(new LimitScope("pids " + path, ScopeKind.CGROUP, path, "pids.max", current, limit, peak, dir,
-                    null, false, 0, ""));
+            String path = "/" + pidsMount.relativize(dir);
+            Limited limited = new Limited(dir, path, "pids " + path, limit, counter(dir.resolve("pids.current"), wanted),
+                    null);
+            limited.lastPeak = peaks ? readOnce(dir.resolve("pids.peak")) : -1; // as of the walk
+            pids.add(limited);
+        }
+        limitedPids = pids;
+        Path memoryMount = mounts.get(Hierarchy.MEMORY);
+        String limitFile = unifiedMemory ? "memory.max" : "memory.limit_in_bytes";
+        List<Limited> memory = new ArrayList<>();
+        unreadableMemoryLimits = 0;
+        for (Path dir : memoryDirectories) {
+            long limit = readOnce(dir.resolve(limitFile));
+            if (limit == Long.MAX_VALUE || limit >= V1_UNLIMITED) {
+                continue;
+            }
+            if (limit < 0) {
+                unreadableMemoryLimits += Files.isDirectory(dir) ? 1 : 0;
+                continue;
+            }
+            String path = "/" + memoryMount.relativize(dir);
+            String usage = unifiedMemory ? "memory.current" : "memory.usage_in_bytes";
+            String peak = unifiedMemory ? "memory.peak" : "memory.max_usage_in_bytes";
+            memory.add(new Limited(dir, path, "memcg " + path, limit, counter(dir.resolve(usage), wanted),
+                    counter(dir.resolve(peak), wanted)));
+        }
+        limitedMemory = memory;
+        for (OpenFiles.Handle unused : counters.values()) {
+            unused.release(); // cgroups removed or no longer limited
+        }
+        counters = wanted;
+    }
+
+    private void pidsCgroups(List<LimitScope> scopes, List<String> unreadable) {
+        int failed = unreadablePidsLimits;
+        long now = System.nanoTime();
+        for (Limited c : limitedPids) {
+            long current = c.sample(now, nearRatio, farIntervalNanos);
+            if (current < 0) {
+                failed++; // removed since the walk, or unreadable
+                continue;
+            }
+            scopes.add(new LimitScope(c.key, ScopeKind.CGROUP, c.path, "pids.max", current, c.limit, c.lastPeak,
+                    c.directory, null, false, 0, ""));
         }
         if (failed > 0) {
             unreadable.add("pids.max/pids.current of " + failed + " cgroups");
@@ -143,26 +280,17 @@ public final class LimitScanner implements AutoCloseable {
     }
 
     private void memoryCgroups(List<LimitScope> scopes, List<String> unreadable) {
-        Path mount = mounts.get(Hierarchy.MEMORY);
         String limitFile = unifiedMemory ? "memory.max" : "memory.limit_in_bytes";
-        String usageFile = unifiedMemory ? "memory.current" : "memory.usage_in_bytes";
-        int failed = 0;
-        for (Path dir : memoryDirectories) {
-            long limit = files.readLong(dir.resolve(limitFile), -1);
-            if (limit == Long.MAX_VALUE || limit >= V1_UNLIMITED) {
+        int failed = unreadableMemoryLimits;
+        for (Limited c : limitedMemory) {
+            long usage = c.current.readLong(-1);
+            if (usage < 0) {
+                failed++;
                 continue;
             }
-            long usage = limit < 0 ? -1 : files.readLong(dir.resolve(usageFile), -1);
-            if (limit < 0 || usage < 0) {
-                if (Files.isDirectory(dir)) {
-                    failed++;
-                }
-                continue;
-            }
-            long peak = files.readLong(dir.resolve(unifiedMemory ? "memory.peak" : "memory.max_usage_in_bytes"), -1);
-            String path = "/" + mount.relativize(dir);
-            scopes.add(new LimitScope("memcg " + path, ScopeKind.MEMCG, path, limitFile, usage, limit, peak, dir, null,
-                    true, 0, ""));
+            long peak = c.peak.readLong(-1);
+            scopes.add(new LimitScope(c.key, ScopeKind.MEMCG, c.path, limitFile, usage, c.limit, peak,
+                    c.directory, null, true, 0, ""));
         }
         if (failed > 0) {
             unreadable.add(limitFile + " of " + failed + " memory cgroups");
@@ -397,7 +525,10 @@ public final class LimitScanner implements AutoCloseable {
                         1, 1, -1, null, members, false, 0, ""));
             }
             long pidMax = globalPidMax;
-            if (PER_NAMESPACE_PID_MAX) {
+            if (PER_NAMESPACE_PID_MAX && !enterNamespaces) {
+                pidMax = -1; // its own pid_max is unknown here: a comparison with kernel.pid_max would mislead
+                pidMaxUnreadable++;
+            } else if (PER_NAMESPACE_PID_MAX) {
                 long own = namespacePidMax(now, inode, representative.pid(), tasks);
                 if (own > 0) {
                     pidMax = own;
@@ -411,8 +542,9 @@ public final class LimitScanner implements AutoCloseable {
             }
         }
         if (pidMaxUnreadable > 0) {
-            unreadable.add("pid_max of " + pidMaxUnreadable + " pid namespaces (entering them needs CAP_SYS_ADMIN;"
-                    + " shown against kernel.pid_max)");
+            unreadable.add(enterNamespaces ? "pid_max of " + pidMaxUnreadable + " pid namespaces (entering them needs "
+                    + "CAP_SYS_ADMIN; shown against kernel.pid_max)" : "pid_max of " + pidMaxUnreadable
+                    + " pid namespaces (not entered while watching; see forktrace limits)");
         }
     }
 
@@ -565,6 +697,7 @@ public final class LimitScanner implements AutoCloseable {
 
     @Override
     public void close() {
+        counters.values().forEach(OpenFiles.Handle::release);
         files.close();
     }
 }

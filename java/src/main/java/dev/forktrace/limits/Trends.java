@@ -20,20 +20,48 @@ public final class Trends {
         public static final Trend NONE = new Trend(0, 0, 0);
     }
 
-    public void add(String key, long nanos, long used) {
-        ArrayDeque<long[]> series = samples.computeIfAbsent(key, k -> new ArrayDeque<>());
+    /** Points closer together than this are not kept: 60 points cover the window, whatever the sampling rate. */
+    public static final long RESOLUTION_NANOS = 5_000_000_000L;
+
+    public synchronized void add(String key, long nanos, long used) {
+        ArrayDeque<long[]> series = samples.get(key);
+        if (series == null) {
+            if (used == 0) {
+                return; // thousands of empty cgroups: no series until something is used (growth from 0 is the first point)
+            }
+            series = new ArrayDeque<>();
+            samples.put(key, series);
+        }
+        long[] last = series.peekLast();
+        if (last != null && nanos - last[0] < RESOLUTION_NANOS) {
+            if (series.size() == 1) {
+                series.addLast(new long[] {nanos, used}); // a second point at once: a trend from the start
+            } else if (series.size() >= 2 && nanos - secondLast(series)[0] < RESOLUTION_NANOS) {
+                last[0] = nanos; // the newest point moves along until it is RESOLUTION_NANOS from the one before
+                last[1] = used;
+            } else {
+                series.addLast(new long[] {nanos, used});
+            }
+            return;
+        }
         series.addLast(new long[] {nanos, used});
         while (series.size() > 2 && nanos - series.peekFirst()[0] > WINDOW_NANOS) {
             series.removeFirst();
         }
     }
 
+    private static long[] secondLast(ArrayDeque<long[]> series) {
+        Iterator<long[]> it = series.descendingIterator();
+        it.next();
+        return it.next();
+    }
+
     /** Forgets scopes not in the latest scan (cgroups removed, processes gone). */
-    public void retain(Set<String> keys) {
+    public synchronized void retain(Set<String> keys) {
         samples.keySet().retainAll(keys);
     }
 
-    public Trend trend(String key, long used, long limit) {
+    public synchronized Trend trend(String key, long used, long limit) {
         ArrayDeque<long[]> series = samples.get(key);
         if (series == null || series.size() < 2) {
             return Trend.NONE;
