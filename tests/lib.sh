@@ -48,6 +48,7 @@ in_cgroup() {
 
 # start_watch ARGS...: forktrace watch in the background, JSON to $WORK/events.json; waits for attach.
 start_watch() {
+    rm -f "$WORK/events.json" # this test's own file from an earlier watch: forktrace never overwrites a file
     start_watch_raw --format json --output "$WORK/events.json" "$@"
 }
 

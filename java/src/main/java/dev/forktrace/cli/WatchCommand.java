@@ -100,6 +100,8 @@ public final class WatchCommand implements Callable<Integer> {
 
     @Mixin
     KafkaOptions kafkaOptions = new KafkaOptions();
+
+    @Mixin
     MetricsOptions metricsOptions = new MetricsOptions();
 
     private volatile boolean running = true;

@@ -98,15 +98,7 @@ public final class Capture {
     /** Warnings queued by the sampling thread go out before the failures drained after them. */
     private void deliverHeadroom() {
         if (headroom != null) {
-            headroom.drainTo(h -> {
-                for (FailureSink sink : sinks) {
-                    try {
-                        sink.headroom(h);
-                    } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                }
-            });
+            headroom.drainTo(processor.outputs()::headroom);
         }
     }
 

@@ -110,6 +110,19 @@ public final class Outputs {
         }
     }
 
+    /** A headroom warning or recovery to every working sink (a sink that fails here is failed like anywhere). */
+    public void headroom(dev.forktrace.proto.v1.Headroom headroom) {
+        for (FailureSink sink : sinks) {
+            if (!failed.containsKey(sink)) {
+                try {
+                    sink.headroom(headroom);
+                } catch (IOException e) {
+                    fail(sink, e);
+                }
+            }
+        }
+    }
+
     /** The last Stats to every working sink, then closes all of them (a failed one quietly). */
     public void finish(Stats last) {
         stats(last);
