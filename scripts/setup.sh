@@ -13,7 +13,7 @@ TEST_PACKAGES+=(podman runc docker.io containerd catatonit tini libc6-dev)
 # The fresh-machine test (90-fresh-machine): a Debian minbase root, the project cloned into it; systemd for
 # systemd-analyze verify of the packaged unit.
 TEST_PACKAGES+=(debootstrap git systemd)
-# watch --metrics against a real Prometheus (70-prometheus), the pod template under podman (71-kube-play),
+# watch --metrics against a real Prometheus (70-prometheus), the pod template under podman (92-kube-play),
 # the chart rendered and validated (72-deploy-manifests).
 TEST_PACKAGES+=(prometheus curl podman runc debootstrap python3-yaml nodejs)
 

@@ -24,9 +24,14 @@ trap 'stop_all; cleanup' EXIT
 podman_engine_start
 note "engine: $("${PODMAN[@]}" version --format '{{.Client.Version}}' 2>/dev/null)${PODMAN_ROOT:+ (from $PODMAN_ROOT)}"
 
-# The image, built by the host's podman from the local Debian base (the .deb of packaging/build-deb.sh when
-# one is there), then handed to the engine.
-CONTAINERS_CONF=$WORK/containers.conf "$ROOT/deploy/image/build.sh" --tag "$IMAGE" --base-tag "$BASE" 2>&1 |
+# The image, built by the host's podman from the local Debian base and the Debian package (90-fresh-machine,
+# which runs first, leaves it in build/pkg; made here when it is missing or older than the jar), then handed
+# to the engine.
+DEB=$ROOT/build/pkg/forktrace_$(sed -n '0,/<version>/s/.*<version>\([^<]*\)<\/version>.*/\1/p' "$ROOT/pom.xml")_amd64.deb
+if [ ! -f "$DEB" ] || [ "$ROOT/target/forktrace.jar" -nt "$DEB" ]; then
+    "$ROOT/packaging/build-deb.sh" >"$WORK/build-deb.log" 2>&1 || { tail -20 "$WORK/build-deb.log"; fail "packaging/build-deb.sh"; }
+fi
+CONTAINERS_CONF=$WORK/containers.conf "$ROOT/deploy/image/build.sh" --tag "$IMAGE" --base-tag "$BASE" --deb "$DEB" 2>&1 |
     sed 's/^/   /' || fail "deploy/image/build.sh"
 if [ -n "$PODMAN_ROOT" ]; then
     CONTAINERS_CONF=$WORK/containers.conf podman save -q -o "$WORK/image.tar" "$IMAGE"
