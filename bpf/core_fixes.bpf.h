@@ -116,4 +116,56 @@ struct mem_cgroup___kmem {
 	struct page_counter kmem;
 } __attribute__((preserve_access_index));
 
+/*
+ * Namespace counts: since 5.14 ("Add a reference to ucounts for each cred", 905ae01c4ae2) a cred points
+ * at its struct ucounts and counts and maxima are longs; before, the ucounts sat in a hash table only
+ * and user_namespace.ucount_max[] was int (5.10): there only the maximum can be read.
+ */
+struct user_namespace___pre_5_14 {
+	int ucount_max[16];
+	struct user_namespace *parent;
+} __attribute__((preserve_access_index));
+
+/*
+ * Finds the namespace count of ucount type `type` that is at its maximum, the way inc_ucount() walks
+ * it: the caller's ucounts, then the ucounts of each user namespace's creator in its parent. Returns 1
+ * and fills max, current and level when found; 0 otherwise.
+ */
+static __always_inline int ns_count_at_max(const struct cred *cred, int type, __s64 *max, __s64 *current,
+					   __s32 *level)
+{
+	if (type < 0 || type >= 16)
+		return 0;
+	if (!bpf_core_field_exists(cred->ucounts)) {
+		struct user_namespace___pre_5_14 *ns = (void *)BPF_CORE_READ(cred, user_ns);
+		int m = -1;
+
+		bpf_core_read(&m, sizeof(m), &ns->ucount_max[type]);
+		if (m != 0)
+			return 0; /* without the counts, only a zero maximum is certain */
+		*max = 0;
+		*current = -1;
+		*level = 0;
+		return 1;
+	}
+	struct ucounts *iter = BPF_CORE_READ(cred, ucounts);
+	for (int i = 0; i < 4 && iter; i++) { /* 4 user namespace levels: deeper nesting is rare */
+		struct user_namespace *ns = BPF_CORE_READ(iter, ns);
+		long m = 0, c = 0;
+
+		if (!ns)
+			return 0;
+		bpf_core_read(&m, sizeof(m), &ns->ucount_max[type]);
+		bpf_core_read(&c, sizeof(c), &iter->ucount[type]);
+		if (c >= m) {
+			*max = m;
+			*current = c;
+			*level = i;
+			return 1;
+		}
+		iter = BPF_CORE_READ(ns, ucounts);
+	}
+	return 0;
+}
+
 #endif /* FORKTRACE_CORE_FIXES_BPF_H */

@@ -28,6 +28,14 @@ const volatile struct ft_config cfg = {};
 #define SIGCHLD 17
 #define CLONE_VM 0x00000100
 #define CLONE_VFORK 0x00004000
+#define CLONE_NEWTIME 0x00000080
+#define CLONE_NEWNS 0x00020000
+#define CLONE_NEWCGROUP 0x02000000
+#define CLONE_NEWUTS 0x04000000
+#define CLONE_NEWIPC 0x08000000
+#define CLONE_NEWUSER 0x10000000
+#define CLONE_NEWPID 0x20000000
+#define CLONE_NEWNET 0x40000000
 #define MAX_ERRNO 4095
 #define RLIMIT_NPROC 6
 #define PF_KTHREAD 0x00200000
@@ -107,7 +115,9 @@ struct {
 	__type(value, struct alloc_report);
 } alloc_report_blank SEC(".maps");
 
-/* Processes of a traced tree (forktrace run, the Java API's process tree target). */
+/* Processes of a traced tree (forktrace run, the Java API's process tree target): added by tpb_fork,
+ * removed by tpb_exit when the whole thread group is gone, so a pid reused by an unrelated process is
+ * not traced and the map holds only live processes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -223,6 +233,60 @@ static __always_inline void record_entry(__u64 clone_flags, __u32 syscall)
 	if (id >= 0)
 		state.memcg_events_max = memcg_events_max((struct mem_cgroup *)task_css(task, id));
 	bpf_map_update_elem(&inflight, &tid, &state, BPF_ANY);
+}
+
+/* The ucount type (CO-RE enum value) of the first namespace other than a user namespace that flags ask
+ * for, in copy_namespaces() order, and its enum ft_ns_limit code; -1 when none. */
+static __always_inline int other_ns_ucount(__u64 flags, int *code)
+{
+	if (flags & CLONE_NEWNS) {
+		*code = FT_NS_LIMIT_MNT;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_MNT_NAMESPACES);
+	}
+	if (flags & CLONE_NEWUTS) {
+		*code = FT_NS_LIMIT_UTS;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_UTS_NAMESPACES);
+	}
+	if (flags & CLONE_NEWIPC) {
+		*code = FT_NS_LIMIT_IPC;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_IPC_NAMESPACES);
+	}
+	if (flags & CLONE_NEWPID) {
+		*code = FT_NS_LIMIT_PID;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_PID_NAMESPACES);
+	}
+	if (flags & CLONE_NEWCGROUP) {
+		*code = FT_NS_LIMIT_CGROUP;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_CGROUP_NAMESPACES);
+	}
+	if (flags & CLONE_NEWNET) {
+		*code = FT_NS_LIMIT_NET;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_NET_NAMESPACES);
+	}
+	if ((flags & CLONE_NEWTIME) && bpf_core_enum_value_exists(enum ucount_type, UCOUNT_TIME_NAMESPACES)) {
+		*code = FT_NS_LIMIT_TIME;
+		return bpf_core_enum_value(enum ucount_type, UCOUNT_TIME_NAMESPACES);
+	}
+	return -1;
+}
+
+/* Which user.max_*_namespaces refused a CLONE_NEW*: the user namespace is created first (copy_creds),
+ * then the others; of those only the first one asked for is checked, which keeps the program small
+ * enough for 5.10's verifier (one clone rarely asks for several and hits a later one's limit). */
+static __always_inline void fill_ns_limit(struct ft_event *e, const struct cred *cred, __u64 flags)
+{
+	int code = FT_NS_LIMIT_USER;
+	int type = -1;
+
+	if ((flags & CLONE_NEWUSER) &&
+	    ns_count_at_max(cred, bpf_core_enum_value(enum ucount_type, UCOUNT_USER_NAMESPACES), &e->ns_limit_max,
+			    &e->ns_limit_current, &e->ns_limit_level)) {
+		e->ns_limit = FT_NS_LIMIT_USER;
+		return;
+	}
+	type = other_ns_ucount(flags, &code);
+	if (type >= 0 && ns_count_at_max(cred, type, &e->ns_limit_max, &e->ns_limit_current, &e->ns_limit_level))
+		e->ns_limit = code;
 }
 
 static __always_inline void fill_pid_namespaces(struct ft_event *e, struct task_struct *task)
@@ -456,6 +520,9 @@ static __always_inline void emit_failure(long ret, __u32 syscall, __u32 tier, st
 	}
 	if (from_user)
 		e->evidence |= FT_EV_NPROC_FROM_USER;
+	e->user_ns_level = BPF_CORE_READ(cred, user_ns, level);
+	if ((err == 28 /* ENOSPC */ || err == 87 /* EUSERS */) && state)
+		fill_ns_limit(e, cred, state->clone_flags);
 	fill_pid_namespaces(e, task);
 	fill_pids_cgroups(e, task, state);
 	fill_memcg(e, task, state);
@@ -469,10 +536,14 @@ static __always_inline void record_exit(long ret, __u32 syscall, __u32 tier)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight *state = bpf_map_lookup_elem(&inflight, &tid);
 
-	if (ret < 0 && ret != -FT_ERESTARTNOINTR)
-		emit_failure(ret, syscall, tier, state);
-	else if (ret == -FT_ERESTARTNOINTR)
+	if (ret == -FT_ERESTARTNOINTR)
 		count(FT_CNT_RESTARTS);
+	else if (ret == -FT_ENOSYS && syscall == FT_SYS_CLONE3)
+		/* Docker's and podman's older seccomp profiles answer clone3 with ENOSYS on purpose so that
+		 * glibc (2.34+) falls back to clone; the task is then created (or its failure seen) there. */
+		count(FT_CNT_CLONE3_ENOSYS);
+	else if (ret < 0)
+		emit_failure(ret, syscall, tier, state);
 	if (state)
 		bpf_map_delete_elem(&inflight, &tid);
 	bpf_map_delete_elem(&alloc_reports, &tid);
@@ -1173,7 +1244,21 @@ int BPF_PROG(tpb_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 child_tgid = BPF_CORE_READ(child, tgid);
 	__u8 one = 1;
 
-	if (child_tgid != parent_tgid && bpf_map_lookup_elem(&traced_tgids, &parent_tgid))
-		bpf_map_update_elem(&traced_tgids, &child_tgid, &one, BPF_ANY);
+	if (child_tgid != parent_tgid && bpf_map_lookup_elem(&traced_tgids, &parent_tgid) &&
+	    bpf_map_update_elem(&traced_tgids, &child_tgid, &one, BPF_ANY) != 0)
+		count(FT_CNT_TREE_FULL);
+	return 0;
+}
+
+/* Runs for every exiting thread after do_exit() decremented signal->live (so since 2.6.x: the
+ * tracepoint follows the decrement in every kernel forktrace supports): the last thread of a group sees
+ * live == 0, and only then is the tgid free for reuse. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tpb_exit, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	if (BPF_CORE_READ(task, signal, live.counter) == 0)
+		bpf_map_delete_elem(&traced_tgids, &tgid); /* -ENOENT for a process outside the tree */
 	return 0;
 }

@@ -24,6 +24,7 @@
 #define FT_SLAB_NAME_LEN 32
 #define FT_REPORT_LEN 128      /* the kernel's line about a failed allocation */
 #define FT_ERESTARTNOINTR 513  /* a restart the kernel retries; never a failure */
+#define FT_ENOSYS 38           /* clone3 refused as unknown: callers fall back to clone, so not a failure */
 #define FT_PIDNS_ADDING 0x80000000u /* pid_namespace.pid_allocated flag: ns accepts pids */
 
 /* Where the failure was seen. Kernel-internal callers of copy_process (kernel
@@ -139,12 +140,32 @@ struct ft_event {
 	char slab_cache[FT_SLAB_NAME_LEN]; /* cache named by slab_out_of_memory */
 	struct ft_pidns_level pidns[FT_PIDNS_LEVELS];
 	struct ft_pids_level pids[FT_CGROUP_LEVELS];
+	/* A failed CLONE_NEW* (ENOSPC/EUSERS): the namespace count found at its user.max_*_namespaces */
+	__s32 ns_limit;           /* enum ft_ns_limit; FT_NS_LIMIT_NONE when no count was at its max */
+	__s32 ns_limit_level;     /* user namespaces above the caller's where it was (0 = the caller's own) */
+	__s64 ns_limit_max;       /* that namespace's user.max_*_namespaces */
+	__s64 ns_limit_current;   /* the count there; -1 unknown (kernels before 5.14) */
+	__s32 user_ns_level;      /* nesting level of the caller's user namespace (0 = initial) */
+	__u32 _pad1;
 	/* The failed allocation (FT_EV_SLAB_OOM / FT_EV_PAGE_ALLOC_FAIL): from the should_failslab /
 	 * should_fail_alloc_page hooks, and the kernel's own report line (printk) when it printed one. */
 	__u64 alloc_gfp;          /* gfp mask (FT_EV_ALLOC_GFP) */
 	__s32 alloc_order;        /* page order (FT_EV_ALLOC_GFP); -1 for a slab object */
 	__u32 alloc_injector;     /* enum ft_injector */
 	char alloc_report[FT_REPORT_LEN]; /* "SLUB: Unable to allocate ...", "...: page allocation failure: order:N, mode:..." */
+};
+
+/* Which user.max_*_namespaces was exhausted (ns_limit of struct ft_event). */
+enum ft_ns_limit {
+	FT_NS_LIMIT_NONE = 0,
+	FT_NS_LIMIT_USER = 1,
+	FT_NS_LIMIT_PID = 2,
+	FT_NS_LIMIT_UTS = 3,
+	FT_NS_LIMIT_IPC = 4,
+	FT_NS_LIMIT_NET = 5,
+	FT_NS_LIMIT_MNT = 6,
+	FT_NS_LIMIT_CGROUP = 7,
+	FT_NS_LIMIT_TIME = 8,
 };
 
 /* Indexes of the `counters` per-CPU array (besides errno slots which follow). */
@@ -156,7 +177,9 @@ enum ft_counter {
 	FT_CNT_RESTARTS = 4,      /* -ERESTARTNOINTR returns (not failures) */
 	FT_CNT_AGGREGATED = 5,    /* dropped failures counted in `signatures` under their signature */
 	FT_CNT_SIGNATURE_OVERFLOW = 6, /* dropped failures whose new signature found `signatures` full */
-	FT_CNT_ERRNO_BASE = 8,    /* + errno (see FT_ERRNO_SLOTS) */
+	FT_CNT_CLONE3_ENOSYS = 7, /* clone3 answered ENOSYS (a seccomp profile, or a pre-5.3 kernel): glibc retries with clone */
+	FT_CNT_TREE_FULL = 8,     /* descendants not tracked: traced_tgids was full */
+	FT_CNT_ERRNO_BASE = 9,    /* + errno (see FT_ERRNO_SLOTS) */
 	FT_CNT_SLOTS = FT_CNT_ERRNO_BASE + FT_ERRNO_SLOTS,
 };
 

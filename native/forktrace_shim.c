@@ -404,6 +404,7 @@ API int ft_open(const char *bpf_object_path, const struct ft_config *cfg, int ti
 			if (rejected[h][0])
 				memcpy(s->hooks[h].note, rejected[h], sizeof(s->hooks[h].note));
 		set_autoload(s->obj, "tpb_fork", cfg->filter_tree != 0);
+		set_autoload(s->obj, "tpb_exit", cfg->filter_tree != 0);
 		err = bpf_object__load(s->obj);
 		if (!err) {
 			*out = s;
@@ -533,7 +534,7 @@ API int ft_describe_hooks(struct ft_session *s, char *buf, size_t len)
 		used += n;
 	}
 	if (s->tree) {
-		int n = snprintf(buf + used, len - used, "process_tree\ttracepoint\t1\ttp_btf/sched_process_fork\n");
+		int n = snprintf(buf + used, len - used, "process_tree\ttracepoint\t1\ttp_btf/sched_process_fork, tp_btf/sched_process_exit\n");
 		if (n < 0 || (size_t)n >= len - used)
 			return fail(-ENOSPC, "hook description does not fit in %zu bytes", len);
 		used += n;

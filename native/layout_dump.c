@@ -52,6 +52,12 @@ int main(void)
 	FIELD(ft_event, memcg_events_oom);
 	FIELD(ft_event, page_counter_usage);
 	FIELD(ft_event, page_counter_max);
+	FIELD(ft_event, ns_limit);
+	FIELD(ft_event, ns_limit_level);
+	FIELD(ft_event, ns_limit_max);
+	FIELD(ft_event, ns_limit_current);
+	FIELD(ft_event, user_ns_level);
+	FIELD(ft_event, _pad1);
 	FIELD(ft_event, memcg_kmem_usage_pages);
 	FIELD(ft_event, memcg_kmem_max_pages);
 	FIELD(ft_event, pid);
@@ -90,8 +96,10 @@ int main(void)
 	CONST(FT_CNT_FAILURES);
 	CONST(FT_CNT_FILTERED);
 	CONST(FT_CNT_RESTARTS);
+	CONST(FT_CNT_TREE_FULL);
 	CONST(FT_CNT_AGGREGATED);
 	CONST(FT_CNT_SIGNATURE_OVERFLOW);
+	CONST(FT_CNT_CLONE3_ENOSYS);
 	CONST(FT_SIGNATURE_SLOTS);
 	FIELD(ft_signature, pids_moved_cgroup_id);
 	FIELD(ft_signature, pids_limit_cgroup_id);

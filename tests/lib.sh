@@ -48,6 +48,7 @@ in_cgroup() {
 
 # start_watch ARGS...: forktrace watch in the background, JSON to $WORK/events.json; waits for attach.
 start_watch() {
+    rm -f "$WORK/events.json" # this test's own file from an earlier watch: forktrace never overwrites a file
     start_watch_raw --format json --output "$WORK/events.json" "$@"
 }
 
@@ -76,7 +77,9 @@ stop_watch() {
     [ $rc -eq 0 ] || { cat "$WORK/watch.err"; fail "forktrace watch exited with $rc after SIGINT"; }
 }
 
-events() { cat "$WORK/events.json"; }
+# events: the failures of $WORK/events.json; headroom_events: its headroom warnings ({"headroom":{...}} lines).
+events() { grep -v '^{"headroom":' "$WORK/events.json" || true; }
+headroom_events() { grep '^{"headroom":' "$WORK/events.json" | jq -c .headroom || true; }
 
 # expect_eq WHAT EXPECTED ACTUAL
 expect_eq() {

@@ -222,6 +222,9 @@ lab_watch_start() {
 	java $FT_JAVA_OPTS -jar "$FT_JAR" watch --format json $(lab_tier_args) "$@" >"$LAB_TMP/watch.json" 2>"$LAB_TMP/watch.err" &
 	LAB_WATCH_PID=$!
 	_start_began=$(cut -d' ' -f1 /proc/uptime)
+	# The options that choose hooks, for lab_hook_evidence's doctor run (same choice, same hooks).
+	LAB_WATCH_HOOK_ARGS="$(lab_tier_args)"
+	case " $* " in *" --memory-hooks "*) LAB_WATCH_HOOK_ARGS="$LAB_WATCH_HOOK_ARGS --memory-hooks" ;; esac
 	_waited=0
 	until grep -qs 'attached to' "$LAB_TMP/watch.err"; do
 		if ! kill -0 "$LAB_WATCH_PID" 2>/dev/null; then
@@ -336,11 +339,21 @@ lab_expect_scope() {
 	return 1
 }
 
-# lab_hook_evidence HOOK EVIDENCE CAUSE: when the attached line shows kernel
-# hook HOOK attached, some CAUSE event must carry EVIDENCE in snapshot.hooks
-# (the hook really fed the attribution); returns 1 and says why otherwise.
+# lab_hook_evidence HOOK EVIDENCE CAUSE: when kernel hook HOOK loads with the
+# watch's hook options (forktrace doctor says so; the attached line is too short
+# to list hooks), some CAUSE event must carry EVIDENCE in snapshot.hooks (the
+# hook really fed the attribution); returns 1 and says why otherwise.
 lab_hook_evidence() {
-	grep -q "hooks: .*[ ,]$1=" "$LAB_TMP/watch.err" || { lab_log "hook $1 not attached here: evidence not required"; return 0; }
+	_doctor=/tmp/forktrace-doctor$(echo "$LAB_WATCH_HOOK_ARGS" | tr -c 'a-z0-9\n' '_').json
+	if [ ! -s "$_doctor" ]; then
+		# shellcheck disable=SC2086
+		lab_forktrace doctor --format json $LAB_WATCH_HOOK_ARGS >"$_doctor.tmp" 2>"$LAB_TMP/doctor.err" ||
+			{ FT_DETAILS="$FT_DETAILS; forktrace doctor (to see whether $1 loads) failed: $(lab_error_line "$LAB_TMP/doctor.err")"; return 1; }
+		mv "$_doctor.tmp" "$_doctor"
+	fi
+	_loaded=$(jq -r --arg h "$1" '.hooks[$h].loaded // "false"' "$_doctor") ||
+		{ FT_DETAILS="$FT_DETAILS; forktrace doctor printed no JSON"; return 1; }
+	[ "$_loaded" = true ] || { lab_log "hook $1 not attached here: evidence not required"; return 0; }
 	_with=$(jq -r --arg c "$3" --arg h "$2" 'select(.cause == $c and ((.snapshot.hooks // []) | index($h))) | .pid' \
 		"$LAB_TMP/failures.jsonl" | wc -l)
 	[ "$_with" -ge 1 ] && { FT_DETAILS="$FT_DETAILS; $_with event(s) with $2 evidence"; return 0; }

@@ -55,6 +55,20 @@ for format in --json --perfetto --jfr; do
     cmp -s "$WORK/text.pb" "$WORK/in.pb" || fail "export $format changed its input"
 done
 
+# An existing file that forktrace did not write is never emptied: text, JSON and .pb outputs refuse it;
+# a .pb that is a forktrace stream is continued with a new capture after its records.
+printf 'precious\n' >"$WORK/precious.txt"; cp "$WORK/precious.txt" "$WORK/precious.pb"
+for out in precious.txt precious.pb; do
+    rc=0; "$FORKTRACE" watch --format json --output "$WORK/$out" --duration 1 >"$WORK/out" 2>&1 || rc=$?
+    expect_eq "watch --output over a user's $out: exit" "1" "$rc"
+    grep -q "never overwrites a file it did not write" "$WORK/out" || fail "no refusal for $out: $(cat "$WORK/out")"
+    expect_eq "$out afterwards" "precious" "$(cat "$WORK/$out")"
+done
+"$FORKTRACE" watch --output "$WORK/twice.pb" --duration 1 >/dev/null 2>&1 || fail "first capture into twice.pb"
+"$FORKTRACE" watch --output "$WORK/twice.pb" --duration 1 >/dev/null 2>&1 || fail "second capture into twice.pb"
+expect_eq "captures in a .pb written twice" "2" \
+    "$("$FORKTRACE" report --format json "$WORK/twice.pb" 2>/dev/null | jq '.captures | length' 2>/dev/null || echo "?")"
+
 # As an unprivileged user (the jar is already built, so run java directly: the launcher would want
 # to install packages as root).
 source "$ROOT/scripts/setup.sh"; find_jdk

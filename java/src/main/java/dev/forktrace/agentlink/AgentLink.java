@@ -37,7 +37,7 @@ public final class AgentLink implements AutoCloseable {
         JavaJoiner joiner = new JavaJoiner(Libc::monotonicNanos,
                 wall.getEpochSecond() * 1_000_000_000L + wall.getNano() - monotonic);
         try {
-            AgentListener listener = AgentListener.open(Path.of(option), joiner, log);
+            AgentListener listener = AgentListener.open(Path.of(option), option.equals(DEFAULT_SOCKET), joiner, log);
             return new AgentLink(listener, joiner, "agent socket " + option + " listening");
         } catch (IOException | RuntimeException e) {
             if (!option.equals(DEFAULT_SOCKET)) {
@@ -66,14 +66,16 @@ public final class AgentLink implements AutoCloseable {
 
     /** One line for the end-of-capture summary, or null when no agent ever connected. */
     public String summary() {
-        if (listener == null || listener.connections() == 0) {
+        AgentListener.Refusals refused = listener == null ? null : listener.refusals();
+        if (listener == null || listener.connections() == 0 && refused.total() == 0) {
             return null;
         }
         return "forktrace: java agent: " + listener.connections() + " connection(s), " + joiner.reports()
                 + " failed Thread.start report(s), " + joiner.joined() + " joined with a kernel event, "
                 + joiner.unjoinedReports() + " without one; " + joiner.unjoinedEvents()
                 + " thread failure(s) of agent JVMs without a report" + (listener.badInput() > 0
-                ? "; " + listener.badInput() + " bad input(s) ignored" : "");
+                ? "; " + listener.badInput() + " bad input(s) ignored" : "")
+                + (refused.total() > 0 ? "; refused: " + refused : "");
     }
 
     @Override

@@ -24,10 +24,16 @@ public record AgentMessage(Kind kind, int pid, int tid, long monotonicNanos, lon
 
     static final int MAX_FRAMES = 1024;
     static final int MAX_STRING = 4096;
+    /** A real message nests 2 deep; Gson's tree reader recurses per level, so depth is checked first. */
+    static final int MAX_DEPTH = 32;
     private static final TypeAdapter<JsonElement> JSON = new Gson().getAdapter(JsonElement.class);
 
     /** Parses one line (without its newline); IllegalArgumentException names what is wrong. */
     public static AgentMessage parse(String line) {
+        int depth = nestingDepth(line);
+        if (depth > MAX_DEPTH) {
+            throw new IllegalArgumentException("JSON nested deeper than " + MAX_DEPTH + " levels");
+        }
         JsonObject o;
         try {
             // A strict reader (JsonParser would be lenient and accept unquoted words), and nothing after the object.
@@ -54,6 +60,39 @@ public record AgentMessage(Kind kind, int pid, int tid, long monotonicNanos, lon
                     string(o, "error", ""), string(o, "main", ""), stack(o));
             default -> throw new IllegalArgumentException("unknown type '" + clip(type) + "'");
         };
+    }
+
+    /** The deepest nesting of [ and { outside strings (the text need not be valid JSON). */
+    static int nestingDepth(String text) {
+        int depth = 0;
+        int max = 0;
+        boolean inString = false;
+        for (int i = 0; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            if (inString) {
+                if (ch == '\\') {
+                    i++;
+                } else if (ch == '"') {
+                    inString = false;
+                }
+            } else if (ch == '"') {
+                inString = true;
+            } else if (ch == '[' || ch == '{') {
+                max = Math.max(max, ++depth);
+            } else if (ch == ']' || ch == '}') {
+                depth--;
+            }
+        }
+        return max;
+    }
+
+    /** Roughly the characters this message holds (the joiner's budget for pending reports). */
+    long approximateChars() {
+        long n = 64L + javaVersion.length() + threadName.length() + newThreadName.length() + error.length() + main.length();
+        for (String frame : stack) {
+            n += 16 + frame.length();
+        }
+        return n;
     }
 
     private static int positiveInt(JsonObject o, String key) {

@@ -35,6 +35,11 @@ public final class JavaJoiner {
     static final long WINDOW_AFTER_NANOS = 20_000_000L;
     /** A storm must not make the held queue grow without bound; beyond this the oldest is written unjoined. */
     static final int MAX_HELD = 10_000;
+    /**
+     * Characters of reports not yet joined or expired: a user flooding reports for their own JVM must not
+     * fill the heap (a report is a few thousand characters; beyond this reports are refused and counted).
+     */
+    static final long MAX_PENDING_CHARS = 4_000_000L;
 
     private final LongSupplier monotonic;
     private final long wallMinusMonotonic;
@@ -43,6 +48,8 @@ public final class JavaJoiner {
     private final ArrayDeque<Held> held = new ArrayDeque<>();
     private final List<Report> unmatched = new ArrayList<>();
     private final AtomicLong reports = new AtomicLong();
+    private final AtomicLong pendingChars = new AtomicLong();
+    private final AtomicLong refusedReports = new AtomicLong();
     private long joined;
     private long unjoinedReports;
     private long unjoinedEvents;
@@ -67,9 +74,20 @@ public final class JavaJoiner {
 
     /** A failure report from an agent (any thread). */
     public void report(AgentMessage m) {
+        long chars = m.approximateChars();
+        if (pendingChars.addAndGet(chars) > MAX_PENDING_CHARS) {
+            pendingChars.addAndGet(-chars);
+            refusedReports.incrementAndGet();
+            return;
+        }
         long now = monotonic.getAsLong();
-        inbox.add(new Report(m, ktimeOf(m, now), now));
+        inbox.add(new Report(m, ktimeOf(m, now), now, chars));
         reports.incrementAndGet();
+    }
+
+    /** Reports refused because too many were pending (a flood). */
+    public long refusedReports() {
+        return refusedReports.get();
     }
 
     /**
@@ -135,8 +153,10 @@ public final class JavaJoiner {
             Report r = it.next();
             if (join(r)) { // every report here was taken in by an earlier call
                 it.remove();
+                pendingChars.addAndGet(-r.chars);
             } else if (now - r.receivedNanos > HOLD_NANOS) {
                 it.remove();
+                pendingChars.addAndGet(-r.chars);
                 unjoinedReports++; // its event was written already, was filtered out, or never reached forktrace
             }
         }
@@ -238,7 +258,7 @@ public final class JavaJoiner {
         return unjoinedEvents;
     }
 
-    private record Report(AgentMessage message, long ktimeNanos, long receivedNanos) {}
+    private record Report(AgentMessage message, long ktimeNanos, long receivedNanos, long chars) {}
 
     private static final class Held {
         ForkFailure failure;

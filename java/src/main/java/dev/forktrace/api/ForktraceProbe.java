@@ -30,12 +30,15 @@ import java.util.function.Consumer;
  */
 public final class ForktraceProbe implements AutoCloseable {
     private static final int QUEUE_LIMIT = 100_000;
+    /** failures() keeps the first this many; later ones are counted (notKept) and still go to listeners. */
+    static final int KEPT_LIMIT = 100_000;
     private final ProbeSession session;
     private final Capture capture;
     private final Thread thread;
     private final List<Consumer<Failure>> listeners = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<Failure> queue = new LinkedBlockingQueue<>(QUEUE_LIMIT);
-    private final List<Failure> all = new CopyOnWriteArrayList<>();
+    private final List<Failure> all = new ArrayList<>(); // guarded by itself; appended, never copied per add
+    private volatile long notKept;
     private volatile boolean open = true;
     private volatile Throwable captureError;
     private volatile long notQueued;
@@ -112,7 +115,13 @@ public final class ForktraceProbe implements AutoCloseable {
     }
 
     private void deliver(Failure failure) {
-        all.add(failure);
+        synchronized (all) {
+            if (all.size() < KEPT_LIMIT) {
+                all.add(failure);
+            } else {
+                notKept++;
+            }
+        }
         if (!queue.offer(failure)) {
             notQueued++; // poll() users fell behind; failures() and listeners still see it
         }
@@ -130,9 +139,16 @@ public final class ForktraceProbe implements AutoCloseable {
         return queue.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
     }
 
-    /** Every failure seen so far, in order. */
+    /** Every failure seen so far, in order (the first {@link #KEPT_LIMIT}; see {@link #notKept}). */
     public List<Failure> failures() {
-        return List.copyOf(all);
+        synchronized (all) {
+            return List.copyOf(all);
+        }
+    }
+
+    /** Failures beyond {@link #KEPT_LIMIT} that failures() does not hold (listeners saw them). */
+    public long notKept() {
+        return notKept;
     }
 
     /**
@@ -141,10 +157,20 @@ public final class ForktraceProbe implements AutoCloseable {
      */
     public void flush(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (session.ringBuffer().available() > 0 && System.nanoTime() < deadline) {
+        while (System.nanoTime() < deadline) {
+            // Two completed loop iterations after this point: the second started after the ring was read
+            // here, so it drained and delivered everything that was in it.
+            long seen = capture.rounds();
+            boolean empty = session.ringBuffer().available() == 0;
+            while (capture.rounds() < seen + 2 && thread.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            // Thread failures of agent JVMs are held up to JavaJoiner.HOLD_NANOS for their reports.
+            if (empty && !capture.holding() && session.ringBuffer().available() == 0) {
+                return;
+            }
             Thread.sleep(5);
         }
-        Thread.sleep(20); // the capture thread may still be assembling the last record it took
     }
 
     /** In-kernel count of failures matching the target (exact even when the ring overflowed). */
@@ -160,6 +186,14 @@ public final class ForktraceProbe implements AutoCloseable {
     /** Failures lost because the ring buffer was full. */
     public long dropped() {
         return session.readCounters(new long[dev.forktrace.bpf.EventLayout.CNT_SLOTS])[dev.forktrace.bpf.EventLayout.CNT_DROPPED];
+    }
+
+    /**
+     * Descendants of a process-tree target the kernel could not track (its map of the tree's live
+     * processes was full): their failures are missing. 0 for other targets.
+     */
+    public long untrackedDescendants() {
+        return session.readCounters(new long[dev.forktrace.bpf.EventLayout.CNT_SLOTS])[dev.forktrace.bpf.EventLayout.CNT_TREE_FULL];
     }
 
     /** Failures that did not fit the poll() queue (still in failures() and given to listeners). */

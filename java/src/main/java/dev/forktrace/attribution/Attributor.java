@@ -51,7 +51,11 @@ public final class Attributor {
             case EAGAIN -> inferResourceLimit(f, system, out);
             case ENOMEM -> inferMemory(f, system, out);
             case ENOSPC, EUSERS -> {
-                if ((f.cloneFlags() & CLONE_NEW_ANY) != 0) {
+                if ((f.cloneFlags() & CLONE_NEW_ANY) != 0 && f.namespaceLimit() != 0) {
+                    // the user namespace count the kernel found at its user.max_*_namespaces
+                    out.set(Cause.NAMESPACE_LIMIT, Confidence.INFERRED, ScopeKind.USER, f.namespaceLimitLevel(),
+                            f.namespaceLimitMax(), f.namespaceLimitCurrent());
+                } else if ((f.cloneFlags() & CLONE_NEW_ANY) != 0) {
                     out.set(Cause.NAMESPACE_LIMIT, Confidence.INFERRED, ScopeKind.USER, -1, -1, -1);
                 } else {
                     inferPidNamespaceFull(f, system, out); // alloc_pid's own ENOSPC on some kernels

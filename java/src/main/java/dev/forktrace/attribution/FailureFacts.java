@@ -11,6 +11,18 @@ public interface FailureFacts {
 
     long cloneFlags();
 
+    /** enum ft_ns_limit: which user.max_*_namespaces count was at its maximum; 0 none found. */
+    default int namespaceLimit() { return 0; }
+
+    /** User namespaces above the caller's where that count was (0 = the caller's own). */
+    default int namespaceLimitLevel() { return 0; }
+
+    /** That user.max_*_namespaces value; -1 unknown. */
+    default long namespaceLimitMax() { return -1; }
+
+    /** The count there; -1 unknown (kernels before 5.14). */
+    default long namespaceLimitCurrent() { return -1; }
+
     int syscall();
 
     /** EventLayout.EV_* bits. */

@@ -25,7 +25,11 @@ public final class KernelNames {
         {"0x00000080", "CLONE_NEWTIME"}, {"0x100000000", "CLONE_CLEAR_SIGHAND"}, {"0x200000000", "CLONE_INTO_CGROUP"},
     };
     public static final long CLONE_THREAD = 0x00010000L;
-    private static final long CSIGNAL = 0xff;
+    /**
+     * The exit signal in the low byte (CSIGNAL is 0xff), less bit 0x80: that bit is CLONE_NEWTIME
+     * (clone3 and unshare only, 5.6 "ns: Introduce Time Namespace"), and no signal number reaches 128.
+     */
+    private static final long EXIT_SIGNAL = 0x7f;
 
     private KernelNames() {}
 
@@ -60,7 +64,7 @@ public final class KernelNames {
                 names.add(flag[1]);
             }
         }
-        long exitSignal = flags & CSIGNAL;
+        long exitSignal = flags & EXIT_SIGNAL;
         if (exitSignal == 17) {
             names.add("SIGCHLD");
         } else if (exitSignal != 0) {

@@ -91,6 +91,17 @@ public final class RawEvent implements FailureFacts {
 
     @Override public int errno() { return -i32(EventLayout.ERROR); }
     @Override public long cloneFlags() { return i64(EventLayout.CLONE_FLAGS); }
+
+    @Override
+    public int namespaceLimit() {
+        int kind = i32(EventLayout.NS_LIMIT);
+        return kind > 0 && kind < EventLayout.NS_LIMIT_SYSCTLS.length ? kind : 0;
+    }
+
+    @Override public int namespaceLimitLevel() { return i32(EventLayout.NS_LIMIT_LEVEL); }
+    @Override public long namespaceLimitMax() { return i64(EventLayout.NS_LIMIT_MAX); }
+    @Override public long namespaceLimitCurrent() { return i64(EventLayout.NS_LIMIT_CURRENT); }
+    public int userNamespaceLevel() { return i32(EventLayout.USER_NS_LEVEL); }
     @Override public int syscall() { return i32(EventLayout.SYSCALL); }
     @Override public int evidence() { return i32(EventLayout.EVIDENCE); }
     @Override public int uid() { return i32(EventLayout.UID); }

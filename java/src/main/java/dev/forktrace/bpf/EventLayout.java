@@ -30,7 +30,9 @@ public final class EventLayout {
     public static final int CNT_RESTARTS = 4;
     public static final int CNT_AGGREGATED = 5;
     public static final int CNT_SIGNATURE_OVERFLOW = 6;
-    public static final int CNT_ERRNO_BASE = 8;
+    public static final int CNT_CLONE3_ENOSYS = 7;
+    public static final int CNT_TREE_FULL = 8;
+    public static final int CNT_ERRNO_BASE = 9;
     public static final int CNT_SLOTS = CNT_ERRNO_BASE + ERRNO_SLOTS;
 
     /** enum ft_syscall */
@@ -114,6 +116,12 @@ public final class EventLayout {
             MemoryLayout.sequenceLayout(SLAB_NAME_LEN, JAVA_BYTE).withName("slab_cache"),
             MemoryLayout.sequenceLayout(PIDNS_LEVELS, PIDNS_LEVEL).withName("pidns"),
             MemoryLayout.sequenceLayout(CGROUP_LEVELS, PIDS_LEVEL).withName("pids"),
+            JAVA_INT.withName("ns_limit"),
+            JAVA_INT.withName("ns_limit_level"),
+            JAVA_LONG.withName("ns_limit_max"),
+            JAVA_LONG.withName("ns_limit_current"),
+            JAVA_INT.withName("user_ns_level"),
+            JAVA_INT.withName("_pad1"),
             JAVA_LONG.withName("alloc_gfp"),
             JAVA_INT.withName("alloc_order"),
             JAVA_INT.withName("alloc_injector"),
@@ -182,6 +190,16 @@ public final class EventLayout {
     public static final long ALLOC_ORDER = offset(EVENT, "alloc_order");
     public static final long ALLOC_INJECTOR = offset(EVENT, "alloc_injector");
     public static final long ALLOC_REPORT = offset(EVENT, "alloc_report");
+    public static final long NS_LIMIT = offset(EVENT, "ns_limit");
+    public static final long NS_LIMIT_LEVEL = offset(EVENT, "ns_limit_level");
+    public static final long NS_LIMIT_MAX = offset(EVENT, "ns_limit_max");
+    public static final long NS_LIMIT_CURRENT = offset(EVENT, "ns_limit_current");
+    public static final long USER_NS_LEVEL = offset(EVENT, "user_ns_level");
+
+    /** The sysctl of each enum ft_ns_limit value (index), "" for FT_NS_LIMIT_NONE. */
+    public static final String[] NS_LIMIT_SYSCTLS = {"", "user.max_user_namespaces", "user.max_pid_namespaces",
+        "user.max_uts_namespaces", "user.max_ipc_namespaces", "user.max_net_namespaces", "user.max_mnt_namespaces",
+        "user.max_cgroup_namespaces", "user.max_time_namespaces"};
     public static final long PIDNS_LEVEL_SIZE = PIDNS_LEVEL.byteSize();
     public static final long PIDS_LEVEL_SIZE = PIDS_LEVEL.byteSize();
     public static final long PIDNS_INUM = offset(PIDNS_LEVEL, "inum");

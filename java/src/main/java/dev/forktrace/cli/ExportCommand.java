@@ -208,6 +208,7 @@ public final class ExportCommand implements Callable<Integer> {
     private StreamFormatException json(StreamReader reader, PrintWriter err, Path file) throws IOException {
         StreamFormatException damage = null;
         long failures = 0;
+        long warnings = 0;
         // The same sink as watch --format json, so a recording reads back as the live output did.
         try (JsonLinesSink sink = new JsonLinesSink(open(file), false)) {
             StreamRecord r;
@@ -216,13 +217,17 @@ public final class ExportCommand implements Callable<Integer> {
                     if (r.hasFailure()) {
                         sink.accept(r.getFailure());
                         failures++;
+                    } else if (r.hasHeadroom()) {
+                        sink.headroom(r.getHeadroom());
+                        warnings++;
                     }
                 }
             } catch (StreamFormatException e) {
                 damage = e;
             }
         }
-        err.println("forktrace export: " + failures + " failures as JSON lines to " + output);
+        err.println("forktrace export: " + failures + " failures" + (warnings == 0 ? "" : " and " + warnings
+                + " headroom warnings") + " as JSON lines to " + output);
         return damage;
     }
 

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "forktrace", mixinStandardHelpOptions = true, version = "forktrace 0.1.0",
         description = "Tells why fork, clone or thread creation failed, and who is to blame.",
         subcommands = {WatchCommand.class, RunCommand.class, DoctorCommand.class, ReportCommand.class,
-                ExportCommand.class})
+                ExportCommand.class, LimitsCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

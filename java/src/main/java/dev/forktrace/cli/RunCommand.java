@@ -154,6 +154,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         err.println("forktrace: tracing " + traced + "; " + agents.note());
         int status;
+        long untracked;
         try {
             Process process;
             try {
@@ -170,6 +171,7 @@ public final class RunCommand implements Callable<Integer> {
             }
             status = process.waitFor();
             probe.flush(Duration.ofSeconds(2));
+            untracked = probe.untrackedDescendants();
         } finally {
             probe.close(); // writes the failures still held for a report, so the listener closes after it
             agents.close();
@@ -178,6 +180,14 @@ public final class RunCommand implements Callable<Integer> {
             err.println(agents.summary());
         }
         List<Failure> failures = probe.failures().stream().filter(f -> f.pid() != self).toList();
+        if (probe.notKept() > 0) {
+            err.printf("forktrace: %d further failure(s) not kept for this verdict (it counts the first %d)%n",
+                    probe.notKept(), failures.size());
+        }
+        if (untracked > 0) {
+            err.printf("forktrace: %d descendant process(es) could not be tracked (the process-tree map was full): "
+                    + "their failures are missing%n", untracked);
+        }
         return verdict(err, status, failures);
     }
 
@@ -192,7 +202,9 @@ public final class RunCommand implements Callable<Integer> {
         }
         Path jar;
         try {
-            jar = javaAgent.isEmpty()
+            // The Debian package installs the agent beside the jar and names it (packaging/forktrace.sh).
+            String installed = System.getProperty("forktrace.agentJar");
+            jar = javaAgent.isEmpty() && installed != null ? Path.of(installed) : javaAgent.isEmpty()
                     ? Path.of(RunCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI())
                             .getParent().getParent().resolve("agent/target/forktrace-agent.jar")
                     : Path.of(javaAgent);

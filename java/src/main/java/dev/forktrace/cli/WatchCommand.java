@@ -79,6 +79,19 @@ public final class WatchCommand implements Callable<Integer> {
     @Option(names = "--jfr", paramLabel = "FILE", description = "Also write forktrace.ForkFailure JFR events to FILE.jfr.")
     Path jfr;
 
+    @Option(names = "--warn-at", paramLabel = "PERCENT",
+            description = "Warn when a limit (pids cgroup, RLIMIT_NPROC, pid_max, threads-max, memcg, CommitLimit) reaches "
+                    + "this use, and again when it recovers below PERCENT minus --warn-hysteresis (default 90; 0 = off).")
+    double warnAt = 90;
+
+    @Option(names = "--warn-hysteresis", paramLabel = "PERCENT", description = "See --warn-at (default 5).")
+    double warnHysteresis = 5;
+
+    @Option(names = "--warn-far-interval", paramLabel = "SECONDS",
+            description = "Pids cgroups more than 20 points (and 64 tasks) below --warn-at are read this often; "
+                    + "the rest every second (default 5; 1 = every cgroup every second).")
+    double warnFarInterval = 5;
+
     @Mixin
     HookOptions hookOptions = new HookOptions();
 
@@ -88,16 +101,25 @@ public final class WatchCommand implements Callable<Integer> {
     @Mixin
     KafkaOptions kafkaOptions = new KafkaOptions();
 
+    @Mixin
+    MetricsOptions metricsOptions = new MetricsOptions();
+
     private volatile boolean running = true;
+    private volatile int stopSignal; // the number of the SIGINT/SIGTERM/SIGHUP that stopped the capture, or 0
 
     @Override
     public Integer call() {
+        installStopSignals(); // first: a stop signal during start-up must not be lost or wait for the attach
         StartupTrace.mark("command line parsed");
         PrintStream err = System.err;
         String usage = OutputChecks.watchUsage(durationSeconds, pid, OutputChecks.pidMax(), output, rotateSize,
                 rotateKeep, jfr);
         if (usage != null) {
             err.println("forktrace: " + usage);
+            return 2;
+        }
+        if (warnAt < 0 || warnAt > 100 || warnHysteresis < 0 || warnHysteresis >= 100) {
+            err.println("forktrace: --warn-at must be a percentage from 0 (off) to 100, --warn-hysteresis from 0 to 99");
             return 2;
         }
         boolean protobufStream = output != null && (output.toString().equals("-") || output.toString().endsWith(".pb"));
@@ -177,6 +199,16 @@ public final class WatchCommand implements Callable<Integer> {
             sinks.add(text);
         }
 
+        try {
+            FailureSink metrics = metricsOptions.open(err);
+            if (metrics != null) {
+                sinks.add(metrics);
+            }
+        } catch (MetricsOptions.MetricsException e) {
+            err.println("forktrace: " + e.getMessage());
+            return 2;
+        }
+
         AgentLink agents;
         try {
             agents = agentOptions.open(err);
@@ -190,6 +222,10 @@ public final class WatchCommand implements Callable<Integer> {
                 () -> new Capture(cgroups, sinks, () -> textSink == null ? 0 : textSink.collapsed(), containerIndex));
         Thread.ofPlatform().daemon().name("forktrace-warm-up").start(preparedCapture);
         ProbeSession session;
+        if (stopSignal != 0) {
+            agents.close();
+            return stoppedBeforeAttach(err);
+        }
         try {
             StartupTrace.mark("options and outputs");
             session = ProbeSession.open(new ProbeSession.Filter(pid == null ? 0 : pid, false, cgroupId, hierarchy, comm),
@@ -206,12 +242,21 @@ public final class WatchCommand implements Callable<Integer> {
             err.println("forktrace: " + e.getMessage());
             return 2;
         }
+        if (stopSignal != 0) {
+            session.close();
+            agents.close();
+            return stoppedBeforeAttach(err);
+        }
         try (agents; session) {
-            installStopSignals();
             Capture capture = prepared(preparedCapture);
             capture.bind(session);
             kafkaOptions.countUndeliverable(capture);
             capture.outputs().warnTo(message -> err.println("forktrace: " + message));
+            headroom = warnAt > 0 ? startHeadroom(cgroups) : null;
+            if (headroom != null) {
+                capture.watchHeadroom(headroom);
+                metricsOptions.headroom(headroom::latest);
+            }
             if (agents.joiner() != null) {
                 capture.joinJavaReports(agents.joiner());
             }
@@ -220,9 +265,18 @@ public final class WatchCommand implements Callable<Integer> {
             StartupTrace.mark("pipeline warm");
             // Printed once the pipeline is warm too: from here on a failure is attributed within
             // milliseconds, while the processes that hold the limit are still there to be named.
-            err.println(attachedLine(session.hooks()) + "; " + agents.note());
+            String agentNote = agents.note();
+            if (agentNote.contains(" not listening (")) {
+                // The reason on a line of its own keeps the attached line short.
+                err.println("forktrace: " + agentNote);
+                agentNote = "agent socket not listening";
+            }
+            err.println(attachedLine(readKernelRelease(), session.hooks(), Coverage.of(session.hooks(), cgroups, Map.of()), agentNote));
             long deadline = durationSeconds > 0 ? System.nanoTime() + (long) (durationSeconds * 1e9) : Long.MAX_VALUE;
             capture.run(() -> running, deadline);
+            if (headroom != null) {
+                headroom.close();
+            }
             capture.finish();
             capture.printSummary(err);
             if (agents.summary() != null) {
@@ -238,6 +292,36 @@ public final class WatchCommand implements Callable<Integer> {
                     + describe(e) + " (events up to this point were written; the probes are detached)");
             return 1;
         }
+    }
+
+    private dev.forktrace.limits.HeadroomMonitor headroom;
+
+    /** The latest headroom of every watched scope (for a metrics exporter); empty without --warn-at. */
+    public java.util.List<dev.forktrace.proto.v1.Headroom> latestHeadroom() {
+        return headroom == null ? java.util.List.of() : headroom.latest();
+    }
+
+    /** Headroom sampling on its own thread, for the scopes this watch's filters select. */
+    private dev.forktrace.limits.HeadroomMonitor startHeadroom(CgroupPaths cgroups) {
+        String selected = null;
+        if (cgroup != null) {
+            selected = cgroup.startsWith("/") ? cgroup : "/" + cgroup;
+            for (CgroupPaths.Hierarchy h : CgroupPaths.Hierarchy.values()) {
+                Path mount = cgroups.mount(h);
+                if (mount != null && Path.of(cgroup).isAbsolute() && Path.of(cgroup).startsWith(mount)) {
+                    selected = "/" + mount.relativize(Path.of(cgroup));
+                }
+            }
+            if (selected.length() > 1 && selected.endsWith("/")) {
+                selected = selected.substring(0, selected.length() - 1);
+            }
+        }
+        // New cgroups and changed limits are seen within 30 s (the walk of thousands of cgroups is the costly part).
+        var scanner = new dev.forktrace.limits.LimitScanner(Path.of("/proc"), cgroups, 30_000_000_000L)
+                .sampleFarCgroupsEvery(Math.max(0, warnAt / 100 - 0.2), (long) (Math.max(1, warnFarInterval) * 1e9))
+                .enterNamespaces(false);
+        return new dev.forktrace.limits.HeadroomMonitor(scanner, warnAt / 100, warnHysteresis / 100,
+                new dev.forktrace.limits.HeadroomMonitor.Selection(selected, pid == null ? 0 : pid, comm)).start();
     }
 
     /**
@@ -289,16 +373,30 @@ public final class WatchCommand implements Callable<Integer> {
         return header.build();
     }
 
-    static String attachedLine(List<ProbeSession.Hook> hooks) {
-        String kernel = readKernelRelease();
-        String attached = hooks.stream().filter(ProbeSession.Hook::attached)
-                .map(h -> h.name() + "=" + h.tier()).collect(Collectors.joining(", "));
+    /**
+     * One short line (at most ~200 characters on a tracepoint-only kernel): the kernel, the tier, which causes
+     * are only inferred here (the rest are confirmed) and the agent socket. Per-hook details are in doctor.
+     */
+    static String attachedLine(String kernel, List<ProbeSession.Hook> hooks, Map<String, String> coverage, String agentNote) {
         String tiers = hooks.stream().filter(ProbeSession.Hook::attached).map(ProbeSession.Hook::tier).distinct()
                 .collect(Collectors.joining("+"));
-        String missing = hooks.stream().filter(h -> !h.attached())
-                .map(h -> h.name() + (h.note().isEmpty() ? "" : " (" + h.note() + ")")).collect(Collectors.joining("; "));
-        return "forktrace: attached to Linux " + kernel + ", tier " + (tiers.isEmpty() ? "none" : tiers) + ", hooks: "
-                + attached + (missing.isEmpty() ? "" : "; not available: " + missing);
+        List<String> confirmed = new ArrayList<>(), inferred = new ArrayList<>(), invisible = new ArrayList<>();
+        coverage.forEach((cause, verdict) -> {
+            if (!cause.equals(cause.toUpperCase(java.util.Locale.ROOT))) {
+                return; // "kernel-thread failures" is a visibility note, not a cause
+            }
+            (verdict.startsWith("confirmed") ? confirmed : verdict.startsWith("inferred") ? inferred : invisible).add(cause);
+        });
+        StringBuilder line = new StringBuilder("forktrace: attached to Linux ").append(kernel)
+                .append(", tier ").append(tiers.isEmpty() ? "none" : tiers).append("; ").append(confirmed.size())
+                .append(" confirmed");
+        if (!inferred.isEmpty()) {
+            line.append(", inferred ").append(String.join(" ", inferred));
+        }
+        if (!invisible.isEmpty()) {
+            line.append(", blind to ").append(String.join(" ", invisible));
+        }
+        return line.append("; ").append(agentNote).toString();
     }
 
     static String readKernelRelease() {
@@ -309,14 +407,51 @@ public final class WatchCommand implements Callable<Integer> {
         }
     }
 
-    /** SIGINT and SIGTERM end the capture cleanly with status 0, instead of the JVM's 130/143. */
+    /**
+     * SIGINT, SIGTERM and SIGHUP end the capture cleanly with its summary and status 0, instead of the
+     * JVM's 130/143/129; before the probes attach they end forktrace at once with 128+signal (nothing
+     * was captured). SIGINT is reset first: a command started with & by a script inherits it ignored, and
+     * the JVM installs no handler for an ignored signal. SIGHUP ignored on entry (nohup) stays ignored.
+     */
     @SuppressWarnings("removal")
     private void installStopSignals() {
-        sun.misc.SignalHandler stop = signal -> running = false;
+        sun.misc.SignalHandler stop = signal -> {
+            if (stopSignal == 0) {
+                stopSignal = signal.getNumber();
+            }
+            running = false;
+        };
         Libc.restoreDefaultSignal(2);  // SIGINT
         Libc.restoreDefaultSignal(15); // SIGTERM
         sun.misc.Signal.handle(new sun.misc.Signal("INT"), stop);
         sun.misc.Signal.handle(new sun.misc.Signal("TERM"), stop);
+        if (!ignoredOnEntry(1)) {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), stop);
+        }
+    }
+
+    /** Whether signal was ignored when this process started (SigIgn of /proc/self/status; the JVM ignores none of these). */
+    static boolean ignoredOnEntry(int signal) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("SigIgn:")) {
+                    return (Long.parseUnsignedLong(line.substring(7).strip(), 16) & (1L << (signal - 1))) != 0;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // cannot tell: handle it
+        }
+        return false;
+    }
+
+    private int stoppedBeforeAttach(PrintStream err) {
+        String name = switch (stopSignal) {
+            case 1 -> "SIGHUP";
+            case 2 -> "SIGINT";
+            default -> "SIGTERM";
+        };
+        err.println("forktrace: stopped by " + name + " before the probes attached; nothing was captured");
+        return 128 + stopSignal;
     }
 
     static String describe(Exception e) {

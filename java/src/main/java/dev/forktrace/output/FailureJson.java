@@ -178,6 +178,10 @@ public final class FailureJson {
             container(o.getContainer());
         }
         uint32("nsPid", o.getNsPid());
+        uint32("processCount", o.getProcessCount());
+        string("exe", o.getExe());
+        uint32("ancestorPid", o.getAncestorPid());
+        string("ancestorComm", o.getAncestorComm());
         endObject();
     }
 

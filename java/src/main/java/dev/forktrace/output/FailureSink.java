@@ -19,6 +19,12 @@ public interface FailureSink extends AutoCloseable {
     /** The ring has been drained for now: a sink that writes to a reader in real time flushes here. */
     default void endOfBatch() throws IOException {}
 
+    /**
+     * A limit crossed the headroom warning threshold, or recovered below it (watch --warn-at). Arrives in
+     * stream order with the failures, on the same thread; a sink that has no use for warnings ignores them.
+     */
+    default void headroom(dev.forktrace.proto.v1.Headroom headroom) throws IOException {}
+
     /** Periodic counters (about once a second) and, with {@code final} set, the last tally. */
     default void stats(Stats stats) throws IOException {}
 

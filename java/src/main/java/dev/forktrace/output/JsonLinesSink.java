@@ -27,6 +27,21 @@ public final class JsonLinesSink implements FailureSink {
         out.write('\n');
     }
 
+    /**
+     * A headroom warning as one line {"headroom":{...}}: the StreamRecord oneof's JSON mapping, so a reader
+     * tells it from a failure (a ForkFailure object at the top level) by its only key.
+     */
+    @Override
+    public void headroom(dev.forktrace.proto.v1.Headroom headroom) throws IOException {
+        out.write(headroomLine(headroom).getBytes(StandardCharsets.UTF_8));
+        out.write('\n');
+        out.flush();
+    }
+
+    public static String headroomLine(dev.forktrace.proto.v1.Headroom headroom) {
+        return "{\"headroom\":" + dev.forktrace.limits.HeadroomText.json(headroom) + "}";
+    }
+
     /** The ring is drained: a reader of a pipe sees every line now, one write for the whole batch. */
     @Override
     public void endOfBatch() throws IOException {

@@ -8,7 +8,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * A buffered byte stream of text lines that never swallows a write error (as PrintStream and PrintWriter do)
@@ -38,10 +37,9 @@ public final class LineOutput extends OutputStream {
         this.closeChannel = closeChannel;
     }
 
-    /** Creates (or empties) the file. */
+    /** Creates the file; an existing file that holds bytes is refused, never emptied (see ExistingOutput). */
     public static LineOutput toFile(Path path) throws IOException {
-        FileChannel file = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING);
+        FileChannel file = ExistingOutput.openForLines(path);
         return new LineOutput(file, file, path.toString(), true);
     }
 

@@ -89,6 +89,18 @@ public final class TextSink implements FailureSink {
         out.flush();
     }
 
+    /** A headroom warning or recovery: one line, printed at once (also in the live table's place). */
+    @Override
+    public void headroom(dev.forktrace.proto.v1.Headroom h) throws IOException {
+        println(headroomLine(h));
+        out.flush();
+    }
+
+    public static String headroomLine(dev.forktrace.proto.v1.Headroom h) {
+        Instant time = Instant.ofEpochSecond(h.getTime().getSeconds(), h.getTime().getNanos());
+        return time + " HEADROOM " + h.getState() + " " + h.getMessage();
+    }
+
     /** One readable line for one failure. */
     public static String line(ForkFailure f) {
         Instant time = Instant.ofEpochSecond(f.getTime().getSeconds(), f.getTime().getNanos());
@@ -156,7 +168,7 @@ public final class TextSink implements FailureSink {
         row.windowCount++;
         if (f.getOffendersCount() > 0) {
             Offender o = f.getOffenders(0);
-            row.topOffender = o.getComm() + " (pid " + o.getPid() + ", " + o.getTasks() + " tasks)";
+            row.topOffender = dev.forktrace.system.HolderGroups.describe(o, f.getOffenderRanking().equals("memory"));
         }
         row.message = f.getMessage();
     }

@@ -32,8 +32,11 @@ public final class Capture {
     private final EventProcessor processor;
     private final long[] counters = new long[EventLayout.CNT_SLOTS];
     private JavaJoiner joiner;
+    private volatile long rounds; // poll-loop iterations completed, for flush() on other threads
+    private volatile boolean holding; // the joiner holds failures for reports (written within its hold time)
     private LongSupplier undeliverable = () -> 0;
     private final ContainerRuntimes containers;
+    private dev.forktrace.limits.HeadroomMonitor headroom;
 
     /** @param collapsed how many failures the sinks folded into earlier ones (for Stats), or () -> 0 */
     public Capture(ProbeSession session, CgroupPaths cgroups, List<FailureSink> sinks, LongSupplier collapsed) {
@@ -87,6 +90,18 @@ public final class Capture {
         return lost == 0 ? stats : stats.toBuilder().setUndeliverable(lost).build();
     }
 
+    /** Hands the monitor's headroom warnings to the sinks, in stream order with the failures (call before {@link #run}). */
+    public void watchHeadroom(dev.forktrace.limits.HeadroomMonitor monitor) {
+        this.headroom = monitor;
+    }
+
+    /** Warnings queued by the sampling thread go out before the failures drained after them. */
+    private void deliverHeadroom() {
+        if (headroom != null) {
+            headroom.drainTo(processor.outputs()::headroom);
+        }
+    }
+
     /**
      * Runs until keepGoing is false, the deadline (System.nanoTime) passes or every sink has failed, then
      * delivers what is left.
@@ -99,13 +114,17 @@ public final class Capture {
             if (joiner != null && joiner.busy()) {
                 waitMillis = Math.min(waitMillis, 10); // a held failure is written soon after its report
             }
-            if (ring.await((int) waitMillis)) {
+            boolean ready = ring.await((int) waitMillis);
+            deliverHeadroom();
+            if (ready) {
                 ring.drain(processor);
             }
             if (joiner != null) {
                 joiner.poll(processor::deliver);
             }
             processor.endOfBatch();
+            holding = joiner != null && joiner.busy();
+            rounds++;
             if (System.nanoTime() >= nextStats) {
                 nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
                 session.readCounters(counters);
@@ -117,8 +136,19 @@ public final class Capture {
         processor.endOfBatch();
     }
 
+    /** Loop iterations completed so far: one that starts after a call has seen everything then in the ring. */
+    public long rounds() {
+        return rounds;
+    }
+
+    /** Whether, at the end of the last iteration, failures were held for a Java agent's report. */
+    public boolean holding() {
+        return holding;
+    }
+
     /** Final Stats to every sink, then closes them. */
     public void finish() throws IOException {
+        deliverHeadroom();
         ring().drain(processor);
         if (joiner != null) {
             joiner.flush(processor::deliver);

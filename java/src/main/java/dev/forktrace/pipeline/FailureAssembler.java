@@ -179,6 +179,17 @@ public final class FailureAssembler {
         return s.build();
     }
 
+    /** "user.max_pid_namespaces of " (with where it was hit when above the caller's), or "" when unknown. */
+    static String namespaceLimitName(RawEvent e) {
+        int kind = e.namespaceLimit();
+        if (kind == 0) {
+            return "";
+        }
+        int level = e.namespaceLimitLevel();
+        return dev.forktrace.bpf.EventLayout.NS_LIMIT_SYSCTLS[kind] + " of "
+                + (level == 0 ? "" : "the user namespace " + level + " level(s) above ");
+    }
+
     /**
      * The failing process's container, from its own pids cgroup (else its memory cgroup, else its cgroup v2
      * cgroup): the path comes from the id index, the identity from the runtime index; no file is read.
@@ -222,7 +233,7 @@ public final class FailureAssembler {
             }
             case USER -> {
                 scope.setName(a.cause == Cause.NAMESPACE_LIMIT
-                        ? "user namespace " + e.userNamespaceInum() + " of " + Users.describe(e.uid())
+                        ? namespaceLimitName(e) + "user namespace " + e.userNamespaceInum() + " of " + Users.describe(e.uid())
                         : Users.describe(e.uid()));
                 if (a.cause == Cause.RLIMIT_NPROC) {
                     String ownPath = snapshot.getPidsCgroupsCount() > 0 ? snapshot.getPidsCgroups(0).getPath() : null;

@@ -38,7 +38,11 @@ public final class Messages {
             case OVERCOMMIT_LIMIT -> errno + ": strict overcommit (vm.overcommit_memory=2) refused the new address "
                     + "space; Committed_AS " + mib(current) + " of CommitLimit " + mib(limit) + holder + ".";
             case SLAB_ALLOCATION_FAILURE, PAGE_ALLOCATION_FAILURE -> allocation(f, errno, scope);
-            case NAMESPACE_LIMIT -> errno + ": a namespace limit (user.max_*_namespaces or nesting depth) refused "
+            case NAMESPACE_LIMIT -> scope.startsWith("user.max_")
+                    ? errno + ": " + scope.substring(0, scope.indexOf(' ')) + " = " + limit + (current >= 0 ? " (" + current
+                            + " in use)" : "") + " refused the new namespace; the limit is that of " + scope.substring(
+                            scope.indexOf(" of ") + 4) + ". Raise it there (sysctl) or end namespaces that hold it."
+                    : errno + ": a namespace limit (user.max_*_namespaces or nesting depth) refused "
                     + "the new namespace for " + scope + ".";
             case INVALID_REQUEST -> errno + ": the kernel rejected the request itself (flags or permissions), not "
                     + "a resource limit.";
@@ -92,9 +96,16 @@ public final class Messages {
                 + "to give" + zone + ".";
     }
 
-    /** The top offender; its container is named unless it is the scope's own (already named). */
+    /**
+     * The top offender. A group of processes running one program is worded by HolderGroups; a single process
+     * gets its pid in its own namespace and its container, unless that is the scope's own (already named).
+     */
     private static String holderText(Offender o, String ranking, Container scope) {
-        String amount = ranking.equals("memory") ? mib(o.getMemoryBytes()) + " resident" : o.getTasks() + " tasks";
+        if (o.getProcessCount() > 1) {
+            return dev.forktrace.system.HolderGroups.describe(o, ranking.equals("memory"));
+        }
+        String amount = ranking.equals("memory") ? mib(o.getMemoryBytes()) + " resident"
+                : String.format("%,d", o.getTasks()) + (o.getTasks() == 1 ? " task" : " tasks");
         String pid = o.getNsPid() != 0 && o.getNsPid() != o.getPid() ? "pid " + o.getPid() + ", " + o.getNsPid()
                 + " in its namespace" : "pid " + o.getPid();
         Container c = o.getContainer();

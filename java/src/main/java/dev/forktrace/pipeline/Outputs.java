@@ -87,22 +87,28 @@ public final class Outputs {
     }
 
     public void endOfBatch() {
-        for (FailureSink sink : sinks) {
-            if (!failed.containsKey(sink)) {
-                try {
-                    sink.endOfBatch();
-                } catch (IOException e) {
-                    fail(sink, e);
-                }
-            }
-        }
+        toEveryWorkingSink(FailureSink::endOfBatch);
     }
 
     public void stats(Stats stats) {
+        toEveryWorkingSink(sink -> sink.stats(stats));
+    }
+
+    /** A headroom warning or recovery to every working sink (a sink that fails here is failed like anywhere). */
+    public void headroom(dev.forktrace.proto.v1.Headroom headroom) {
+        toEveryWorkingSink(sink -> sink.headroom(headroom));
+    }
+
+    private interface SinkCall {
+        void to(FailureSink sink) throws IOException;
+    }
+
+    /** One call to each sink that has not failed; a sink that fails in it is failed from then on. */
+    private void toEveryWorkingSink(SinkCall call) {
         for (FailureSink sink : sinks) {
             if (!failed.containsKey(sink)) {
                 try {
-                    sink.stats(stats);
+                    call.to(sink);
                 } catch (IOException e) {
                     fail(sink, e);
                 }

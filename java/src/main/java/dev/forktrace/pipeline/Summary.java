@@ -121,6 +121,14 @@ public final class Summary {
         out.printf("forktrace:   delivered %d, dropped %d (ring buffer full)%s, restarts ignored %d%n", delivered,
                 counters[EventLayout.CNT_DROPPED], malformed > 0 ? ", malformed " + malformed : "",
                 counters[EventLayout.CNT_RESTARTS]);
+        if (counters[EventLayout.CNT_TREE_FULL] > 0) {
+            out.printf("forktrace:   %d descendant process(es) could not be tracked (the process-tree map was full): "
+                    + "their failures are missing%n", counters[EventLayout.CNT_TREE_FULL]);
+        }
+        if (counters[EventLayout.CNT_CLONE3_ENOSYS] > 0) {
+            out.printf("forktrace:   %d clone3 calls answered ENOSYS (a seccomp profile): not failures, the caller retries with clone%n",
+                    counters[EventLayout.CNT_CLONE3_ENOSYS]);
+        }
         if (counters[EventLayout.CNT_DROPPED] > 0) {
             out.printf("forktrace:   exact by cause and scope (%d of the dropped counted in the kernel by signature%s):%n",
                     signatures.aggregated(), counters[EventLayout.CNT_SIGNATURE_OVERFLOW] > 0

@@ -7,14 +7,14 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** "uid 1000 (alice)" from /etc/passwd, read once. */
-final class Users {
+public final class Users {
     private static final long REREAD_NANOS = 1_000_000_000L;
     private static Map<Integer, String> names;
     private static long readAt;
 
     private Users() {}
 
-    static synchronized String describe(int uid) {
+    public static synchronized String describe(int uid) {
         if (names == null) {
             readAt = System.nanoTime();
             names = new HashMap<>();

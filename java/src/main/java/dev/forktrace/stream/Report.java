@@ -125,6 +125,7 @@ public final class Report {
                             kept.add(new Kept(host, record.getFailure()));
                         }
                     }
+                    case HEADROOM -> addHeadroom(record.getHeadroom());
                     case STATS -> {
                         Stats s = record.getStats();
                         if (capture.last == null || isLater(s, capture.last)) {
@@ -181,6 +182,22 @@ public final class Report {
         return f.getCause() == dev.forktrace.proto.v1.Cause.UNRECOGNIZED ? "CAUSE_" + f.getCauseValue() : f.getCause().name();
     }
 
+    private static final int MAX_HEADROOM_KEPT = 100;
+    private final List<dev.forktrace.proto.v1.Headroom> headroom = new ArrayList<>();
+    private long headroomRecords;
+
+    /** Keeps a headroom warning or recovery (the first hundred are listed; all are counted). */
+    public void addHeadroom(dev.forktrace.proto.v1.Headroom h) {
+        headroomRecords++;
+        if (headroom.size() < MAX_HEADROOM_KEPT) {
+            headroom.add(h);
+        }
+    }
+
+    public List<dev.forktrace.proto.v1.Headroom> headroom() {
+        return List.copyOf(headroom);
+    }
+
     /** Counts one failure. */
     public void add(ForkFailure f) {
         failures++;
@@ -202,7 +219,9 @@ public final class Report {
         }
         if (f.getOffendersCount() > 0) {
             Offender o = f.getOffenders(0);
-            count(byOffender, o.getComm() + " (pid " + o.getPid() + ")");
+            count(byOffender, o.getProcessCount() > 1 ? o.getComm() + " (" + (o.getAncestorPid() > 0
+                    ? "processes under pid " + o.getAncestorPid() : "several processes") + ")"
+                    : o.getComm() + " (pid " + o.getPid() + ")");
         }
         count(byProcess, (f.getProcessComm().isEmpty() ? f.getComm() : f.getProcessComm()) + " (pid " + f.getPid() + ")");
         count(byErrno, f.getErrno().isEmpty() ? "errno " + f.getErrnoValue() : f.getErrno());
@@ -463,6 +482,16 @@ public final class Report {
             b.append('\n');
             in.warnings().forEach(w -> b.append("    warning: ").append(w).append('\n'));
         }
+        if (headroomRecords > 0) {
+            b.append("\nHeadroom warnings (").append(headroomRecords).append(" crossings and recoveries)\n");
+            for (dev.forktrace.proto.v1.Headroom h : headroom) {
+                b.append("  ").append(TIME.format(Instant.ofEpochSecond(h.getTime().getSeconds(), h.getTime().getNanos())))
+                        .append(' ').append(h.getState()).append(' ').append(h.getMessage()).append('\n');
+            }
+            if (headroomRecords > headroom.size()) {
+                b.append("  ... ").append(headroomRecords - headroom.size()).append(" more\n");
+            }
+        }
         table(b, "By cause", byCause(), failures);
         if (byHost.size() > 1) {
             table(b, "By host", byHost(), failures);
@@ -621,6 +650,16 @@ public final class Report {
             j.key("warnings").open('[');
             in.warnings().forEach(j::value);
             j.close(']').close('}');
+        }
+        j.close(']');
+        j.key("headroom_records").value(headroomRecords);
+        j.key("headroom").open('[');
+        for (dev.forktrace.proto.v1.Headroom h : headroom) {
+            j.open('{').key("time").value(TIME.format(Instant.ofEpochSecond(h.getTime().getSeconds(), h.getTime().getNanos())))
+                    .key("state").value(h.getState().name()).key("kind").value(h.getKind().name())
+                    .key("name").value(h.getName()).key("limit_name").value(h.getLimitName())
+                    .key("used").value(h.getUsed()).key("limit").value(h.getLimit())
+                    .key("message").value(h.getMessage()).close('}');
         }
         j.close(']');
         countTable(j, "by_cause", "cause", byCause());

@@ -17,7 +17,6 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.function.LongSupplier;
 
@@ -114,7 +113,18 @@ public final class StreamWriter implements FailureSink {
     /** For tests: a file writer with its own clock. */
     static StreamWriter forFile(Path path, long rotateBytes, int keepFiles, LongSupplier nanoClock) throws IOException {
         StreamWriter writer = new StreamWriter(path, path.toString(), null, rotateBytes, keepFiles, nanoClock);
-        writer.openFile(0);
+        int newest = 0; // a rotated recording goes on in its newest file, so the older ones are never reused
+        while (rotateBytes > 0 && Files.exists(rotatedPath(path, newest + 1))) {
+            newest++;
+        }
+        try {
+            writer.openFile(newest);
+        } catch (IOException e) {
+            if (rotateBytes == 0 || !(e.getCause() instanceof dev.forktrace.output.ExistingOutput.DamagedStream)) {
+                throw e;
+            }
+            writer.openFile(newest + 1); // a capture that was killed mid-record stays as it is; go on in a new file
+        }
         return writer;
     }
 
@@ -142,15 +152,17 @@ public final class StreamWriter implements FailureSink {
     private void openFile(int index) throws IOException {
         Path path = rotatedPath(base, index);
         try {
-            channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING);
+            // An earlier capture's stream at this name is continued, never emptied (a service restart keeps
+            // what it recorded); a file that is not a stream is refused.
+            channel = dev.forktrace.output.ExistingOutput.openForStream(path);
+            fileStart = channel.position();
         } catch (IOException e) {
             throw new IOException("cannot create " + path + ": " + reason(e), e);
         }
         out = channel;
         currentPath = path;
         fileIndex = index;
-        fileBytes = 0;
+        fileBytes = fileStart;
         fileCommitted = 0;
     }
 
@@ -169,6 +181,13 @@ public final class StreamWriter implements FailureSink {
         ensureStarted();
         failuresAccepted++;
         write(StreamRecord.newBuilder().setFailure(failure).build());
+        flushIfDue();
+    }
+
+    @Override
+    public void headroom(dev.forktrace.proto.v1.Headroom headroom) throws IOException {
+        ensureStarted();
+        write(StreamRecord.newBuilder().setHeadroom(headroom).build());
         flushIfDue();
     }
 
@@ -341,7 +360,7 @@ public final class StreamWriter implements FailureSink {
         } else if (written > end && channel != null) {
             // The failing write cut a record short: remove its start, so the file holds complete records only.
             try {
-                channel.truncate(fileCommitted);
+                channel.truncate(fileStart + fileCommitted);
             } catch (IOException | RuntimeException e) {
                 // the partial record stays; a reader names it as a damaged tail
             }
@@ -349,6 +368,7 @@ public final class StreamWriter implements FailureSink {
     }
 
     private long committedBeforeFile; // bytes of complete records in the files before the current one
+    private long fileStart;           // where this capture began in the current file (after an earlier capture's records)
 
     private IOException failed(IOException e) {
         if (failure != null) {

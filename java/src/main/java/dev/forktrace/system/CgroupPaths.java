@@ -43,7 +43,10 @@ public final class CgroupPaths {
     private static final long MISS_MEMORY_NANOS = 1_000_000_000L;
     private final Map<Hierarchy, Path> mounts;
     private final Map<Hierarchy, Map<Long, Cgroup>> byId = new EnumMap<>(Hierarchy.class);
-    private final Map<Long, Long> recentMisses = new HashMap<>();
+    /** Ids looked up in vain, per hierarchy: ids are numbered per hierarchy, one id means different cgroups. */
+    private final Map<Miss, Long> recentMisses = new HashMap<>();
+
+    private record Miss(Hierarchy hierarchy, long id) {}
 
     public CgroupPaths(Map<Hierarchy, Path> mounts) {
         this.mounts = mounts;
@@ -54,30 +57,8 @@ public final class CgroupPaths {
 
     /** Reads /proc/self/mountinfo: which mount holds the pids and memory controllers, and cgroup2. */
     public static CgroupPaths forThisMachine() {
-        Map<Hierarchy, Path> found = new EnumMap<>(Hierarchy.class);
         String mountinfo = ProcFs.read(Path.of("/proc/self/mountinfo"));
-        if (mountinfo != null) {
-            for (String line : mountinfo.split("\n")) {
-                String[] halves = line.split(" - ", 2); // "... mountpoint opts - fstype source superopts"
-                String[] left = halves[0].split(" ");
-                if (halves.length < 2 || left.length < 5) {
-                    continue;
-                }
-                String[] right = halves[1].split(" ");
-                Path mountPoint = Path.of(left[4].replace("\\040", " "));
-                String superOptions = right.length > 2 ? "," + right[2] + "," : "";
-                if (right[0].equals("cgroup2")) {
-                    found.putIfAbsent(Hierarchy.UNIFIED, mountPoint);
-                } else if (right[0].equals("cgroup")) {
-                    if (superOptions.contains(",pids,")) {
-                        found.putIfAbsent(Hierarchy.PIDS, mountPoint);
-                    }
-                    if (superOptions.contains(",memory,")) {
-                        found.putIfAbsent(Hierarchy.MEMORY, mountPoint);
-                    }
-                }
-            }
-        }
+        Map<Hierarchy, Path> found = mountinfo == null ? new EnumMap<>(Hierarchy.class) : cgroupMounts(mountinfo);
         Path unified = found.get(Hierarchy.UNIFIED);
         if (unified != null) { // controllers not bound to a v1 hierarchy live in cgroup2
             String controllers = ProcFs.read(unified.resolve("cgroup.controllers"));
@@ -89,6 +70,62 @@ public final class CgroupPaths {
             }
         }
         return new CgroupPaths(found);
+    }
+
+    /** The first cgroup2 mount and the first v1 mounts holding pids and memory, from mountinfo text. */
+    static Map<Hierarchy, Path> cgroupMounts(String mountinfo) {
+        Map<Hierarchy, Path> found = new EnumMap<>(Hierarchy.class);
+        for (String line : mountinfo.split("\n")) {
+            String[] halves = line.split(" - ", 2); // "... mountpoint opts - fstype source superopts"
+            String[] left = halves[0].split(" ");
+            if (halves.length < 2 || left.length < 5) {
+                continue;
+            }
+            String[] right = halves[1].split(" ");
+            Path mountPoint = Path.of(unescape(left[4]));
+            String superOptions = right.length > 2 ? "," + right[2] + "," : "";
+            if (right[0].equals("cgroup2")) {
+                found.putIfAbsent(Hierarchy.UNIFIED, mountPoint);
+            } else if (right[0].equals("cgroup")) {
+                if (superOptions.contains(",pids,")) {
+                    found.putIfAbsent(Hierarchy.PIDS, mountPoint);
+                }
+                if (superOptions.contains(",memory,")) {
+                    found.putIfAbsent(Hierarchy.MEMORY, mountPoint);
+                }
+            }
+        }
+        return found;
+    }
+
+    /**
+     * A mountinfo field with the kernel's octal escapes undone: show_mountinfo() escapes space, tab,
+     * newline and backslash as \040, \011, \012 and \134 (seq_path_root with " \t\n\\").
+     */
+    static String unescape(String field) {
+        StringBuilder b = new StringBuilder(field.length());
+        for (int i = 0; i < field.length(); i++) {
+            char c = field.charAt(i);
+            if (c == '\\' && isOctal(field, i + 1)) {
+                b.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    private static boolean isOctal(String s, int from) {
+        if (from + 3 > s.length()) {
+            return false;
+        }
+        for (int i = from; i < from + 3; i++) {
+            if (s.charAt(i) < '0' || s.charAt(i) > '7') {
+                return false;
+            }
+        }
+        return true;
     }
 
     public Path mount(Hierarchy hierarchy) {
@@ -104,7 +141,8 @@ public final class CgroupPaths {
         Cgroup cgroup = known.get(id);
         if (cgroup == null && mounts.containsKey(hierarchy)) {
             long now = System.nanoTime();
-            Long missed = recentMisses.get(id);
+            Miss miss = new Miss(hierarchy, id);
+            Long missed = recentMisses.get(miss);
             if (missed == null || now - missed > MISS_MEMORY_NANOS) {
                 refresh(hierarchy);
                 cgroup = known.get(id);
@@ -112,7 +150,7 @@ public final class CgroupPaths {
                     if (recentMisses.size() > 4096) {
                         recentMisses.clear();
                     }
-                    recentMisses.put(id, now);
+                    recentMisses.put(miss, now);
                 }
             }
         }

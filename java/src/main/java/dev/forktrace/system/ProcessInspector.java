@@ -7,7 +7,6 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -188,23 +187,26 @@ public final class ProcessInspector {
         }
     }
 
-    private List<Offender> rank(List<Integer> pids, boolean byMemory) {
-        List<Offender> all = new ArrayList<>(pids.size());
+    /** Processes grouped by what they run (see {@link HolderGroups}), largest first, at most MAX_OFFENDERS. */
+    public List<Offender> rank(List<Integer> pids, boolean byMemory) {
+        List<HolderGroups.Member> members = new ArrayList<>(pids.size());
         for (int pid : pids) {
-            Offender offender = describe(pid);
-            if (offender != null) {
-                all.add(offender);
+            HolderGroups.Member member = member(pid);
+            if (member != null) {
+                members.add(member);
             }
         }
-        Comparator<Offender> order = byMemory
-                ? Comparator.comparingLong(Offender::getMemoryBytes).reversed()
-                : Comparator.comparingInt(Offender::getTasks).reversed();
-        all.sort(order.thenComparingInt(Offender::getPid));
-        return List.copyOf(all.subList(0, Math.min(MAX_OFFENDERS, all.size())));
+        return HolderGroups.group(members, byMemory, MAX_OFFENDERS, this::ancestor);
     }
 
     /** One process as an offender, or null when it has already gone. */
     public Offender describe(int pid) {
+        HolderGroups.Member member = member(pid);
+        return member == null ? null : member.process();
+    }
+
+    /** One process with its parent and executable, or null when it has already gone. */
+    public HolderGroups.Member member(int pid) {
         Path dir = proc.resolve(Integer.toString(pid));
         String status = ProcFs.read(dir.resolve("status"));
         if (status == null) {
@@ -214,10 +216,13 @@ public final class ProcessInspector {
                 .setPid(pid)
                 .setTasks((int) Math.max(0, ProcFs.field(status, "Threads", 0)))
                 .setUid((int) Math.max(0, ProcFs.field(status, "Uid", 0)))
-                .setMemoryBytes(Math.max(0, ProcFs.field(status, "VmRSS", 0)) * 1024);
+                .setMemoryBytes(Math.max(0, ProcFs.field(status, "VmRSS", 0)) * 1024)
+                .setProcessCount(1);
         String comm = ProcFs.read(dir.resolve("comm"));
         offender.setComm(comm == null ? "" : comm.strip());
         offender.setCmdline(shorten(commandLine(pid)));
+        String exe = executable(pid);
+        offender.setExe(exe);
         String cgroups = ProcFs.read(dir.resolve("cgroup"));
         if (cgroups != null) {
             Matcher m = CONTAINER_ID.matcher(cgroups);
@@ -233,7 +238,26 @@ public final class ProcessInspector {
         if (inner > 0) {
             offender.setNsPid(inner);
         }
-        return offender.build();
+        return new HolderGroups.Member(offender.build(), (int) ProcFs.field(status, "PPid", 0), exe);
+    }
+
+    /** Parent and name of any process, for walking up to a common ancestor; null when gone. */
+    public HolderGroups.Ancestor ancestor(int pid) {
+        String status = ProcFs.read(proc.resolve(pid + "/status"));
+        if (status == null) {
+            return null;
+        }
+        String comm = ProcFs.read(proc.resolve(pid + "/comm"));
+        return new HolderGroups.Ancestor((int) ProcFs.field(status, "PPid", 0), comm == null ? "" : comm.strip());
+    }
+
+    /** /proc/PID/exe, or "" where it cannot be read (another user's process without privilege, a kernel thread). */
+    public String executable(int pid) {
+        try {
+            return Files.readSymbolicLink(proc.resolve(pid + "/exe")).toString();
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
     }
 
     /**

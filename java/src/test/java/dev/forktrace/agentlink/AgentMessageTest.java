@@ -65,4 +65,13 @@ class AgentMessageTest {
         assertEquals(AgentMessage.MAX_FRAMES, m.stack().size());
         assertEquals("f0", m.stack().get(0));
     }
+
+    @Test
+    void nestingIsBoundedBeforeTheTreeReaderRecurses() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> AgentMessage.parse("[".repeat(100_000) + "]".repeat(100_000)));
+        assertTrue(e.getMessage().contains("nested deeper than"), e.getMessage());
+        assertEquals(2, AgentMessage.nestingDepth("{\"stack\":[\"a[{[{\\\"[\"]}"));
+        assertEquals(0, AgentMessage.nestingDepth("\"[[[[\""));
+    }
 }

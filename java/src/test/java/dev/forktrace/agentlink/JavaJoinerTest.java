@@ -221,4 +221,22 @@ class JavaJoinerTest {
         joiner.flush(out::add);
         assertEquals(JavaJoiner.MAX_HELD + 50, out.size());
     }
+
+    @Test
+    void aFloodOfReportsIsBoundedAndCountedAndExpiredReportsFreeTheBudget() {
+        joiner.agentConnected(100);
+        List<String> stack = java.util.Collections.nCopies(1000, "x".repeat(200)); // ~216,000 chars a report
+        AgentMessage big = new AgentMessage(AgentMessage.Kind.FAILURE, 100, 101, now, 0, "", "t", "n", "e", "m", stack);
+        for (int i = 0; i < 100; i++) {
+            joiner.report(big);
+        }
+        long taken = joiner.reports();
+        assertTrue(taken > 0 && taken < 100, "taken " + taken);
+        assertEquals(100 - taken, joiner.refusedReports());
+        joiner.poll(out::add);
+        now += JavaJoiner.HOLD_NANOS + MS;
+        joiner.poll(out::add); // the unmatched reports expire and give their budget back
+        joiner.report(big);
+        assertEquals(taken + 1, joiner.reports());
+    }
 }

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
-/** kafka:// addresses; reading a real topic is tests/integration/60-kafka.sh. */
+/** kafka:// addresses; reading a real topic is tests/integration/75-kafka.sh. */
 class KafkaSourceTest {
     @Test
     void bootstrapListTopicAndTimes() {

@@ -1,0 +1,703 @@
+package dev.forktrace.limits;
+
+import dev.forktrace.pipeline.Users;
+import dev.forktrace.proto.v1.Offender;
+import dev.forktrace.proto.v1.ScopeKind;
+import dev.forktrace.system.CgroupPaths;
+import dev.forktrace.system.CgroupPaths.Hierarchy;
+import dev.forktrace.system.HolderGroups;
+import dev.forktrace.system.ProcFs;
+import dev.forktrace.system.ProcessInspector;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Reads every limit on this machine that can refuse the creation of a task, with one scan of /proc shared
+ * by all of them: pids cgroups (v1 and v2), RLIMIT_NPROC per user, threads-max, pid_max per pid namespace,
+ * pid namespaces without init, memory cgroups and strict overcommit. Needs no BPF and no privilege beyond
+ * what the files need; whatever it could not read is listed in {@link Scan#unreadable}.
+ *
+ * <p>For sampling every second it keeps the counters it reads open ({@link OpenFiles}) and walks the cgroup
+ * hierarchies again only every {@code rewalkNanos}; per-process facts that do not change (namespaces,
+ * rlimits) are cached per pid. One thread owns a scanner.
+ */
+public final class LimitScanner implements AutoCloseable {
+    /** cgroup v1 memory.limit_in_bytes reads this (PAGE_COUNTER_MAX rounded) when there is no limit. */
+    private static final long V1_UNLIMITED = 1L << 62;
+    private static final long PER_PID_NANOS = 10_000_000_000L;
+    private static final long PID_MAX_NANOS = 60_000_000_000L;
+    private static final long CAP_SYS_ADMIN = 1L << 21;
+    private static final long CAP_SYS_RESOURCE = 1L << 24;
+    /** Linux 6.14 made pid_max per pid namespace ("pid: allow pid_max to be set per pid namespace"). */
+    private static final boolean PER_NAMESPACE_PID_MAX = kernelAtLeast(6, 14);
+
+    private final Path proc;
+    private final Map<Hierarchy, Path> mounts = new LinkedHashMap<>();
+    private final boolean unifiedPids;
+    private final boolean unifiedMemory;
+    private final long rewalkNanos;
+    private final OpenFiles files = new OpenFiles();
+    private final ProcessInspector inspector;
+    private final Map<Integer, PerPid> perPid = new HashMap<>();
+    private final Map<Long, CachedPidMax> namespacePidMax = new HashMap<>();
+    private final String ownPidNamespace;
+    private final String ownUserNamespace;
+    private List<Path> pidsDirectories = List.of();
+    private List<Path> memoryDirectories = List.of();
+    private long walkedAt = Long.MIN_VALUE / 2;
+
+    /** One process as the scan saw it. nprocSoft is -1 for unlimited or unreadable. */
+    public record ProcRow(int pid, int ppid, int uid, String comm, int threads, long rssBytes, long capEffective,
+                          String pidNamespace, String userNamespace, int innermostPid, int namespaceLevel,
+                          long nprocSoft) {}
+
+    /** What one scan found: scopes with a finite limit, most used first, and what could not be read. */
+    public record Scan(long nanos, List<LimitScope> scopes, List<String> unreadable, Map<Integer, ProcRow> processes) {}
+
+    private record PerPid(long readAt, String comm, String pidNamespace, String userNamespace, long nprocSoft,
+                          boolean nprocReadable) {}
+
+    private record CachedPidMax(long readAt, long value) {}
+
+    public LimitScanner(Path proc, CgroupPaths cgroups, long rewalkNanos) {
+        this.proc = proc;
+        for (Hierarchy h : new Hierarchy[] {Hierarchy.PIDS, Hierarchy.MEMORY}) {
+            if (cgroups.mount(h) != null) {
+                mounts.put(h, cgroups.mount(h));
+            }
+        }
+        Path unified = cgroups.mount(Hierarchy.UNIFIED);
+        this.unifiedPids = unified != null && unified.equals(mounts.get(Hierarchy.PIDS));
+        this.unifiedMemory = unified != null && unified.equals(mounts.get(Hierarchy.MEMORY));
+        this.rewalkNanos = rewalkNanos;
+        this.inspector = new ProcessInspector(proc);
+        this.ownPidNamespace = link(proc.resolve("self/ns/pid"));
+        this.ownUserNamespace = link(proc.resolve("self/ns/user"));
+    }
+
+    /** A scanner for one reading (limits) or for sampling (watch) with the hierarchy walked every 10 s. */
+    public static LimitScanner forThisMachine(boolean sampling) {
+        return new LimitScanner(Path.of("/proc"), CgroupPaths.forThisMachine(), sampling ? 10_000_000_000L : 0);
+    }
+
+    public Scan scan() {
+        long now = System.nanoTime();
+        List<String> unreadable = new ArrayList<>();
+        List<LimitScope> scopes = new ArrayList<>();
+        if (now - walkedAt >= rewalkNanos) {
+            pidsDirectories = walk(mounts.get(Hierarchy.PIDS), unifiedPids ? "pids.max" : null);
+            memoryDirectories = walk(mounts.get(Hierarchy.MEMORY), unifiedMemory ? "memory.max" : null);
+            readLimits();
+            walkedAt = now;
+        }
+        if (!mounts.containsKey(Hierarchy.PIDS)) {
+            unreadable.add("pids cgroups: no hierarchy with the pids controller is mounted");
+        }
+        pidsCgroups(scopes, unreadable);
+        memoryCgroups(scopes, unreadable);
+        Map<Integer, ProcRow> processes = processes(now, unreadable);
+        users(processes, scopes);
+        pidNamespaces(now, processes, scopes, unreadable);
+        system(scopes, unreadable);
+        files.sweep();
+        // Ties keep the walk's order: comparing keys of thousands of idle cgroups cost more than the reads.
+        scopes.sort(Comparator.comparingDouble(LimitScope::ratio).reversed().thenComparingLong(s -> s.limit() - s.used()));
+        return new Scan(now, List.copyOf(scopes), List.copyOf(unreadable), processes);
+    }
+
+    // ---- cgroups -------------------------------------------------------------------------------------
+
+    /**
+     * A limited cgroup as of the last walk: its limit and which counter files it has are read then (limits
+     * change rarely; a changed limit shows within {@code rewalkNanos}), so a sample reads one counter per
+     * cgroup.
+     */
+    private static final class Limited {
+        final Path directory;
+        final String path;
+        final String key;
+        final long limit;
+        final OpenFiles.Handle current;
+        final OpenFiles.Handle peak;
+        long dueNanos = Long.MIN_VALUE; // next read of the counter; until then the last value stands
+        long lastCurrent = -1;
+        long lastPeak = -1;
+
+        Limited(Path directory, String path, String key, long limit, OpenFiles.Handle current, OpenFiles.Handle peak) {
+            this.directory = directory;
+            this.path = path;
+            this.key = key;
+            this.limit = limit;
+            this.current = current;
+            this.peak = peak;
+        }
+
+        /** The counter, read when due: every second near the threshold, every farInterval far from it. */
+        long sample(long now, double nearRatio, long farIntervalNanos) {
+            if (now < dueNanos && lastCurrent >= 0) {
+                return lastCurrent;
+            }
+            lastCurrent = current.readLong(-1);
+            lastPeak = peak != null ? peak.readLong(-1) : -1;
+            boolean near = lastCurrent >= nearRatio * limit || nearRatio * limit - lastCurrent < NEAR_UNITS;
+            dueNanos = now + (near || limit <= 0 ? SECOND_NANOS : farIntervalNanos) - SECOND_NANOS / 10;
+            return lastCurrent;
+        }
+    }
+
+    private static final long SECOND_NANOS = 1_000_000_000L;
+    /** Fewer tasks than this below the near ratio count as near: a small cgroup fills in a blink. */
+    private static final long NEAR_UNITS = 64;
+    private double nearRatio = 0;
+    private long farIntervalNanos = SECOND_NANOS;
+
+    /**
+     * Samples pids cgroups whose use is below {@code nearRatio} (and more than a few dozen tasks from it) only
+     * every {@code farIntervalNanos} instead of every scan: thousands of idle cgroups then cost a fraction of
+     * a read each per second, while those near a warning threshold are still read every second. Memory
+     * cgroups are always read.
+     */
+    private boolean enterNamespaces = true;
+
+    /**
+     * Whether a pid namespace's own pid_max may be read by starting `nsenter` in it. watch does not: a probe
+     * must not take pids in the namespaces it watches nor start processes every minute; its pid namespaces
+     * are then compared with kernel.pid_max only where the kernel has no per-namespace pid_max, else left out
+     * and listed as unreadable.
+     */
+    public LimitScanner enterNamespaces(boolean enter) {
+        this.enterNamespaces = enter;
+        return this;
+    }
+
+    public LimitScanner sampleFarCgroupsEvery(double nearRatio, long farIntervalNanos) {
+        this.nearRatio = nearRatio;
+        this.farIntervalNanos = Math.max(SECOND_NANOS, farIntervalNanos);
+        return this;
+    }
+
+    private Map<Path, OpenFiles.Handle> counters = new HashMap<>();
+
+    /** A file read at each walk only (limits, peaks): not kept open, so the counters get the descriptors. */
+    private long readOnce(Path file) {
+        OpenFiles.Handle h = files.handle(file);
+        try {
+            return h.readLong(-1);
+        } finally {
+            h.release();
+        }
+    }
+
+    /** The counter file's handle, reused from the previous walk when it is still wanted. */
+    private OpenFiles.Handle counter(Path file, Map<Path, OpenFiles.Handle> wanted) {
+        OpenFiles.Handle h = counters.remove(file);
+        if (h == null) {
+            h = files.handle(file);
+        }
+        wanted.put(file, h);
+        return h;
+    }
+
+    private List<Limited> limitedPids = List.of();
+    private List<Limited> limitedMemory = List.of();
+    private int unreadablePidsLimits;
+    private int unreadableMemoryLimits;
+
+    private void readLimits() {
+        Path pidsMount = mounts.get(Hierarchy.PIDS);
+        List<Limited> pids = new ArrayList<>();
+        Map<Path, OpenFiles.Handle> wanted = new HashMap<>();
+        unreadablePidsLimits = 0;
+        boolean peaks = !pidsDirectories.isEmpty() && Files.exists(pidsDirectories.get(0).resolve("pids.peak")); // 6.1+
+        for (Path dir : pidsDirectories) {
+            long limit = readOnce(dir.resolve("pids.max"));
+            if (limit == Long.MAX_VALUE) {
+                continue; // "max": this level refuses nothing (an ancestor's limit is its own scope)
+            }
+            if (limit < 0) {
+                unreadablePidsLimits += Files.isDirectory(dir) ? 1 : 0;
+                continue;
+            }
+            String path = "/" + pidsMount.relativize(dir);
+            Limited limited = new Limited(dir, path, "pids " + path, limit, counter(dir.resolve("pids.current"), wanted),
+                    null);
+            limited.lastPeak = peaks ? readOnce(dir.resolve("pids.peak")) : -1; // as of the walk
+            pids.add(limited);
+        }
+        limitedPids = pids;
+        Path memoryMount = mounts.get(Hierarchy.MEMORY);
+        String limitFile = unifiedMemory ? "memory.max" : "memory.limit_in_bytes";
+        List<Limited> memory = new ArrayList<>();
+        unreadableMemoryLimits = 0;
+        for (Path dir : memoryDirectories) {
+            long limit = readOnce(dir.resolve(limitFile));
+            if (limit == Long.MAX_VALUE || limit >= V1_UNLIMITED) {
+                continue;
+            }
+            if (limit < 0) {
+                unreadableMemoryLimits += Files.isDirectory(dir) ? 1 : 0;
+                continue;
+            }
+            String path = "/" + memoryMount.relativize(dir);
+            String usage = unifiedMemory ? "memory.current" : "memory.usage_in_bytes";
+            String peak = unifiedMemory ? "memory.peak" : "memory.max_usage_in_bytes";
+            memory.add(new Limited(dir, path, "memcg " + path, limit, counter(dir.resolve(usage), wanted),
+                    counter(dir.resolve(peak), wanted)));
+        }
+        limitedMemory = memory;
+        for (OpenFiles.Handle unused : counters.values()) {
+            unused.release(); // cgroups removed or no longer limited
+        }
+        counters = wanted;
+    }
+
+    private void pidsCgroups(List<LimitScope> scopes, List<String> unreadable) {
+        int failed = unreadablePidsLimits;
+        long now = System.nanoTime();
+        for (Limited c : limitedPids) {
+            long current = c.sample(now, nearRatio, farIntervalNanos);
+            if (current < 0) {
+                failed++; // removed since the walk, or unreadable
+                continue;
+            }
+            scopes.add(new LimitScope(c.key, ScopeKind.CGROUP, c.path, "pids.max", current, c.limit, c.lastPeak,
+                    c.directory, null, false, 0, ""));
+        }
+        if (failed > 0) {
+            unreadable.add("pids.max/pids.current of " + failed + " cgroups");
+        }
+    }
+
+    private void memoryCgroups(List<LimitScope> scopes, List<String> unreadable) {
+        String limitFile = unifiedMemory ? "memory.max" : "memory.limit_in_bytes";
+        int failed = unreadableMemoryLimits;
+        for (Limited c : limitedMemory) {
+            long usage = c.current.readLong(-1);
+            if (usage < 0) {
+                failed++;
+                continue;
+            }
+            long peak = c.peak.readLong(-1);
+            scopes.add(new LimitScope(c.key, ScopeKind.MEMCG, c.path, limitFile, usage, c.limit, peak,
+                    c.directory, null, true, 0, ""));
+        }
+        if (failed > 0) {
+            unreadable.add(limitFile + " of " + failed + " memory cgroups");
+        }
+    }
+
+    /**
+     * Every cgroup directory below the mount except the root (which has no limit). Entries named like
+     * control files are not stat'ed: a hierarchy of thousands of cgroups holds tens of thousands of files.
+     */
+    private static List<Path> walk(Path mount, String v2LimitFile) {
+        List<Path> found = new ArrayList<>();
+        if (mount == null) {
+            return found;
+        }
+        List<Path> pending = new ArrayList<>();
+        pending.add(mount);
+        while (!pending.isEmpty()) {
+            Path dir = pending.remove(pending.size() - 1);
+            if (!dir.equals(mount)) {
+                found.add(dir);
+            }
+            try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+                for (Path entry : entries) {
+                    if (!isControlFile(entry.getFileName().toString()) && Files.isDirectory(entry)) {
+                        pending.add(entry);
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // removed during the walk, or unreadable: the rest of the tree still counts
+            }
+        }
+        return found;
+    }
+
+    static boolean isControlFile(String name) {
+        int dot = name.indexOf('.');
+        if (dot > 0) {
+            String prefix = name.substring(0, dot);
+            return switch (prefix) {
+                case "cgroup", "pids", "memory", "cpu", "cpuset", "cpuacct", "io", "blkio", "hugetlb", "rdma", "misc",
+                     "irq", "net_cls", "net_prio", "freezer", "devices", "perf_event", "memory_recursiveprot" -> true;
+                default -> false;
+            };
+        }
+        return name.equals("tasks") || name.equals("notify_on_release") || name.equals("release_agent");
+    }
+
+    // ---- processes -----------------------------------------------------------------------------------
+
+    private Map<Integer, ProcRow> processes(long now, List<String> unreadable) {
+        Map<Integer, ProcRow> rows = new HashMap<>();
+        int namespaceDenied = 0;
+        int limitsDenied = 0;
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(proc)) {
+            for (Path entry : entries) {
+                String name = entry.getFileName().toString();
+                if (name.isEmpty() || !Character.isDigit(name.charAt(0))) {
+                    continue;
+                }
+                int pid = Integer.parseInt(name);
+                String status = files.read(entry.resolve("status"));
+                if (status == null) {
+                    continue; // exited since the listing
+                }
+                String comm = statusName(status);
+                PerPid cached = perPid.get(pid);
+                if (cached == null || now - cached.readAt() > PER_PID_NANOS || !cached.comm().equals(comm)) {
+                    String pidNs = link(entry.resolve("ns/pid"));
+                    String userNs = link(entry.resolve("ns/user"));
+                    String limits = ProcFs.read(entry.resolve("limits"));
+                    cached = new PerPid(now, comm, pidNs, userNs, nprocSoft(limits), limits != null);
+                    perPid.put(pid, cached);
+                }
+                if (cached.pidNamespace().isEmpty()) {
+                    namespaceDenied++;
+                }
+                if (!cached.nprocReadable()) {
+                    limitsDenied++;
+                }
+                int[] nspid = nspid(status);
+                rows.put(pid, new ProcRow(pid, (int) ProcFs.field(status, "PPid", 0), (int) ProcFs.field(status, "Uid", -1),
+                        comm, (int) Math.max(0, ProcFs.field(status, "Threads", 0)),
+                        Math.max(0, ProcFs.field(status, "VmRSS", 0)) * 1024, capEffective(status),
+                        cached.pidNamespace(), cached.userNamespace(), nspid[0], nspid[1], cached.nprocSoft()));
+            }
+        } catch (IOException e) {
+            unreadable.add(proc + ": " + e.getMessage());
+        }
+        if (perPid.size() > rows.size() * 2 + 1024) {
+            perPid.keySet().retainAll(rows.keySet());
+        }
+        if (namespaceDenied > 0) {
+            unreadable.add("/proc/PID/ns/pid of " + namespaceDenied + " processes (zombies, or other users' processes without root): left out of pid namespace and user counts");
+        }
+        if (limitsDenied > 0) {
+            unreadable.add("/proc/PID/limits of " + limitsDenied + " processes");
+        }
+        return rows;
+    }
+
+    /** The soft "Max processes" of /proc/PID/limits; -1 for unlimited or unreadable. */
+    static long nprocSoft(String limits) {
+        if (limits == null) {
+            return -1;
+        }
+        int at = limits.indexOf("Max processes");
+        if (at < 0) {
+            return -1;
+        }
+        String[] fields = limits.substring(at + "Max processes".length(), limits.indexOf('\n', at) < 0 ? limits.length()
+                : limits.indexOf('\n', at)).trim().split("\\s+");
+        try {
+            return fields[0].equals("unlimited") ? -1 : Long.parseLong(fields[0]);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static String statusName(String status) {
+        int end = status.indexOf('\n');
+        return status.startsWith("Name:") ? status.substring(5, end < 0 ? status.length() : end).strip() : "";
+    }
+
+    private static long capEffective(String status) {
+        int at = status.indexOf("\nCapEff:");
+        if (at < 0) {
+            return 0;
+        }
+        int start = at + 8;
+        while (start < status.length() && Character.isWhitespace(status.charAt(start))) {
+            start++;
+        }
+        int end = start;
+        while (end < status.length() && Character.digit(status.charAt(end), 16) >= 0) {
+            end++;
+        }
+        return end > start ? Long.parseUnsignedLong(status.substring(start, end), 16) : 0;
+    }
+
+    /** The pid in the innermost namespace and that namespace's level (count of NSpid fields - 1). */
+    private static int[] nspid(String status) {
+        int at = status.indexOf("\nNSpid:");
+        if (at < 0) {
+            return new int[] {0, 0};
+        }
+        int end = status.indexOf('\n', at + 1);
+        String[] fields = status.substring(at + 7, end < 0 ? status.length() : end).trim().split("\\s+");
+        return new int[] {Integer.parseInt(fields[fields.length - 1]), fields.length - 1};
+    }
+
+    private static String link(Path path) {
+        try {
+            return Files.readSymbolicLink(path).toString();
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    // ---- users (RLIMIT_NPROC) ------------------------------------------------------------------------
+
+    /**
+     * RLIMIT_NPROC belongs to each process, but the kernel counts tasks per user per user namespace
+     * (ucounts): a fork is refused once the user's count reaches the forking process's own soft limit. So
+     * the user's headroom is the smallest limit among processes that can be refused (not root of the
+     * initial user namespace, no CAP_SYS_RESOURCE or CAP_SYS_ADMIN) minus the user's count.
+     */
+    private void users(Map<Integer, ProcRow> processes, List<LimitScope> scopes) {
+        Map<String, List<ProcRow>> byUser = new HashMap<>();
+        for (ProcRow p : processes.values()) {
+            if (p.uid() >= 0) {
+                byUser.computeIfAbsent(p.userNamespace() + "|" + p.uid(), k -> new ArrayList<>()).add(p);
+            }
+        }
+        for (List<ProcRow> rows : byUser.values()) {
+            ProcRow first = rows.get(0);
+            boolean initialNamespace = first.userNamespace().isEmpty() || first.userNamespace().equals(ownUserNamespace);
+            if (first.uid() == 0 && initialNamespace) {
+                continue; // INIT_USER is never refused by RLIMIT_NPROC
+            }
+            long tasks = 0;
+            ProcRow lowest = null;
+            List<Integer> members = new ArrayList<>(rows.size());
+            for (ProcRow p : rows) {
+                tasks += p.threads();
+                members.add(p.pid());
+                boolean exempt = (p.capEffective() & (CAP_SYS_ADMIN | CAP_SYS_RESOURCE)) != 0;
+                if (p.nprocSoft() >= 0 && !exempt && (lowest == null || p.nprocSoft() < lowest.nprocSoft()
+                        || p.nprocSoft() == lowest.nprocSoft() && p.pid() < lowest.pid())) {
+                    lowest = p;
+                }
+            }
+            if (lowest == null) {
+                continue; // every process of the user is unlimited or exempt
+            }
+            String name = Users.describe(first.uid()) + (initialNamespace ? "" : " in user namespace "
+                    + inode(first.userNamespace()));
+            scopes.add(new LimitScope("user " + name, ScopeKind.USER, name, "RLIMIT_NPROC", tasks, lowest.nprocSoft(), -1,
+                    null, members, false, lowest.pid(), lowest.comm()));
+        }
+    }
+
+    // ---- pid namespaces ------------------------------------------------------------------------------
+
+    private void pidNamespaces(long now, Map<Integer, ProcRow> processes, List<LimitScope> scopes,
+                               List<String> unreadable) {
+        Map<String, List<ProcRow>> byNamespace = new HashMap<>();
+        for (ProcRow p : processes.values()) {
+            if (!p.pidNamespace().isEmpty() && !p.pidNamespace().equals(ownPidNamespace)) {
+                byNamespace.computeIfAbsent(p.pidNamespace(), k -> new ArrayList<>()).add(p);
+            }
+        }
+        long globalPidMax = ProcFs.readLong(proc.resolve("sys/kernel/pid_max"), -1);
+        int pidMaxUnreadable = 0;
+        for (Map.Entry<String, List<ProcRow>> ns : byNamespace.entrySet()) {
+            List<ProcRow> rows = ns.getValue();
+            long inode = inode(ns.getKey());
+            int level = rows.get(0).namespaceLevel();
+            long tasks = 0;
+            boolean hasInit = false;
+            ProcRow representative = rows.get(0);
+            List<Integer> members = new ArrayList<>(rows.size());
+            for (ProcRow p : rows) {
+                tasks += p.threads();
+                members.add(p.pid());
+                hasInit |= p.innermostPid() == 1;
+                representative = p.pid() < representative.pid() ? p : representative;
+            }
+            String name = "pidns " + inode + " level " + level;
+            if (!hasInit) { // PIDNS_ADDING is cleared when init exits: every fork in it gets ENOMEM
+                scopes.add(new LimitScope("pidns-init " + inode, ScopeKind.PID_NAMESPACE, name + " (no init)", "init",
+                        1, 1, -1, null, members, false, 0, ""));
+            }
+            long pidMax = globalPidMax;
+            if (PER_NAMESPACE_PID_MAX && !enterNamespaces) {
+                pidMax = -1; // its own pid_max is unknown here: a comparison with kernel.pid_max would mislead
+                pidMaxUnreadable++;
+            } else if (PER_NAMESPACE_PID_MAX) {
+                long own = namespacePidMax(now, inode, representative.pid(), tasks);
+                if (own > 0) {
+                    pidMax = own;
+                } else {
+                    pidMaxUnreadable++;
+                }
+            }
+            if (pidMax > 0) {
+                scopes.add(new LimitScope("pidns " + inode, ScopeKind.PID_NAMESPACE, name, "pid_max", tasks, pidMax, -1,
+                        null, members, false, 0, ""));
+            }
+        }
+        if (pidMaxUnreadable > 0) {
+            unreadable.add(enterNamespaces ? "pid_max of " + pidMaxUnreadable + " pid namespaces (entering them needs "
+                    + "CAP_SYS_ADMIN; shown against kernel.pid_max)" : "pid_max of " + pidMaxUnreadable
+                    + " pid namespaces (not entered while watching; see forktrace limits)");
+        }
+    }
+
+    /**
+     * A namespace's own pid_max. /proc/sys/kernel/pid_max answers for the reader's pid namespace, so it is
+     * read by a short-lived `nsenter -p` child inside it. That child takes a pid there itself, so the value is
+     * read when the namespace is first seen and refreshed only while it has room to spare.
+     */
+    private long namespacePidMax(long now, long inode, int memberPid, long tasks) {
+        CachedPidMax cached = namespacePidMax.get(inode);
+        if (cached != null && (now - cached.readAt() < PID_MAX_NANOS || tasks + 8 >= cached.value())) {
+            return cached.value();
+        }
+        long value = -1;
+        try {
+            Process p = new ProcessBuilder("nsenter", "-t", Integer.toString(memberPid), "-p", "--",
+                    "cat", "/proc/sys/kernel/pid_max").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes()).trim();
+            if (p.waitFor(2, TimeUnit.SECONDS) && p.exitValue() == 0) {
+                value = Long.parseLong(out);
+            }
+        } catch (IOException | NumberFormatException e) {
+            value = -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (value > 0 || cached == null) {
+            namespacePidMax.put(inode, new CachedPidMax(now, value));
+        }
+        if (namespacePidMax.size() > 4096) {
+            namespacePidMax.clear();
+        }
+        return value > 0 ? value : cached == null ? -1 : cached.value();
+    }
+
+    private static long inode(String namespaceLink) {
+        int open = namespaceLink.indexOf('[');
+        int close = namespaceLink.indexOf(']');
+        try {
+            return open >= 0 && close > open ? Long.parseLong(namespaceLink.substring(open + 1, close)) : 0;
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    // ---- system-wide ---------------------------------------------------------------------------------
+
+    private void system(List<LimitScope> scopes, List<String> unreadable) {
+        long threadsMax = files.readLong(proc.resolve("sys/kernel/threads-max"), -1);
+        long nrThreads = -1;
+        String loadavg = files.read(proc.resolve("loadavg"));
+        if (loadavg != null) { // "0.00 0.01 0.05 1/123 4567": 123 is nr_threads
+            String[] parts = loadavg.trim().split("\\s+");
+            if (parts.length >= 4 && parts[3].contains("/")) {
+                nrThreads = Long.parseLong(parts[3].substring(parts[3].indexOf('/') + 1));
+            }
+        }
+        if (threadsMax > 0 && nrThreads >= 0) {
+            scopes.add(new LimitScope("system threads-max", ScopeKind.SYSTEM, "kernel.threads-max", "threads-max",
+                    nrThreads, threadsMax, -1, null, null, false, 0, ""));
+        } else {
+            unreadable.add("kernel.threads-max or nr_threads (/proc/loadavg)");
+        }
+        long pidMax = files.readLong(proc.resolve("sys/kernel/pid_max"), -1);
+        if (pidMax > 0 && nrThreads >= 0) { // every task holds a pid in the initial namespace
+            scopes.add(new LimitScope("pidns initial", ScopeKind.PID_NAMESPACE,
+                    "pidns " + inode(ownPidNamespace) + " level 0 (kernel.pid_max)", "pid_max", nrThreads, pidMax, -1,
+                    null, null, false, 0, ""));
+        }
+        long overcommit = files.readLong(proc.resolve("sys/vm/overcommit_memory"), -1);
+        if (overcommit == 2) { // only strict overcommit refuses a fork's address space
+            String meminfo = files.read(proc.resolve("meminfo"));
+            long committed = ProcFs.field(meminfo, "Committed_AS", -1);
+            long limit = ProcFs.field(meminfo, "CommitLimit", -1);
+            if (committed >= 0 && limit > 0) {
+                scopes.add(new LimitScope("system commit", ScopeKind.SYSTEM, "vm.overcommit_memory=2 (CommitLimit)",
+                        "CommitLimit", committed * 1024, limit * 1024, -1, null, null, true, 0, ""));
+            }
+        }
+    }
+
+    // ---- holders -------------------------------------------------------------------------------------
+
+    /** The scope's holders, grouped by program (see {@link HolderGroups}), largest first. */
+    public List<Offender> holders(LimitScope scope, Scan scan, int max) {
+        List<Integer> pids = scope.directory() != null ? pidsBelow(scope.directory())
+                : scope.members() != null ? scope.members() : new ArrayList<>(scan.processes().keySet());
+        List<HolderGroups.Member> members = new ArrayList<>(pids.size());
+        for (int pid : pids) {
+            ProcRow row = scan.processes().get(pid);
+            if (row == null) {
+                continue; // started after the scan, or already gone
+            }
+            Offender o = Offender.newBuilder().setPid(pid).setComm(row.comm()).setTasks(row.threads()).setUid(Math.max(0, row.uid()))
+                    .setMemoryBytes(row.rssBytes()).setProcessCount(1).build();
+            members.add(new HolderGroups.Member(o, row.ppid(), inspector.executable(pid)));
+        }
+        List<Offender> groups = HolderGroups.group(members, scope.byMemory(), max, pid -> {
+            ProcRow row = scan.processes().get(pid);
+            return row != null ? new HolderGroups.Ancestor(row.ppid(), row.comm()) : inspector.ancestor(pid);
+        });
+        List<Offender> named = new ArrayList<>(groups.size());
+        for (Offender g : groups) {
+            named.add(g.toBuilder().setCmdline(shorten(inspector.commandLine(g.getPid()))).build());
+        }
+        return named;
+    }
+
+    /** Pids of the processes in a cgroup and below it (the pids and memory controllers count hierarchically). */
+    public static List<Integer> pidsBelow(Path directory) {
+        Set<Integer> pids = new TreeSet<>();
+        for (Path dir : withDescendants(directory)) {
+            String procs = ProcFs.read(dir.resolve("cgroup.procs"));
+            if (procs == null) {
+                continue;
+            }
+            for (String line : procs.split("\n")) {
+                if (!line.isBlank()) {
+                    pids.add(Integer.parseInt(line.trim()));
+                }
+            }
+        }
+        return new ArrayList<>(pids);
+    }
+
+    static List<Path> withDescendants(Path directory) {
+        List<Path> all = new ArrayList<>(walk(directory, null));
+        all.add(0, directory);
+        return all;
+    }
+
+    private static String shorten(String text) {
+        return text.length() <= 160 ? text : text.substring(0, 157) + "...";
+    }
+
+    static boolean kernelAtLeast(int major, int minor) {
+        String release = ProcFs.read(Path.of("/proc/sys/kernel/osrelease"));
+        if (release == null) {
+            return false;
+        }
+        String[] parts = release.trim().split("[.-]");
+        try {
+            int ma = Integer.parseInt(parts[0]);
+            int mi = Integer.parseInt(parts[1]);
+            return ma > major || ma == major && mi >= minor;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        counters.values().forEach(OpenFiles.Handle::release);
+        files.close();
+    }
+}
