@@ -33,7 +33,7 @@ import org.openjdk.jmh.infra.Blackhole;
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class AttributeBench {
     /** Records per ring drain: as many 648-byte ring entries as fit in 1 MiB. */
-    static final int RING_RECORDS = (1 << 20) / (8 + 640);
+    static final int RING_RECORDS = (1 << 20) / (8 + 944); // ring bytes / (header + EventLayout.EVENT_SIZE)
 
     private Arena arena;
     private MemorySegment events;
