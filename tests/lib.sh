@@ -78,7 +78,9 @@ stop_watch() {
 }
 
 # events: the failures of $WORK/events.json; headroom_events: its headroom warnings ({"headroom":{...}} lines).
-events() { grep -v '^{"headroom":' "$WORK/events.json" || true; }
+events() { failure_lines "$WORK/events.json"; }
+# failure_lines FILE: the failure lines of a JSON output; headroom warnings (--warn-at) are lines of their own.
+failure_lines() { grep -v '^{"headroom":' "$1" || true; }
 headroom_events() { grep '^{"headroom":' "$WORK/events.json" | jq -c .headroom || true; }
 
 # expect_eq WHAT EXPECTED ACTUAL

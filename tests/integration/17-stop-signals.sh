@@ -16,10 +16,25 @@ ends_within_guard() {
     RC=0; wait "$pid" || RC=$?
 }
 
+# sigint_restored PID: waits until PID no longer ignores SIGINT. Before the launcher's first line has
+# re-executed it with SIGINT at its default, no process can see the signal (it is ignored, by inheritance),
+# so each delay counts from there; on a loaded machine bash alone can take longer than the first delay.
+sigint_restored() {
+    local ignored
+    for _ in $(seq 500); do
+        ignored=$(sed -n 's/^SigIgn:\t*//p' "/proc/$1/status" 2>/dev/null) || return 0
+        [ -n "$ignored" ] || return 0
+        (( (16#$ignored & 2) == 0 )) && return 0 # bit 1 = SIGINT (2)
+        sleep 0.01
+    done
+    fail "the launcher still ignores SIGINT 5 s after its start"
+}
+
 for delay in 0.05 0.3 0.3 0.8 1.2 2.0; do
     setsid "$FORKTRACE" watch --duration 120 --agent-socket "$WORK/early.sock" --output "$WORK/early.pb" \
         >/dev/null 2>"$WORK/early.err" &
     pid=$!
+    sigint_restored "$pid"
     sleep "$delay"
     kill -INT "$pid"
     ends_within_guard "$pid"

@@ -50,10 +50,10 @@ stop_host() {
 wait_events() {
     local i
     for i in $(seq 1 100); do
-        [ "$(wc -l <"$WORK/$1.json")" -ge "$2" ] && return 0
+        [ "$(failure_lines "$WORK/$1.json" | wc -l)" -ge "$2" ] && return 0
         sleep 0.1
     done
-    fail "host $1 printed $(wc -l <"$WORK/$1.json") events, expected $2"
+    fail "host $1 printed $(failure_lines "$WORK/$1.json" | wc -l) events, expected $2"
 }
 
 # forks CGROUP N HOST: N forks in the cgroup (over its limit); adds the failures forkloop itself saw to OBSERVED_HOST.
@@ -100,9 +100,9 @@ sleep 0.5
 stop_host a
 stop_host b
 
-expect_eq "host a: live events = failures forkloop saw" "${OBSERVED[a]}" "$(jq -s length "$WORK/a.json")"
-expect_eq "host b: live events = failures forkloop saw" "${OBSERVED[b]}" "$(jq -s length "$WORK/b.json")"
-expect_eq "host a: causes of its live events" "PIDS_CGROUP_LIMIT" "$(jq -r .cause "$WORK/a.json" | sort -u | paste -sd,)"
+expect_eq "host a: live events = failures forkloop saw" "${OBSERVED[a]}" "$(failure_lines "$WORK/a.json" | jq -s length)"
+expect_eq "host b: live events = failures forkloop saw" "${OBSERVED[b]}" "$(failure_lines "$WORK/b.json" | jq -s length)"
+expect_eq "host a: causes of its live events" "PIDS_CGROUP_LIMIT" "$(failure_lines "$WORK/a.json" | jq -r .cause | sort -u | paste -sd,)"
 undeliverable() { sed -n 's/^forktrace: kafka .*acknowledged, \([0-9]*\) undeliverable.*/\1/p' "$WORK/$1.err"; }
 ua=$(undeliverable a)
 ub=$(undeliverable b)
@@ -114,7 +114,7 @@ note "kafka summaries: $(grep '^forktrace: kafka' "$WORK/a.err"); $(grep '^forkt
 host_count() { jq -r --arg h "ft17-host-$1" '.by_host[] | select(.host == $h) | .count' "$WORK/fleet.json"; }
 capture_of() { jq -c --arg h "ft17-host-$1" '.captures[] | select(.host == $h)' "$WORK/fleet.json"; }
 for h in a b; do
-    live=$(jq -s length "$WORK/$h.json")
+    live=$(failure_lines "$WORK/$h.json" | jq -s length)
     u=$(undeliverable $h)
     got=$(host_count $h)
     expect_eq "host $h: one capture in the topic" 1 "$(capture_of $h | wc -l)"
