@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 /**
  * A reusable, zero-copy view of one struct ft_event in the ring buffer (or any segment). {@link #wrap}
@@ -48,6 +49,10 @@ public final class RawEvent implements FailureFacts {
     public String comm() { return string(EventLayout.COMM, EventLayout.COMM_LEN); }
     public String processComm() { return string(EventLayout.PROCESS_COMM, EventLayout.COMM_LEN); }
     public String slabCache() { return string(EventLayout.SLAB_CACHE, EventLayout.SLAB_NAME_LEN); }
+    public boolean slabCacheIsEmpty() { return segment.get(JAVA_BYTE, base + EventLayout.SLAB_CACHE) == 0; }
+
+    /** Eight raw bytes of the record at a field offset: lets a caller see that a string field is unchanged. */
+    public long word(long fieldOffset) { return segment.get(JAVA_LONG_UNALIGNED, base + fieldOffset); }
     public long allocGfp() { return i64(EventLayout.ALLOC_GFP); }
     public int allocOrder() { return i32(EventLayout.ALLOC_ORDER); }
     public int allocInjector() { return i32(EventLayout.ALLOC_INJECTOR); }
