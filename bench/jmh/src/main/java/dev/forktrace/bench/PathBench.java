@@ -4,14 +4,18 @@ import dev.forktrace.bpf.EventLayout;
 import dev.forktrace.output.FailureSink;
 import dev.forktrace.output.JsonLinesSink;
 import dev.forktrace.pipeline.EventProcessor;
+import dev.forktrace.pipeline.FailureAssembler;
 import dev.forktrace.pipeline.Summary;
 import dev.forktrace.stream.StreamWriter;
+import dev.forktrace.system.CgroupPaths;
+import dev.forktrace.system.ProcessInspector;
 import dev.forktrace.system.SystemStateReader;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -60,7 +64,11 @@ public class PathBench {
             case "protobuf" -> StreamWriter.to(discard, "bench");
             default -> throw new IllegalArgumentException("output must be json or protobuf, not " + output);
         };
-        processor = new EventProcessor(new SystemStateReader(), Fixtures.assembler(), List.of(sink), new Summary());
+        // No cgroup hierarchies: the recorded cgroups are gone from this machine, and CgroupPaths walks the whole
+        // hierarchy again for an unknown id once a second; on a machine with thousands of cgroups that walk, not
+        // the per-event path, would be measured (moving such rescans off the consumer thread is another change).
+        FailureAssembler assembler = new FailureAssembler(new CgroupPaths(Map.of()), new ProcessInspector(), 0);
+        processor = new EventProcessor(new SystemStateReader(), assembler, List.of(sink), new Summary());
     }
 
     @TearDown(Level.Trial)
