@@ -47,7 +47,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             malformed++; // a record from another producer or layout: counted, never misread
             return;
         }
-        raw.wrap(ring, offset);
+        raw.copyOf(ring, offset); // every field is read: one copy, then plain array loads
         SystemState system = systemState.current();
         attributor.attribute(raw, system, attribution);
         Diagnosis d = assembler.diagnose(++sequence, raw, attribution, system, diagnosis);
@@ -99,6 +99,9 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             ForkFailure failure = assembler.assemble(0, raw, attribution, systemState.current());
             assembler.warmUp();
             new dev.forktrace.output.FailureJson(java.io.Writer.nullWriter()).write(failure); // the JSON sink's first call
+            Diagnosis d = assembler.diagnose(0, raw, attribution, systemState.current(), new Diagnosis());
+            new dev.forktrace.output.DiagnosisJson().encodeLine(d); // and the encoders' first calls
+            new dev.forktrace.stream.DiagnosisProto().encode(d);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

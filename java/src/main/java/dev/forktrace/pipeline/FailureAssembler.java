@@ -50,6 +50,9 @@ public final class FailureAssembler {
     private final KnobMemo pidsKnob = new KnobMemo();
     private final KnobMemo nprocKnob = new KnobMemo();
     private final MessageMemo messages = new MessageMemo();
+    private int lastUid = -1;
+    private long lastUidAt;
+    private String lastUser;
 
     public FailureAssembler(CgroupPaths cgroups, ProcessInspector processes, long wallMinusMonotonicNanos) {
         this(cgroups, processes, wallMinusMonotonicNanos, null);
@@ -204,7 +207,8 @@ public final class FailureAssembler {
             d.memcgUsageBytes = d.memcgMaxBytes = d.memcgFailcnt = d.memcgEventsMax = 0;
             d.memcgEventsMaxAtEntry = d.memcgEventsOom = d.memcgKmemUsageBytes = d.memcgKmemMaxBytes = 0;
         }
-        d.hookBits = e.evidence() & ((1 << EventLayout.EVIDENCE_NAMES.length) - 1);
+        d.hookBits = EventLayout.EVIDENCE_NAMES.length >= 32 ? e.evidence()
+                : e.evidence() & ((1 << EventLayout.EVIDENCE_NAMES.length) - 1);
     }
 
     /** "user.max_pid_namespaces of " (with where it was hit when above the caller's), or "" when unknown. */
@@ -264,8 +268,8 @@ public final class FailureAssembler {
             }
             case USER -> {
                 d.scopeName = a.cause == Cause.NAMESPACE_LIMIT
-                        ? namespaceLimitName(e) + "user namespace " + e.userNamespaceInum() + " of " + Users.describe(e.uid())
-                        : Users.describe(e.uid());
+                        ? namespaceLimitName(e) + "user namespace " + e.userNamespaceInum() + " of " + user(e.uid())
+                        : user(e.uid());
                 if (a.cause == Cause.RLIMIT_NPROC) {
                     String ownPath = d.pidsCgroupCount > 0 ? d.pidsCgroupPaths[0] : null;
                     long limit = e.rlimitNproc();
@@ -322,7 +326,7 @@ public final class FailureAssembler {
                 }
             }
             case RLIMIT_NPROC -> {
-                d.addEvidence("ucount.nproc", Users.describe(e.uid()), e.nprocCount(), e.rlimitNproc(), "at_or_above_limit");
+                d.addEvidence("ucount.nproc", user(e.uid()), e.nprocCount(), e.rlimitNproc(), "at_or_above_limit");
                 if ((e.evidence() & EventLayout.EV_RLIMIT_NPROC_OVER) != 0) {
                     d.addEvidence("hook.is_rlimit_overlimit", "UCOUNT_RLIMIT_NPROC", 1, 0, "returned");
                 }
@@ -456,6 +460,17 @@ public final class FailureAssembler {
             case SYSTEM -> processes.onSystem(byMemory);
             default -> List.of();
         };
+    }
+
+    /** Users.describe, kept for the last uid for a second (it builds "uid N" anew for a uid without a name). */
+    private String user(int uid) {
+        long now = System.nanoTime();
+        if (lastUser == null || uid != lastUid || now - lastUidAt > PATH_MEMO_NANOS) {
+            lastUser = Users.describe(uid);
+            lastUid = uid;
+            lastUidAt = now;
+        }
+        return lastUser;
     }
 
     /** A comm string kept while the kernel's 16 bytes stay the same (a storm is one process failing again). */

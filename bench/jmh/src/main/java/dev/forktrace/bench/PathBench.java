@@ -43,8 +43,14 @@ public class PathBench {
     @Param({"json", "protobuf"})
     public String output;
 
-    @Param({"recorded", "live"})
-    public String pids;
+    /**
+     * "none": no cgroup hierarchies and an empty /proc, so the op is decode, attribute, diagnose, summary and
+     * encode alone (no offenders, no JVM main); "machine": this machine's cgroupfs and /proc as FailureAssembler
+     * reads them on the consumer thread today (its rescans, which another change moves off that thread,
+     * dominate on a machine with thousands of cgroups and processes).
+     */
+    @Param({"none", "machine"})
+    public String enrichment;
 
     private Arena arena;
     private MemorySegment events;
@@ -56,7 +62,7 @@ public class PathBench {
     @Setup(Level.Trial)
     public void setUp() {
         arena = Arena.ofShared();
-        events = Fixtures.events(arena, pids);
+        events = Fixtures.events(arena, "recorded");
         count = RecordedEvents.count(events);
         OutputStream discard = OutputStream.nullOutputStream();
         sink = switch (output) {
@@ -64,11 +70,22 @@ public class PathBench {
             case "protobuf" -> StreamWriter.to(discard, "bench");
             default -> throw new IllegalArgumentException("output must be json or protobuf, not " + output);
         };
-        // No cgroup hierarchies: the recorded cgroups are gone from this machine, and CgroupPaths walks the whole
-        // hierarchy again for an unknown id once a second; on a machine with thousands of cgroups that walk, not
-        // the per-event path, would be measured (moving such rescans off the consumer thread is another change).
-        FailureAssembler assembler = new FailureAssembler(new CgroupPaths(Map.of()), new ProcessInspector(), 0);
+        FailureAssembler assembler = switch (enrichment) {
+            case "none" -> new FailureAssembler(new CgroupPaths(Map.of()), new ProcessInspector(emptyProc()), 0);
+            case "machine" -> Fixtures.assembler();
+            default -> throw new IllegalArgumentException("enrichment must be none or machine, not " + enrichment);
+        };
         processor = new EventProcessor(new SystemStateReader(), assembler, List.of(sink), new Summary());
+    }
+
+    private static java.nio.file.Path emptyProc() {
+        try {
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("forktrace-bench-proc");
+            dir.toFile().deleteOnExit();
+            return dir;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @TearDown(Level.Trial)
