@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 /**
  * A reusable, zero-copy view of one struct ft_event in the ring buffer (or any segment). {@link #wrap}
@@ -16,18 +17,52 @@ public final class RawEvent implements FailureFacts {
     private MemorySegment segment;
     private long base;
 
+    // A copy of the record on the heap (copyOf), read with plain array loads: under C1, the JIT ./forktrace runs,
+    // every MemorySegment access is a chain of VarHandle calls (~100 ns each, measured with JMH), and the
+    // diagnosis reads about a hundred fields.
+    private static final boolean LITTLE_ENDIAN = java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN;
+    private final byte[] copy = new byte[(int) EventLayout.EVENT_SIZE];
+    private boolean copied;
+
     public RawEvent wrap(MemorySegment segment, long offset) {
         this.segment = segment;
         this.base = offset;
+        copied = false;
+        return this;
+    }
+
+    /**
+     * Reads a copy of the record at {@code offset} (one bulk copy) instead of the segment itself: for a record
+     * whose fields are all read, as on the per-event path. Views the segment in place on a big-endian machine.
+     */
+    public RawEvent copyOf(MemorySegment segment, long offset) {
+        wrap(segment, offset);
+        if (LITTLE_ENDIAN) {
+            MemorySegment.copy(segment, JAVA_BYTE, offset, copy, 0, copy.length);
+            copied = true;
+        }
         return this;
     }
 
     private int i32(long offset) {
-        return segment.get(JAVA_INT, base + offset);
+        return copied ? le32((int) offset) : segment.get(JAVA_INT, base + offset);
     }
 
     private long i64(long offset) {
-        return segment.get(JAVA_LONG, base + offset);
+        return copied ? le64((int) offset) : segment.get(JAVA_LONG, base + offset);
+    }
+
+    private byte i8(long offset) {
+        return copied ? copy[(int) offset] : segment.get(JAVA_BYTE, base + offset);
+    }
+
+    private int le32(int i) {
+        byte[] b = copy;
+        return (b[i] & 0xff) | (b[i + 1] & 0xff) << 8 | (b[i + 2] & 0xff) << 16 | b[i + 3] << 24;
+    }
+
+    private long le64(int i) {
+        return (le32(i) & 0xffffffffL) | (long) le32(i + 4) << 32;
     }
 
     private static long unsigned(int value) {
@@ -48,6 +83,12 @@ public final class RawEvent implements FailureFacts {
     public String comm() { return string(EventLayout.COMM, EventLayout.COMM_LEN); }
     public String processComm() { return string(EventLayout.PROCESS_COMM, EventLayout.COMM_LEN); }
     public String slabCache() { return string(EventLayout.SLAB_CACHE, EventLayout.SLAB_NAME_LEN); }
+    public boolean slabCacheIsEmpty() { return i8(EventLayout.SLAB_CACHE) == 0; }
+
+    /** Eight raw bytes of the record at a field offset: lets a caller see that a string field is unchanged. */
+    public long word(long fieldOffset) {
+        return copied ? le64((int) fieldOffset) : segment.get(JAVA_LONG_UNALIGNED, base + fieldOffset);
+    }
     public long allocGfp() { return i64(EventLayout.ALLOC_GFP); }
     public int allocOrder() { return i32(EventLayout.ALLOC_ORDER); }
     public int allocInjector() { return i32(EventLayout.ALLOC_INJECTOR); }
@@ -66,9 +107,8 @@ public final class RawEvent implements FailureFacts {
 
     /** True when the process name equals {@code expected} (no String made). */
     public boolean processCommEquals(byte[] expected) {
-        long at = base + EventLayout.PROCESS_COMM;
         for (int i = 0; i < EventLayout.COMM_LEN; i++) {
-            byte b = segment.get(JAVA_BYTE, at + i);
+            byte b = i8(EventLayout.PROCESS_COMM + i);
             if (i == expected.length) {
                 return b == 0;
             }
@@ -81,8 +121,11 @@ public final class RawEvent implements FailureFacts {
 
     private String string(long offset, int capacity) {
         int length = 0;
-        while (length < capacity && segment.get(JAVA_BYTE, base + offset + length) != 0) {
+        while (length < capacity && i8(offset + length) != 0) {
             length++;
+        }
+        if (copied) {
+            return new String(copy, (int) offset, length, StandardCharsets.UTF_8);
         }
         byte[] bytes = new byte[length];
         MemorySegment.copy(segment, JAVA_BYTE, base + offset, bytes, 0, length);

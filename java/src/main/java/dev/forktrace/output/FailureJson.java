@@ -124,6 +124,26 @@ public final class FailureJson {
         return line;
     }
 
+    /** One container's JSON object, in the builder the next call reuses (for DiagnosisJson's kept fragments). */
+    CharSequence formatContainer(Container c) {
+        line.setLength(0);
+        first = true;
+        container(c);
+        return line;
+    }
+
+    /** An offender list as the JSON array of ForkFailure.offenders, in the builder the next call reuses. */
+    CharSequence formatOffenders(List<Offender> offenders) {
+        line.setLength(0);
+        line.append('[');
+        first = true;
+        for (Offender o : offenders) {
+            offender(o);
+        }
+        endArray();
+        return line;
+    }
+
     private void evidence(Evidence e) {
         beginObject();
         string("key", e.getKey());

@@ -16,6 +16,14 @@ public interface FailureSink extends AutoCloseable {
 
     void accept(ForkFailure failure) throws IOException;
 
+    /**
+     * A failure as the pipeline diagnosed it, valid only during this call. Sinks that write bytes encode it
+     * directly; the default copies it into an immutable ForkFailure for sinks that keep or hand it on.
+     */
+    default void accept(dev.forktrace.pipeline.Diagnosis diagnosis) throws IOException {
+        accept(diagnosis.toForkFailure());
+    }
+
     /** The ring has been drained for now: a sink that writes to a reader in real time flushes here. */
     default void endOfBatch() throws IOException {}
 

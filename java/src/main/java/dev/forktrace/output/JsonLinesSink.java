@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 public final class JsonLinesSink implements FailureSink {
     private final OutputStream out;
     private final FailureJson json = new FailureJson();
+    private final DiagnosisJson encoder = new DiagnosisJson();
     private final boolean flushEachBatch;
 
     /**
@@ -25,6 +26,13 @@ public final class JsonLinesSink implements FailureSink {
         // String.getBytes copies ASCII text as it is (one intrinsic), where a Writer widens and re-encodes.
         out.write(json.format(failure).toString().getBytes(StandardCharsets.UTF_8));
         out.write('\n');
+    }
+
+    /** The diagnosis encoded straight to bytes: the same line as accept(ForkFailure) writes. */
+    @Override
+    public void accept(dev.forktrace.pipeline.Diagnosis diagnosis) throws IOException {
+        byte[] line = encoder.encodeLine(diagnosis);
+        out.write(line, 0, encoder.length());
     }
 
     /**

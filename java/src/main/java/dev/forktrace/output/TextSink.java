@@ -66,6 +66,27 @@ public final class TextSink implements FailureSink {
         return collapsed;
     }
 
+    // The burst the previous failure joined: a storm's next failure is counted without building its key.
+    private Burst lastBurst;
+    private dev.forktrace.proto.v1.Cause lastCause;
+    private String lastScope;
+    private int lastPid;
+
+    /**
+     * Reads the diagnosis in place: a repeat within the window (the common case in a storm) is counted
+     * without a copy; only a failure printed in full, or a live table row, is taken as a ForkFailure.
+     */
+    @Override
+    public void accept(dev.forktrace.pipeline.Diagnosis d) throws IOException {
+        if (!live && lastBurst != null && d.cause() == lastCause && d.pid() == lastPid && d.scopeName().equals(lastScope)
+                && System.nanoTime() - lastBurst.firstNanos < WINDOW_NANOS) {
+            lastBurst.repeats++;
+            collapsed++;
+            return;
+        }
+        accept(d.toForkFailure());
+    }
+
     @Override
     public void accept(ForkFailure f) throws IOException {
         long now = System.nanoTime();
@@ -75,16 +96,22 @@ public final class TextSink implements FailureSink {
         }
         String key = f.getCause() + "|" + f.getScope().getName() + "|" + f.getPid();
         Burst burst = bursts.get(key);
+        lastCause = f.getCause();
+        lastScope = f.getScope().getName();
+        lastPid = f.getPid();
         if (burst != null && now - burst.firstNanos < WINDOW_NANOS) {
             burst.repeats++;
             collapsed++;
+            lastBurst = burst;
             return;
         }
         if (burst != null) {
             report(burst);
         }
-        bursts.put(key, new Burst(now, f.getCause() + " in " + f.getScope().getName() + " by '" + f.getProcessComm()
-                + "' (pid " + f.getPid() + ")"));
+        burst = new Burst(now, f.getCause() + " in " + f.getScope().getName() + " by '" + f.getProcessComm()
+                + "' (pid " + f.getPid() + ")");
+        bursts.put(key, burst);
+        lastBurst = burst;
         println(line(f));
         out.flush();
     }
@@ -185,6 +212,9 @@ public final class TextSink implements FailureSink {
             if (now - burst.firstNanos >= WINDOW_NANOS) {
                 report(burst);
                 it.remove();
+                if (burst == lastBurst) {
+                    lastBurst = null; // reported and gone: the next failure of its kind opens a new one
+                }
             }
         }
         out.flush();
@@ -219,6 +249,7 @@ public final class TextSink implements FailureSink {
             report(burst);
         }
         bursts.clear();
+        lastBurst = null;
         out.flush(); // the Writer only: its stream is the caller's
     }
 }

@@ -15,13 +15,15 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
- * The per-event path: ring record -> zero-copy view -> attribution -> ForkFailure -> sinks. One
- * instance runs on the single consumer thread; nothing here is shared.
+ * The per-event path: ring record -> zero-copy view -> attribution -> diagnosis -> sinks, which encode
+ * it straight to bytes. One instance runs on the single consumer thread; nothing here is shared.
  */
 public final class EventProcessor implements RingBuffer.RecordHandler {
     private final RawEvent raw = new RawEvent();
     private final Attribution attribution = new Attribution();
     private final Attributor attributor = new Attributor();
+    /** The one diagnosis the sinks read per event; refilled by the next. */
+    private final Diagnosis diagnosis = new Diagnosis();
     private final SystemStateReader systemState;
     private final FailureAssembler assembler;
     private final Outputs outputs;
@@ -45,18 +47,17 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             malformed++; // a record from another producer or layout: counted, never misread
             return;
         }
-        raw.wrap(ring, offset);
+        raw.copyOf(ring, offset); // every field is read: one copy, then plain array loads
         SystemState system = systemState.current();
         attributor.attribute(raw, system, attribution);
-        ForkFailure failure = assembler.assemble(++sequence, raw, attribution, system);
-        summary.record(failure);
+        Diagnosis d = assembler.diagnose(++sequence, raw, attribution, system, diagnosis);
+        summary.record(d);
         SignatureTally tally = summary.signatures();
-        tally.delivered(tally.scratch().of(raw), failure.getCause(), failure.getScope().getKind(),
-                failure.getScope().getName());
+        tally.delivered(tally.scratch().of(raw), d.cause(), d.scopeKind(), d.scopeName());
         if (joiner != null) {
-            joiner.offer(failure, deliver); // may hold it for the Java agent's report
+            joiner.offer(d.toForkFailure(), deliver); // may hold it for the Java agent's report: a copy it keeps
         } else {
-            deliver(failure);
+            outputs.accept(d);
         }
     }
 
@@ -98,6 +99,9 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             ForkFailure failure = assembler.assemble(0, raw, attribution, systemState.current());
             assembler.warmUp();
             new dev.forktrace.output.FailureJson(java.io.Writer.nullWriter()).write(failure); // the JSON sink's first call
+            Diagnosis d = assembler.diagnose(0, raw, attribution, systemState.current(), new Diagnosis());
+            new dev.forktrace.output.DiagnosisJson().encodeLine(d); // and the encoders' first calls
+            new dev.forktrace.stream.DiagnosisProto().encode(d);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

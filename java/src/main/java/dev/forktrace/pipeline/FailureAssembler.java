@@ -1,6 +1,5 @@
 package dev.forktrace.pipeline;
 
-import com.google.protobuf.Timestamp;
 import dev.forktrace.attribution.AllocationFailure;
 import dev.forktrace.attribution.Attribution;
 import dev.forktrace.attribution.MemoryZones;
@@ -12,15 +11,8 @@ import dev.forktrace.containers.ContainerRuntimes;
 import dev.forktrace.containers.LimitKnobs;
 import dev.forktrace.proto.v1.Cause;
 import dev.forktrace.proto.v1.Container;
-import dev.forktrace.proto.v1.Evidence;
 import dev.forktrace.proto.v1.ForkFailure;
-import dev.forktrace.proto.v1.JavaContext;
-import dev.forktrace.proto.v1.KernelSnapshot;
-import dev.forktrace.proto.v1.MemcgState;
 import dev.forktrace.proto.v1.Offender;
-import dev.forktrace.proto.v1.PidNamespaceLevel;
-import dev.forktrace.proto.v1.PidsCgroupLevel;
-import dev.forktrace.proto.v1.Scope;
 import dev.forktrace.proto.v1.ScopeKind;
 import dev.forktrace.proto.v1.Syscall;
 import dev.forktrace.proto.v1.Tier;
@@ -31,15 +23,36 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Turns a kernel record plus its attribution into the public ForkFailure message: names for ids,
- * the evidence, the offenders and the one-sentence explanation. Runs only for events that are written.
+ * Turns a kernel record plus its attribution into the failure's {@link Diagnosis}: names for ids, the
+ * evidence, the offenders and the one-sentence explanation. Runs only for events that are written.
+ *
+ * <p>What repeats from one failure to the next in a storm (the same process, cgroup, user and limit) is
+ * kept from the previous failure instead of being built again: the comm strings while the kernel's bytes
+ * are the same, cgroup paths by id for a second, the knob and the message while every input they are made
+ * from is the same. So a storm's diagnosis allocates nothing, and the encoders find the same string
+ * instances (whose encoded bytes they keep) event after event.
  */
 public final class FailureAssembler {
     private static final long PAGE = 4096;
+    /** How long a cgroup id's path is reused, as long as CgroupPaths remembers a miss. */
+    private static final long PATH_MEMO_NANOS = 1_000_000_000L;
     private final CgroupPaths cgroups;
     private final ProcessInspector processes;
     private final long wallMinusMonotonicNanos;
     private final ContainerRuntimes containers; // null: no container identity
+    private final String pidsMount;
+    private final CommMemo comm = new CommMemo(EventLayout.COMM);
+    private final CommMemo processComm = new CommMemo(EventLayout.PROCESS_COMM);
+    private final PathMemo pidsPaths = new PathMemo(Hierarchy.PIDS);
+    private final PathMemo memoryPaths = new PathMemo(Hierarchy.MEMORY);
+    private long lastCloneFlags = -1;
+    private List<String> lastCloneFlagNames;
+    private final KnobMemo pidsKnob = new KnobMemo();
+    private final KnobMemo nprocKnob = new KnobMemo();
+    private final MessageMemo messages = new MessageMemo();
+    private int lastUid = -1;
+    private long lastUidAt;
+    private String lastUser;
 
     public FailureAssembler(CgroupPaths cgroups, ProcessInspector processes, long wallMinusMonotonicNanos) {
         this(cgroups, processes, wallMinusMonotonicNanos, null);
@@ -51,61 +64,65 @@ public final class FailureAssembler {
         this.processes = processes;
         this.wallMinusMonotonicNanos = wallMinusMonotonicNanos;
         this.containers = containers;
+        Path mount = cgroups.mount(Hierarchy.PIDS);
+        this.pidsMount = mount == null ? null : mount.toString();
         if (containers != null) {
             processes.identifyContainers(containers::forPath);
         }
     }
 
+    /** The failure as an immutable message (a fresh diagnosis, copied): for callers that keep it. */
     public ForkFailure assemble(long sequence, RawEvent e, Attribution a, SystemState system) {
+        return diagnose(sequence, e, a, system, new Diagnosis()).toForkFailure();
+    }
+
+    /** Fills {@code d} (the consumer thread's reused diagnosis) with this failure; returns it. */
+    public Diagnosis diagnose(long sequence, RawEvent e, Attribution a, SystemState system, Diagnosis d) {
         // Offenders first: they are read from /proc, and the holder of a limit may exit any moment.
         boolean byMemory = isMemory(a.cause);
         List<Offender> offenders = offenders(e, a, byMemory);
         long wall = e.ktimeNanos() + wallMinusMonotonicNanos;
         long flags = e.cloneFlags();
-        ForkFailure.Builder f = ForkFailure.newBuilder()
-                .setSequence(sequence)
-                .setTime(Timestamp.newBuilder().setSeconds(Math.floorDiv(wall, 1_000_000_000L))
-                        .setNanos((int) Math.floorMod(wall, 1_000_000_000L)))
-                .setKtimeNs(e.ktimeNanos())
-                .setSyscall(syscall(e.syscall()))
-                .setErrno(KernelNames.errnoName(e.errno()))
-                .setErrnoValue(e.errno())
-                .setPid(e.pid())
-                .setTid(e.tid())
-                .setPpid(e.ppid())
-                .setUid(e.uid())
-                .setComm(e.comm())
-                .setProcessComm(e.processComm())
-                .setCloneFlags(flags)
-                .addAllCloneFlagNames(KernelNames.cloneFlagNames(flags))
-                .setThread((flags & KernelNames.CLONE_THREAD) != 0)
-                .setCgroupId(e.cgroupId())
-                .setTier(tier(e.hookTier()))
-                .setCause(a.cause)
-                .setConfidence(a.confidence);
-        if (e.pidNamespaceDepth() > 0) {
-            f.setPidNamespaceInum((int) e.pidNamespaceInum(0)).setPidNamespaceLevel(e.pidNamespaceLevel(0));
+        d.sequence = sequence;
+        d.timeSeconds = Math.floorDiv(wall, 1_000_000_000L);
+        d.timeNanos = (int) Math.floorMod(wall, 1_000_000_000L);
+        d.ktimeNs = e.ktimeNanos();
+        d.syscall = syscall(e.syscall());
+        d.errnoValue = e.errno();
+        d.errno = KernelNames.errnoName(d.errnoValue);
+        d.pid = e.pid();
+        d.tid = e.tid();
+        d.ppid = e.ppid();
+        d.uid = e.uid();
+        d.comm = comm.of(e);
+        d.processComm = processComm.of(e);
+        d.cloneFlags = flags;
+        if (flags != lastCloneFlags || lastCloneFlagNames == null) {
+            lastCloneFlagNames = KernelNames.cloneFlagNames(flags);
+            lastCloneFlags = flags;
         }
-        KernelSnapshot snapshot = snapshot(e, system);
-        f.setSnapshot(snapshot);
-        Container container = failingContainer(e, snapshot);
-        if (container != null) {
-            f.setContainer(container);
-        }
-        int nsPid = e.nsTgid() != 0 ? e.nsTgid() : processes.nsPid(e.pid(), e.processComm());
-        if (nsPid > 0) {
-            f.setNsPid(nsPid);
-        }
-        Scope scope = scope(e, a, snapshot, system, container);
-        f.setScope(scope);
-        f.addAllEvidence(evidence(e, a, snapshot, system));
-        f.addAllOffenders(offenders).setOffenderRanking(byMemory ? "memory" : "tasks");
-        String javaMain = processes.javaMain(e.pid(), e.processComm());
-        if (javaMain != null) {
-            f.setJava(JavaContext.newBuilder().setThreadName(e.comm()).setMain(javaMain));
-        }
-        f.setMessage(Messages.explain(f, a));
-        return f.build();
+        d.cloneFlagNames = lastCloneFlagNames;
+        d.thread = (flags & KernelNames.CLONE_THREAD) != 0;
+        d.cgroupId = e.cgroupId();
+        d.tier = tier(e.hookTier());
+        d.cause = a.cause;
+        d.confidence = a.confidence;
+        boolean nested = e.pidNamespaceDepth() > 0;
+        d.pidNamespaceInum = nested ? (int) e.pidNamespaceInum(0) : 0;
+        d.pidNamespaceLevel = nested ? e.pidNamespaceLevel(0) : 0;
+        snapshot(e, system, d);
+        Container container = failingContainer(e, d);
+        d.container = container;
+        int nsPid = e.nsTgid() != 0 ? e.nsTgid() : processes.nsPid(e.pid(), d.processComm);
+        d.nsPid = Math.max(nsPid, 0);
+        scope(e, a, d, container);
+        d.evidenceCount = 0;
+        evidence(e, a, d, system);
+        d.offenders = offenders;
+        d.offenderRanking = byMemory ? "memory" : "tasks";
+        d.javaMain = processes.javaMain(e.pid(), d.processComm);
+        d.message = messages.explain(d, a.errnoMisleading);
+        return d;
     }
 
     static boolean isMemory(Cause cause) {
@@ -132,51 +149,66 @@ public final class FailureAssembler {
         };
     }
 
-    private KernelSnapshot snapshot(RawEvent e, SystemState system) {
-        KernelSnapshot.Builder s = KernelSnapshot.newBuilder()
-                .setRlimitNproc(e.rlimitNproc())
-                .setNprocCount(e.nprocCount())
-                .setUserNsInum((int) e.userNamespaceInum())
-                .setCapEffective(e.capEffective())
-                .setAllocPidError(e.allocPidError())
-                .setPidsCanForkError(e.pidsCanForkError())
-                .setSlabCache(e.slabCache())
-                .setPageCounterUsageBytes(e.pageCounterUsagePages() * PAGE)
-                .setPageCounterMaxBytes(e.pageCounterMaxPages() * PAGE)
-                .setThreadsMax(system.threadsMax())
-                .setNrThreads(system.nrThreads())
-                .setGlobalPidMax(system.globalPidMax())
-                .setOvercommitMemory(system.overcommitMemory())
-                .setCommittedAsBytes(system.committedAsBytes())
-                .setCommitLimitBytes(system.commitLimitBytes());
-        for (int i = 0; i < e.pidNamespaceDepth(); i++) {
+    private void snapshot(RawEvent e, SystemState system, Diagnosis d) {
+        d.rlimitNproc = e.rlimitNproc();
+        d.nprocCount = e.nprocCount();
+        d.userNsInum = (int) e.userNamespaceInum();
+        d.capEffective = e.capEffective();
+        d.allocPidError = e.allocPidError();
+        d.pidsCanForkError = e.pidsCanForkError();
+        d.slabCache = e.slabCacheIsEmpty() ? "" : e.slabCache();
+        d.pageCounterUsageBytes = e.pageCounterUsagePages() * PAGE;
+        d.pageCounterMaxBytes = e.pageCounterMaxPages() * PAGE;
+        d.threadsMax = system.threadsMax();
+        d.nrThreads = system.nrThreads();
+        d.globalPidMax = system.globalPidMax();
+        d.overcommitMemory = system.overcommitMemory();
+        d.committedAsBytes = system.committedAsBytes();
+        d.commitLimitBytes = system.commitLimitBytes();
+        int pidNamespaces = e.pidNamespaceDepth();
+        d.pidNamespaceCount = pidNamespaces;
+        for (int i = 0; i < pidNamespaces; i++) {
             int raw = e.pidAllocatedRaw(i);
-            s.addPidNamespaces(PidNamespaceLevel.newBuilder().setInum((int) e.pidNamespaceInum(i))
-                    .setLevel(e.pidNamespaceLevel(i)).setPidsAllocated(raw & ~EventLayout.PIDNS_ADDING)
-                    .setAccepting((raw & EventLayout.PIDNS_ADDING) != 0).setPidMax(e.pidMax(i)));
+            d.pidNamespaceInums[i] = (int) e.pidNamespaceInum(i);
+            d.pidNamespaceLevels[i] = e.pidNamespaceLevel(i);
+            d.pidsAllocated[i] = raw & ~EventLayout.PIDNS_ADDING;
+            d.pidNamespaceAccepting[i] = (raw & EventLayout.PIDNS_ADDING) != 0;
+            d.pidMax[i] = e.pidMax(i);
         }
-        for (int i = 0; i < e.pidsCgroupDepth(); i++) {
-            s.addPidsCgroups(PidsCgroupLevel.newBuilder().setCgroupId(e.pidsCgroupId(i))
-                    .setPath(cgroups.describe(Hierarchy.PIDS, e.pidsCgroupId(i)))
-                    .setCurrent(e.pidsCounter(i)).setLimit(e.pidsLimit(i))
-                    .setEvents(e.pidsEvents(i)).setEventsAtEntry(e.pidsEventsAtEntry(i))
-                    .setLimitHits(e.pidsLimitHits(i)).setLimitHitsAtEntry(e.pidsLimitHitsAtEntry(i)));
+        int levels = e.pidsCgroupDepth();
+        d.pidsCgroupCount = levels;
+        long now = levels > 0 || e.memcgId() != 0 ? System.nanoTime() : 0;
+        for (int i = 0; i < levels; i++) {
+            long id = e.pidsCgroupId(i);
+            d.pidsCgroupIds[i] = id;
+            d.pidsCgroupPaths[i] = pidsPaths.describe(id, now);
+            d.pidsCurrent[i] = e.pidsCounter(i);
+            d.pidsLimit[i] = e.pidsLimit(i);
+            d.pidsEvents[i] = e.pidsEvents(i);
+            d.pidsEventsAtEntry[i] = e.pidsEventsAtEntry(i);
+            d.pidsLimitHits[i] = e.pidsLimitHits(i);
+            d.pidsLimitHitsAtEntry[i] = e.pidsLimitHitsAtEntry(i);
         }
-        if (e.memcgId() != 0) {
-            s.setMemcg(MemcgState.newBuilder().setCgroupId(e.memcgId())
-                    .setPath(cgroups.describe(Hierarchy.MEMORY, e.memcgId()))
-                    .setUsageBytes(e.memcgUsagePages() * PAGE).setMaxBytes(e.memcgMaxPages() * PAGE)
-                    .setFailcnt(e.memcgFailcnt()).setEventsMax(e.memcgEventsMax())
-                    .setEventsMaxAtEntry(e.memcgEventsMaxAtEntry()).setEventsOom(e.memcgEventsOom())
-                    .setKmemUsageBytes(e.memcgKmemUsagePages() * PAGE).setKmemMaxBytes(e.memcgKmemMaxPages() * PAGE));
+        d.hasMemcg = e.memcgId() != 0;
+        if (d.hasMemcg) {
+            d.memcgId = e.memcgId();
+            d.memcgPath = memoryPaths.describe(e.memcgId(), now);
+            d.memcgUsageBytes = e.memcgUsagePages() * PAGE;
+            d.memcgMaxBytes = e.memcgMaxPages() * PAGE;
+            d.memcgFailcnt = e.memcgFailcnt();
+            d.memcgEventsMax = e.memcgEventsMax();
+            d.memcgEventsMaxAtEntry = e.memcgEventsMaxAtEntry();
+            d.memcgEventsOom = e.memcgEventsOom();
+            d.memcgKmemUsageBytes = e.memcgKmemUsagePages() * PAGE;
+            d.memcgKmemMaxBytes = e.memcgKmemMaxPages() * PAGE;
+        } else {
+            d.memcgId = 0;
+            d.memcgPath = "";
+            d.memcgUsageBytes = d.memcgMaxBytes = d.memcgFailcnt = d.memcgEventsMax = 0;
+            d.memcgEventsMaxAtEntry = d.memcgEventsOom = d.memcgKmemUsageBytes = d.memcgKmemMaxBytes = 0;
         }
-        int evidence = e.evidence();
-        for (int bit = 0; bit < EventLayout.EVIDENCE_NAMES.length; bit++) {
-            if ((evidence & (1 << bit)) != 0) {
-                s.addHooks(EventLayout.EVIDENCE_NAMES[bit]);
-            }
-        }
-        return s.build();
+        d.hookBits = EventLayout.EVIDENCE_NAMES.length >= 32 ? e.evidence()
+                : e.evidence() & ((1 << EventLayout.EVIDENCE_NAMES.length) - 1);
     }
 
     /** "user.max_pid_namespaces of " (with where it was hit when above the caller's), or "" when unknown. */
@@ -194,189 +226,192 @@ public final class FailureAssembler {
      * The failing process's container, from its own pids cgroup (else its memory cgroup, else its cgroup v2
      * cgroup): the path comes from the id index, the identity from the runtime index; no file is read.
      */
-    private Container failingContainer(RawEvent e, KernelSnapshot snapshot) {
+    private Container failingContainer(RawEvent e, Diagnosis d) {
         if (containers == null) {
             return null;
         }
-        if (snapshot.getPidsCgroupsCount() > 0) {
-            PidsCgroupLevel own = snapshot.getPidsCgroups(0);
-            return containers.forCgroup(own.getCgroupId(), own.getPath());
+        if (d.pidsCgroupCount > 0) {
+            return containers.forCgroup(d.pidsCgroupIds[0], d.pidsCgroupPaths[0]);
         }
-        if (snapshot.hasMemcg()) {
-            return containers.forCgroup(snapshot.getMemcg().getCgroupId(), snapshot.getMemcg().getPath());
+        if (d.hasMemcg) {
+            return containers.forCgroup(d.memcgId, d.memcgPath);
         }
         return e.cgroupId() == 0 ? null
                 : containers.forCgroup(e.cgroupId(), cgroups.describe(Hierarchy.UNIFIED, e.cgroupId()));
     }
 
-    private Scope scope(RawEvent e, Attribution a, KernelSnapshot snapshot, SystemState system, Container failing) {
-        Scope.Builder scope = Scope.newBuilder().setKind(a.scopeKind).setLimit(a.limit).setCurrent(a.current);
+    private void scope(RawEvent e, Attribution a, Diagnosis d, Container failing) {
+        d.scopeKind = a.scopeKind;
+        d.scopeLimit = a.limit;
+        d.scopeCurrent = a.current;
+        d.scopeName = "";
+        d.scopeKnob = "";
+        d.scopeContainer = null;
         switch (a.scopeKind) {
             case CGROUP -> {
-                boolean known = a.scopeLevel >= 0 && a.scopeLevel < snapshot.getPidsCgroupsCount();
-                scope.setName(known ? snapshot.getPidsCgroups(a.scopeLevel).getPath() : "unknown cgroup");
+                boolean known = a.scopeLevel >= 0 && a.scopeLevel < d.pidsCgroupCount;
+                d.scopeName = known ? d.pidsCgroupPaths[a.scopeLevel] : "unknown cgroup";
                 if (known) {
-                    PidsCgroupLevel level = snapshot.getPidsCgroups(a.scopeLevel);
-                    Container owner = containers == null ? null : containers.forCgroup(level.getCgroupId(), level.getPath());
+                    String path = d.pidsCgroupPaths[a.scopeLevel];
+                    Container owner = containers == null ? null : containers.forCgroup(d.pidsCgroupIds[a.scopeLevel], path);
                     if (owner != null && owner.getId().isEmpty() && failing != null
                             && owner.getPodUid().equals(failing.getPodUid())) { // a pod's cgroup: its names from the container
                         owner = owner.toBuilder().setPodNamespace(failing.getPodNamespace())
                                 .setPodName(failing.getPodName()).setRuntime(failing.getRuntime()).build();
                     }
-                    if (owner != null) {
-                        scope.setContainer(owner);
-                    }
-                    Path mount = cgroups.mount(Hierarchy.PIDS);
-                    scope.setKnob(LimitKnobs.pidsLimit(level.getPath(), owner, mount == null ? null : mount.toString(),
-                            level.getLimit()));
+                    d.scopeContainer = owner;
+                    long limit = d.pidsLimit[a.scopeLevel];
+                    d.scopeKnob = pidsKnob.matches(path, owner, null, limit, 0) ? pidsKnob.knob
+                            : pidsKnob.keep(path, owner, null, limit, 0,
+                                    LimitKnobs.pidsLimit(path, owner, pidsMount, limit));
                 }
             }
             case USER -> {
-                scope.setName(a.cause == Cause.NAMESPACE_LIMIT
-                        ? namespaceLimitName(e) + "user namespace " + e.userNamespaceInum() + " of " + Users.describe(e.uid())
-                        : Users.describe(e.uid()));
+                d.scopeName = a.cause == Cause.NAMESPACE_LIMIT
+                        ? namespaceLimitName(e) + "user namespace " + e.userNamespaceInum() + " of " + user(e.uid())
+                        : user(e.uid());
                 if (a.cause == Cause.RLIMIT_NPROC) {
-                    String ownPath = snapshot.getPidsCgroupsCount() > 0 ? snapshot.getPidsCgroups(0).getPath() : null;
-                    scope.setKnob(LimitKnobs.rlimitNproc(e.rlimitNproc(), ownPath, failing, e.uid()));
+                    String ownPath = d.pidsCgroupCount > 0 ? d.pidsCgroupPaths[0] : null;
+                    long limit = e.rlimitNproc();
+                    d.scopeKnob = nprocKnob.matches(ownPath, failing, null, limit, e.uid()) ? nprocKnob.knob
+                            : nprocKnob.keep(ownPath, failing, null, limit, e.uid(),
+                                    LimitKnobs.rlimitNproc(limit, ownPath, failing, e.uid()));
                 }
             }
-            case PID_NAMESPACE -> scope.setName("pidns " + e.pidNamespaceInum(a.scopeLevel) + " level "
-                    + e.pidNamespaceLevel(a.scopeLevel));
+            case PID_NAMESPACE -> d.scopeName = "pidns " + e.pidNamespaceInum(a.scopeLevel) + " level "
+                    + e.pidNamespaceLevel(a.scopeLevel);
             case MEMCG -> {
-                scope.setName(snapshot.getMemcg().getPath()).setLimit(a.limit * PAGE).setCurrent(a.current * PAGE);
-                Container owner = containers == null ? null
-                        : containers.forCgroup(snapshot.getMemcg().getCgroupId(), snapshot.getMemcg().getPath());
-                if (owner != null) {
-                    scope.setContainer(owner);
-                }
+                d.scopeName = d.memcgPath;
+                d.scopeLimit = a.limit * PAGE;
+                d.scopeCurrent = a.current * PAGE;
+                d.scopeContainer = containers == null ? null : containers.forCgroup(d.memcgId, d.memcgPath);
             }
-            case SYSTEM -> scope.setName(switch (a.cause) {
+            case SYSTEM -> d.scopeName = switch (a.cause) {
                 case THREADS_MAX -> "kernel.threads-max";
                 case OVERCOMMIT_LIMIT -> "vm.overcommit_memory=2 (CommitLimit)";
                 case SLAB_ALLOCATION_FAILURE -> e.slabCache().isEmpty() ? "slab allocator" : "slab cache " + e.slabCache();
                 case PAGE_ALLOCATION_FAILURE -> e.allocationFailure().order() >= 0
                         ? "page allocator (order " + e.allocationFailure().order() + ")" : "page allocator";
                 default -> "system";
-            });
+            };
             default -> { }
         }
-        return scope.build();
     }
 
-    private List<Evidence> evidence(RawEvent e, Attribution a, KernelSnapshot s, SystemState system) {
-        EvidenceList list = new EvidenceList();
-        list.add("errno", KernelNames.errnoName(e.errno()), e.errno(), 0, "returned");
+    private void evidence(RawEvent e, Attribution a, Diagnosis d, SystemState system) {
+        d.addEvidence("errno", d.errno, e.errno(), 0, "returned");
         switch (a.cause) {
             case PIDS_CGROUP_LIMIT -> {
-                for (PidsCgroupLevel level : s.getPidsCgroupsList()) {
-                    if (level.getEvents() > level.getEventsAtEntry() && (e.evidence() & EventLayout.EV_ENTRY_SNAPSHOT) != 0) {
-                        list.add("pids.events", level.getPath(), level.getEvents(), level.getEventsAtEntry(),
+                boolean entrySnapshot = (e.evidence() & EventLayout.EV_ENTRY_SNAPSHOT) != 0;
+                for (int i = 0; i < d.pidsCgroupCount; i++) {
+                    if (d.pidsEvents[i] > d.pidsEventsAtEntry[i] && entrySnapshot) {
+                        d.addEvidence("pids.events", d.pidsCgroupPaths[i], d.pidsEvents[i], d.pidsEventsAtEntry[i],
                                 "increased_from");
                     }
-                    if (level.getLimitHitsAtEntry() >= 0 && level.getLimitHits() > level.getLimitHitsAtEntry()
-                            && (e.evidence() & EventLayout.EV_ENTRY_SNAPSHOT) != 0) {
-                        list.add("pids.events.local.max", level.getPath(), level.getLimitHits(),
-                                level.getLimitHitsAtEntry(), "increased_from");
+                    if (d.pidsLimitHitsAtEntry[i] >= 0 && d.pidsLimitHits[i] > d.pidsLimitHitsAtEntry[i] && entrySnapshot) {
+                        d.addEvidence("pids.events.local.max", d.pidsCgroupPaths[i], d.pidsLimitHits[i],
+                                d.pidsLimitHitsAtEntry[i], "increased_from");
                     }
                 }
-                if (a.scopeLevel >= 0 && a.scopeLevel < s.getPidsCgroupsCount()) {
-                    PidsCgroupLevel level = s.getPidsCgroups(a.scopeLevel);
-                    list.add("pids.current", level.getPath(), level.getCurrent(), level.getLimit(),
-                            level.getCurrent() >= level.getLimit() ? "at_or_above_limit" : "below_limit");
+                if (a.scopeLevel >= 0 && a.scopeLevel < d.pidsCgroupCount) {
+                    int level = a.scopeLevel;
+                    d.addEvidence("pids.current", d.pidsCgroupPaths[level], d.pidsCurrent[level], d.pidsLimit[level],
+                            d.pidsCurrent[level] >= d.pidsLimit[level] ? "at_or_above_limit" : "below_limit");
                 }
                 if ((e.evidence() & EventLayout.EV_PIDS_CAN_FORK) != 0) {
-                    list.add("hook.pids_can_fork", "copy_process", e.pidsCanForkError(), 0, "returned");
+                    d.addEvidence("hook.pids_can_fork", "copy_process", e.pidsCanForkError(), 0, "returned");
                 }
                 if ((e.evidence() & EventLayout.EV_PIDS_REJECT_MSG) != 0) {
-                    list.add("printk.pids_reject", "cgroup: fork rejected by pids controller", 1, 0, "printed");
+                    d.addEvidence("printk.pids_reject", "cgroup: fork rejected by pids controller", 1, 0, "printed");
                 }
             }
             case RLIMIT_NPROC -> {
-                list.add("ucount.nproc", Users.describe(e.uid()), e.nprocCount(), e.rlimitNproc(), "at_or_above_limit");
+                d.addEvidence("ucount.nproc", user(e.uid()), e.nprocCount(), e.rlimitNproc(), "at_or_above_limit");
                 if ((e.evidence() & EventLayout.EV_RLIMIT_NPROC_OVER) != 0) {
-                    list.add("hook.is_rlimit_overlimit", "UCOUNT_RLIMIT_NPROC", 1, 0, "returned");
+                    d.addEvidence("hook.is_rlimit_overlimit", "UCOUNT_RLIMIT_NPROC", 1, 0, "returned");
                 }
             }
-            case THREADS_MAX -> list.add("nr_threads", "kernel.threads-max", system.nrThreads(), system.threadsMax(),
+            case THREADS_MAX -> d.addEvidence("nr_threads", "kernel.threads-max", system.nrThreads(), system.threadsMax(),
                     "at_or_above_limit");
             case PID_NAMESPACE_FULL, PID_NAMESPACE_DEAD -> {
                 if (a.scopeLevel >= 0) {
-                    PidNamespaceLevel ns = s.getPidNamespaces(a.scopeLevel);
-                    String subject = "pidns " + ns.getInum() + " level " + ns.getLevel();
+                    int level = a.scopeLevel;
+                    // As the message's int fields printed it (uint32 read as int).
+                    String subject = "pidns " + d.pidNamespaceInums[level] + " level " + d.pidNamespaceLevels[level];
                     if (a.cause == Cause.PID_NAMESPACE_DEAD) {
-                        list.add("pid_ns.pidns_adding", subject, 0, 1, "flag_clear");
+                        d.addEvidence("pid_ns.pidns_adding", subject, 0, 1, "flag_clear");
                     } else {
-                        list.add("pid_ns.pid_allocated", subject, ns.getPidsAllocated(), a.limit, "at_or_above_limit");
+                        d.addEvidence("pid_ns.pid_allocated", subject, d.pidsAllocated[level],
+                                a.limit, "at_or_above_limit");
                     }
                 }
                 if ((e.evidence() & EventLayout.EV_ALLOC_PID) != 0) {
-                    list.add("hook.alloc_pid", "copy_process", e.allocPidError(), 0, "returned");
+                    d.addEvidence("hook.alloc_pid", "copy_process", e.allocPidError(), 0, "returned");
                 }
             }
             case MEMCG_LIMIT -> {
-                MemcgState m = s.getMemcg();
-                if (m.getEventsMax() > m.getEventsMaxAtEntry()) {
-                    list.add("memcg.events.max", m.getPath(), m.getEventsMax(), m.getEventsMaxAtEntry(), "increased_from");
+                if (d.memcgEventsMax > d.memcgEventsMaxAtEntry) {
+                    d.addEvidence("memcg.events.max", d.memcgPath, d.memcgEventsMax, d.memcgEventsMaxAtEntry,
+                            "increased_from");
                 }
-                if (a.limit * PAGE == m.getKmemMaxBytes() && m.getKmemMaxBytes() > 0) {
-                    list.add("memcg.kmem.usage_bytes", m.getPath(), m.getKmemUsageBytes(), m.getKmemMaxBytes(),
+                if (a.limit * PAGE == d.memcgKmemMaxBytes && d.memcgKmemMaxBytes > 0) {
+                    d.addEvidence("memcg.kmem.usage_bytes", d.memcgPath, d.memcgKmemUsageBytes, d.memcgKmemMaxBytes,
                             "within_fork_headroom_of_limit");
                 } else {
-                    list.add("memcg.usage_bytes", m.getPath(), m.getUsageBytes(), m.getMaxBytes(),
-                            m.getUsageBytes() >= m.getMaxBytes() ? "at_or_above_limit" : "within_fork_headroom_of_limit");
+                    d.addEvidence("memcg.usage_bytes", d.memcgPath, d.memcgUsageBytes, d.memcgMaxBytes,
+                            d.memcgUsageBytes >= d.memcgMaxBytes ? "at_or_above_limit" : "within_fork_headroom_of_limit");
                 }
                 if ((e.evidence() & EventLayout.EV_PAGE_COUNTER) != 0) {
-                    list.add("hook.page_counter_try_charge", "failing counter", s.getPageCounterUsageBytes(),
-                            s.getPageCounterMaxBytes(), "returned");
+                    d.addEvidence("hook.page_counter_try_charge", "failing counter", d.pageCounterUsageBytes,
+                            d.pageCounterMaxBytes, "returned");
                 }
             }
-            case SLAB_ALLOCATION_FAILURE, PAGE_ALLOCATION_FAILURE -> allocationEvidence(e, a, list);
+            case SLAB_ALLOCATION_FAILURE, PAGE_ALLOCATION_FAILURE -> allocationEvidence(e, a, d);
             case OVERCOMMIT_LIMIT -> {
-                list.add("meminfo.committed_as", "vm.overcommit_memory=2", system.committedAsBytes(),
+                d.addEvidence("meminfo.committed_as", "vm.overcommit_memory=2", system.committedAsBytes(),
                         system.commitLimitBytes(), "compared_with_commit_limit");
                 if ((e.evidence() & EventLayout.EV_OVERCOMMIT) != 0) {
-                    list.add("kernel.__vm_enough_memory", "dup_mmap", -12 /* -ENOMEM */, 0, "returned");
+                    d.addEvidence("kernel.__vm_enough_memory", "dup_mmap", -12 /* -ENOMEM */, 0, "returned");
                 }
             }
             default -> { }
         }
-        return list.build();
     }
 
     /**
      * The failed allocation: the kernel's own report line, the cache, the order and the GFP flags by
      * name, whether fault injection made it fail, and each zone's free pages against its watermarks.
      */
-    private static void allocationEvidence(RawEvent e, Attribution a, EvidenceList list) {
+    private static void allocationEvidence(RawEvent e, Attribution a, Diagnosis list) {
         AllocationFailure failure = e.allocationFailure();
         boolean slab = a.cause == Cause.SLAB_ALLOCATION_FAILURE;
         if (!failure.report().isEmpty()) {
-            list.add("printk.allocation_failure", failure.report(), 1, 0, "printed");
+            list.addEvidence("printk.allocation_failure", failure.report(), 1, 0, "printed");
         } else if (slab && (e.evidence() & EventLayout.EV_SLAB_OOM) != 0 && !failure.injected()) {
-            list.add("slab_out_of_memory", e.slabCache(), 1, 0, "printed");
+            list.addEvidence("slab_out_of_memory", e.slabCache(), 1, 0, "printed");
         } else if (!slab && !failure.injected()) {
-            list.add("printk.page_allocation_failure", "page allocator", 1, 0, "printed");
+            list.addEvidence("printk.page_allocation_failure", "page allocator", 1, 0, "printed");
         }
         if (slab && !e.slabCache().isEmpty()) {
-            list.add("slab.cache", e.slabCache(), 1, 0, "failed");
+            list.addEvidence("slab.cache", e.slabCache(), 1, 0, "failed");
         }
         if (failure.order() >= 0) {
-            list.add("alloc.order", "pages of 2^order", failure.order(), 0, "requested");
+            list.addEvidence("alloc.order", "pages of 2^order", failure.order(), 0, "requested");
         }
         if (failure.gfp() >= 0) {
-            list.add("alloc.gfp", failure.gfpNames(), failure.gfp(), 0, "requested");
+            list.addEvidence("alloc.gfp", failure.gfpNames(), failure.gfp(), 0, "requested");
         }
         if (failure.injected()) {
-            list.add("fault_injection", failure.injector(), 1, 0, "injected");
+            list.addEvidence("fault_injection", failure.injector(), 1, 0, "injected");
         }
         int order = Math.max(0, failure.order());
         for (MemoryZones.Zone zone : readZones()) {
-            list.add("zone.free_pages", zone.label() + " (watermarks min " + zone.minPages() + ", low "
+            list.addEvidence("zone.free_pages", zone.label() + " (watermarks min " + zone.minPages() + ", low "
                     + zone.lowPages() + ", high " + zone.highPages() + " pages)", zone.freePages(), zone.minPages(),
                     zone.watermarkRelation());
             long blocks = zone.freeBlocksAtLeast(order);
             if (blocks >= 0 && order > 0) {
-                list.add("buddyinfo.free_blocks", zone.label() + " of order >= " + order, blocks, order,
+                list.addEvidence("buddyinfo.free_blocks", zone.label() + " of order >= " + order, blocks, order,
                         blocks > 0 ? "available" : "none");
             }
         }
@@ -427,17 +462,134 @@ public final class FailureAssembler {
         };
     }
 
-    /** Small builder for evidence rows. */
-    private static final class EvidenceList {
-        private final java.util.ArrayList<Evidence> rows = new java.util.ArrayList<>(4);
+    /** Users.describe, kept for the last uid for a second (it builds "uid N" anew for a uid without a name). */
+    private String user(int uid) {
+        long now = System.nanoTime();
+        if (lastUser == null || uid != lastUid || now - lastUidAt > PATH_MEMO_NANOS) {
+            lastUser = Users.describe(uid);
+            lastUid = uid;
+            lastUidAt = now;
+        }
+        return lastUser;
+    }
 
-        void add(String key, String subject, long value, long comparedTo, String relation) {
-            rows.add(Evidence.newBuilder().setKey(key).setSubject(subject).setValue(value).setComparedTo(comparedTo)
-                    .setRelation(relation).build());
+    /** A comm string kept while the kernel's 16 bytes stay the same (a storm is one process failing again). */
+    private static final class CommMemo {
+        private final long field;
+        private long low = -1;
+        private long high = -1;
+        private String value;
+
+        CommMemo(long field) {
+            this.field = field;
         }
 
-        List<Evidence> build() {
-            return rows;
+        String of(RawEvent e) {
+            long l = e.word(field);
+            long h = e.word(field + 8);
+            if (value == null || l != low || h != high) {
+                value = field == EventLayout.COMM ? e.comm() : e.processComm();
+                low = l;
+                high = h;
+            }
+            return value;
+        }
+    }
+
+    /**
+     * Cgroup paths by id, direct-mapped, each kept for a second (CgroupPaths remembers a miss as long): the
+     * same instance each time, so the encoders reuse its bytes. A cgroup's id is never reused.
+     */
+    private final class PathMemo {
+        private static final int SLOTS = 64;
+        private final Hierarchy hierarchy;
+        private final long[] ids = new long[SLOTS];
+        private final long[] since = new long[SLOTS];
+        private final String[] paths = new String[SLOTS];
+
+        PathMemo(Hierarchy hierarchy) {
+            this.hierarchy = hierarchy;
+        }
+
+        String describe(long id, long now) {
+            int slot = (int) (id ^ id >>> 17) & (SLOTS - 1);
+            if (paths[slot] != null && ids[slot] == id && now - since[slot] < PATH_MEMO_NANOS) {
+                return paths[slot];
+            }
+            String path = cgroups.describe(hierarchy, id);
+            ids[slot] = id;
+            since[slot] = now;
+            paths[slot] = path;
+            return path;
+        }
+    }
+
+    /** The last knob sentence and what it was made from (LimitKnobs is pure). */
+    private static final class KnobMemo {
+        private String path;
+        private Container container;
+        private long limit;
+        private int uid;
+        private boolean set;
+        String knob;
+
+        boolean matches(String path, Container container, Object unused, long limit, int uid) {
+            return set && java.util.Objects.equals(this.path, path) && this.container == container && this.limit == limit
+                    && this.uid == uid;
+        }
+
+        String keep(String path, Container container, Object unused, long limit, int uid, String knob) {
+            this.path = path;
+            this.container = container;
+            this.limit = limit;
+            this.uid = uid;
+            this.knob = knob;
+            set = true;
+            return knob;
+        }
+    }
+
+    /**
+     * The last explanation and everything Messages reads to make it, except for the allocation causes, whose
+     * sentence comes from the evidence rows (rare, and built each time). Strings are compared by value,
+     * messages (containers, the offender list) by identity: the caches hand out the same instances.
+     */
+    private static final class MessageMemo {
+        private Cause cause;
+        private String errno;
+        private boolean misleading;
+        private String scopeName;
+        private long limit;
+        private long current;
+        private String knob;
+        private Container scopeContainer;
+        private List<Offender> offenders;
+        private String ranking;
+        private String message;
+
+        String explain(Diagnosis d, boolean errnoMisleading) {
+            boolean fromEvidence = d.cause == Cause.SLAB_ALLOCATION_FAILURE || d.cause == Cause.PAGE_ALLOCATION_FAILURE;
+            if (!fromEvidence && message != null && cause == d.cause && misleading == errnoMisleading
+                    && limit == d.scopeLimit && current == d.scopeCurrent && scopeContainer == d.scopeContainer
+                    && offenders == d.offenders && errno.equals(d.errno) && scopeName.equals(d.scopeName)
+                    && knob.equals(d.scopeKnob) && ranking.equals(d.offenderRanking)) {
+                return message;
+            }
+            String made = Messages.explain(d, errnoMisleading);
+            if (!fromEvidence) {
+                cause = d.cause;
+                errno = d.errno;
+                misleading = errnoMisleading;
+                scopeName = d.scopeName;
+                limit = d.scopeLimit;
+                current = d.scopeCurrent;
+                knob = d.scopeKnob;
+                scopeContainer = d.scopeContainer;
+                offenders = d.offenders;
+                ranking = d.offenderRanking;
+                message = made;
+            }
+            return made;
         }
     }
 }

@@ -3,37 +3,37 @@ package dev.forktrace.pipeline;
 import dev.forktrace.attribution.Attribution;
 import dev.forktrace.containers.Containers;
 import dev.forktrace.proto.v1.Container;
-import dev.forktrace.proto.v1.ForkFailure;
-import dev.forktrace.proto.v1.ForkFailureOrBuilder;
 import dev.forktrace.proto.v1.Offender;
 
 /** The one sentence a tired operator reads: what really happened, and whether the errno lies. */
 public final class Messages {
     private Messages() {}
 
-    public static String explain(ForkFailureOrBuilder f, Attribution a) {
-        String errno = f.getErrno();
-        String scope = f.getScope().getName();
-        long limit = f.getScope().getLimit();
-        long current = f.getScope().getCurrent();
-        String lie = a.errnoMisleading ? errno + ", but memory is fine: " : errno + ": ";
-        String holder = f.getOffendersCount() == 0 ? "" : "; " + holderText(f.getOffenders(0), f.getOffenderRanking(),
-                f.getScope().getContainer());
-        return switch (f.getCause()) {
-            case PIDS_CGROUP_LIMIT -> lie + "cgroup " + scope + owner(f.getScope().getContainer())
+    /** Reads the diagnosis' errno, cause, scope, offenders and, for the allocation causes, its evidence and snapshot. */
+    public static String explain(Diagnosis f, boolean errnoMisleading) {
+        String errno = f.errno();
+        String scope = f.scopeName();
+        long limit = f.scopeLimit();
+        long current = f.scopeCurrent();
+        Container scopeContainer = f.scopeContainer() == null ? Container.getDefaultInstance() : f.scopeContainer();
+        String lie = errnoMisleading ? errno + ", but memory is fine: " : errno + ": ";
+        String holder = f.offenders().isEmpty() ? "" : "; " + holderText(f.offenders().get(0), f.offenderRanking(),
+                scopeContainer);
+        return switch (f.cause()) {
+            case PIDS_CGROUP_LIMIT -> lie + "cgroup " + scope + owner(scopeContainer)
                     + " is at its pids limit (" + current + " of " + limit + " tasks)" + holder
-                    + (f.getScope().getKnob().isEmpty() ? ". Raise pids.max or stop what holds the tasks."
-                    : ". The limit is " + f.getScope().getKnob() + "; raise it or stop what holds the tasks.");
+                    + (f.scopeKnob().isEmpty() ? ". Raise pids.max or stop what holds the tasks."
+                    : ". The limit is " + f.scopeKnob() + "; raise it or stop what holds the tasks.");
             case RLIMIT_NPROC -> lie + scope + " has " + current + " processes/threads against RLIMIT_NPROC " + limit
-                    + holder + (f.getScope().getKnob().isEmpty() ? ". Raise ulimit -u (nproc) or stop that user's tasks."
-                    : ". " + capitalized(f.getScope().getKnob()) + ". Raise it or stop that user's tasks.");
+                    + holder + (f.scopeKnob().isEmpty() ? ". Raise ulimit -u (nproc) or stop that user's tasks."
+                    : ". " + capitalized(f.scopeKnob()) + ". Raise it or stop that user's tasks.");
             case THREADS_MAX -> lie + "the system has " + current + " threads against kernel.threads-max " + limit
                     + holder + ".";
             case PID_NAMESPACE_FULL -> lie + "pid namespace " + scope + " has no free pid (" + current
                     + " allocated, pid_max " + limit + ")" + holder + ".";
             case PID_NAMESPACE_DEAD -> lie + "pid namespace " + scope
                     + " lost its init (pid 1 exited); nothing new can start in it" + holder + ".";
-            case MEMCG_LIMIT -> errno + ": memory cgroup " + scope + owner(f.getScope().getContainer()) + " is at its limit (" + mib(current) + " of "
+            case MEMCG_LIMIT -> errno + ": memory cgroup " + scope + owner(scopeContainer) + " is at its limit (" + mib(current) + " of "
                     + mib(limit) + ")" + holder + ".";
             case OVERCOMMIT_LIMIT -> errno + ": strict overcommit (vm.overcommit_memory=2) refused the new address "
                     + "space; Committed_AS " + mib(current) + " of CommitLimit " + mib(limit) + holder + ".";
@@ -56,31 +56,33 @@ public final class Messages {
      * The honest ENOMEM: said plainly, with the cache or order, the GFP flags and the tightest zone; or,
      * when fault injection failed it, said to be test-made; or a memory cgroup's limit where one refused.
      */
-    static String allocation(ForkFailureOrBuilder f, String errno, String scope) {
-        boolean slab = f.getCause() == dev.forktrace.proto.v1.Cause.SLAB_ALLOCATION_FAILURE;
+    static String allocation(Diagnosis f, String errno, String scope) {
+        boolean slab = f.cause() == dev.forktrace.proto.v1.Cause.SLAB_ALLOCATION_FAILURE;
         String injector = "", gfp = "", cache = "", zone = "";
         long order = -1;
         double tightest = Double.MAX_VALUE;
-        for (dev.forktrace.proto.v1.Evidence ev : f.getEvidenceList()) {
-            switch (ev.getKey()) {
-                case "fault_injection" -> injector = ev.getSubject();
-                case "alloc.gfp" -> gfp = " (" + ev.getSubject() + ")";
-                case "alloc.order" -> order = ev.getValue();
-                case "slab.cache" -> cache = ev.getSubject();
+        for (int i = 0; i < f.evidenceCount(); i++) {
+            String subject = f.evidenceSubject(i);
+            long value = f.evidenceValue(i);
+            long comparedTo = f.evidenceComparedTo(i);
+            switch (f.evidenceKey(i)) {
+                case "fault_injection" -> injector = subject;
+                case "alloc.gfp" -> gfp = " (" + subject + ")";
+                case "alloc.order" -> order = value;
+                case "slab.cache" -> cache = subject;
                 case "zone.free_pages" -> {
-                    double ratio = ev.getComparedTo() > 0 ? (double) ev.getValue() / ev.getComparedTo() : Double.MAX_VALUE;
+                    double ratio = comparedTo > 0 ? (double) value / comparedTo : Double.MAX_VALUE;
                     if (ratio < tightest) {
                         tightest = ratio;
-                        zone = "; " + ev.getSubject().replaceFirst(" \\(.*", "") + ": " + ev.getValue()
-                                + " free pages against its min watermark " + ev.getComparedTo();
+                        zone = "; " + subject.replaceFirst(" \\(.*", "") + ": " + value
+                                + " free pages against its min watermark " + comparedTo;
                     }
                 }
                 default -> { }
             }
         }
-        boolean memcg = f.getSnapshot().getHooksList().contains("page_counter_try_charge")
-                || (f.getSnapshot().hasMemcg()
-                        && f.getSnapshot().getMemcg().getEventsMax() > f.getSnapshot().getMemcg().getEventsMaxAtEntry());
+        boolean memcg = f.hasHook("page_counter_try_charge")
+                || (f.hasMemcg() && f.memcgEventsMax() > f.memcgEventsMaxAtEntry());
         String what = slab ? "the slab allocation from " + (cache.isEmpty() ? scope : "cache " + cache)
                 : (order >= 0 ? "an order-" + order + " page allocation" : "a page allocation");
         if (!injector.isEmpty()) {
@@ -89,7 +91,7 @@ public final class Messages {
         }
         if (memcg) {
             return errno + ": " + what + gfp + " failed during fork because memory cgroup "
-                    + f.getSnapshot().getMemcg().getPath() + " refused its pages (a kmem or memory limit)" + zone + ".";
+                    + f.memcgPath() + " refused its pages (a kmem or memory limit)" + zone + ".";
         }
         return errno + ": a real memory shortage: " + what + gfp + " failed during fork. Unlike the other ENOMEM "
                 + "causes (memory cgroup, overcommit, pid namespace) no limit refused it: the kernel had no memory "

@@ -71,6 +71,25 @@ public final class Outputs {
         }
     }
 
+    /** One failure to every working sink, read in place (a sink that keeps it copies it). */
+    public void accept(Diagnosis diagnosis) {
+        for (int i = 0, n = sinks.size(); i < n; i++) {
+            FailureSink sink = sinks.get(i);
+            if (!failed.isEmpty()) {
+                Failed f = failed.get(sink);
+                if (f != null) {
+                    f.failuresAfter++;
+                    continue;
+                }
+            }
+            try {
+                sink.accept(diagnosis);
+            } catch (IOException e) {
+                fail(sink, e);
+            }
+        }
+    }
+
     public void accept(ForkFailure failure) {
         for (FailureSink sink : sinks) {
             Failed f = failed.get(sink);

@@ -18,7 +18,8 @@ import java.util.Map;
 /** Running totals for the periodic Stats message and the summary printed at exit. */
 public final class Summary {
     private static final int MAX_PROCESSES = 10_000; // bound memory when every failure is a new process
-    private final Map<Cause, Long> byCause = new EnumMap<>(Cause.class);
+    private static final Cause[] CAUSES = Cause.values();
+    private final long[] byCause = new long[CAUSES.length]; // by ordinal: counting boxes nothing
     private final Map<CauseAndScope, long[]> byCauseAndScope = new HashMap<>();
     private final Map<Process, long[]> byProcess = new HashMap<>();
     private long otherProcesses;
@@ -41,9 +42,45 @@ public final class Summary {
         }
     }
 
+    // The previous failure's cells: a storm repeats one cause, scope and process, found here without a key.
+    private CauseAndScope lastScope;
+    private long[] lastScopeCount;
+    private Process lastProcess;
+    private long[] lastProcessCount;
+
+    /** Counts a delivered failure; in a storm of one cause, scope and process this allocates nothing. */
+    public void record(Diagnosis d) {
+        delivered++;
+        byCause[d.cause().ordinal()]++;
+        CauseAndScope last = lastScope;
+        if (last == null || last.cause != d.cause() || last.kind != d.scopeKind() || !last.scope.equals(d.scopeName())) {
+            lastScope = last = new CauseAndScope(d.cause(), d.scopeKind(), d.scopeName());
+            lastScopeCount = byCauseAndScope.get(last);
+            if (lastScopeCount == null && byCauseAndScope.size() < MAX_PROCESSES) {
+                byCauseAndScope.put(last, lastScopeCount = new long[1]);
+            }
+        }
+        if (lastScopeCount != null) {
+            lastScopeCount[0]++;
+        }
+        Process process = lastProcess;
+        if (process == null || process.pid != d.pid() || !process.comm.equals(d.processComm())) {
+            lastProcess = process = new Process(d.processComm(), d.pid());
+            lastProcessCount = byProcess.get(process);
+            if (lastProcessCount == null && byProcess.size() < MAX_PROCESSES) {
+                byProcess.put(process, lastProcessCount = new long[1]);
+            }
+        }
+        if (lastProcessCount != null) {
+            lastProcessCount[0]++;
+        } else {
+            otherProcesses++;
+        }
+    }
+
     public void record(ForkFailure f) {
         delivered++;
-        byCause.merge(f.getCause(), 1L, Long::sum);
+        byCause[f.getCause().ordinal()]++;
         CauseAndScope scope = new CauseAndScope(f.getCause(), f.getScope().getKind(), f.getScope().getName());
         long[] count = byCauseAndScope.get(scope);
         if (count == null && byCauseAndScope.size() < MAX_PROCESSES) {
@@ -92,7 +129,11 @@ public final class Summary {
         if (beyond > 0) {
             stats.addKernelErrnoCounts(ErrnoCount.newBuilder().setErrno("E" + EventLayout.ERRNO_SLOTS + "+").setCount(beyond));
         }
-        byCause.forEach((cause, count) -> stats.addCauseCounts(CauseCount.newBuilder().setCause(cause).setCount(count)));
+        for (Cause cause : CAUSES) { // in enum order, as the EnumMap this replaced
+            if (byCause[cause.ordinal()] > 0) {
+                stats.addCauseCounts(CauseCount.newBuilder().setCause(cause).setCount(byCause[cause.ordinal()]));
+            }
+        }
         stats.addAllCauseScopeCounts(signatures.rows())
                 .setAggregated(signatures.aggregated())
                 .setSignatureOverflow(counters[EventLayout.CNT_SIGNATURE_OVERFLOW]);

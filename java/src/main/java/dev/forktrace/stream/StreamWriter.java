@@ -73,6 +73,7 @@ public final class StreamWriter implements FailureSink {
     private long lastFlushNanos;
     private boolean unflushed;
     private IOException failure;
+    private final DiagnosisProto encoder = new DiagnosisProto();
     private boolean closed;
 
     private StreamWriter(Path base, String baseName, WritableByteChannel stream, long rotateBytes, int keepFiles,
@@ -184,6 +185,33 @@ public final class StreamWriter implements FailureSink {
         flushIfDue();
     }
 
+    /** A failure encoded straight from the diagnosis (DiagnosisProto): the same record bytes as accept(ForkFailure). */
+    @Override
+    public void accept(dev.forktrace.pipeline.Diagnosis diagnosis) throws IOException {
+        ensureStarted();
+        failuresAccepted++;
+        byte[] failure = encoder.encode(diagnosis);
+        int failureBytes = encoder.length();
+        // StreamRecord{failure = 2}: its tag, the failure's length, the failure.
+        int size = 1 + CodedOutputStream.computeUInt32SizeNoTag(failureBytes) + failureBytes;
+        int at = reserve(size, false);
+        at = varint(pending, at, size);
+        pending[at++] = (byte) ((StreamRecord.FAILURE_FIELD_NUMBER << 3) | 2);
+        at = varint(pending, at, failureBytes);
+        System.arraycopy(failure, 0, pending, at, failureBytes);
+        committed(size, true);
+        flushIfDue();
+    }
+
+    private static int varint(byte[] into, int at, int value) {
+        while ((value & ~0x7f) != 0) {
+            into[at++] = (byte) ((value & 0x7f) | 0x80);
+            value >>>= 7;
+        }
+        into[at++] = (byte) value;
+        return at;
+    }
+
     @Override
     public void headroom(dev.forktrace.proto.v1.Headroom headroom) throws IOException {
         ensureStarted();
@@ -267,10 +295,20 @@ public final class StreamWriter implements FailureSink {
     }
 
     private void write(StreamRecord record) throws IOException {
-        checkUsable();
         int size = record.getSerializedSize();
+        int at = reserve(size, record.hasHeader());
+        CodedOutputStream coded = CodedOutputStream.newInstance(pending, at,
+                CodedOutputStream.computeUInt32SizeNoTag(size) + size);
+        coded.writeUInt32NoTag(size);
+        record.writeTo(coded);
+        committed(size, record.hasFailure());
+    }
+
+    /** Room in the pending buffer for a record of {@code size} bytes and its length (rotating first if due); where it goes. */
+    private int reserve(int size, boolean header) throws IOException {
+        checkUsable();
         long framed = CodedOutputStream.computeUInt32SizeNoTag(size) + (long) size;
-        if (rotateBytes > 0 && !record.hasHeader() && fileBytes + framed > rotateBytes && records > 0
+        if (rotateBytes > 0 && !header && fileBytes + framed > rotateBytes && records > 0
                 && fileBytes > headerBytes()) {
             rotate();
         }
@@ -280,16 +318,19 @@ public final class StreamWriter implements FailureSink {
                 pending = new byte[(int) framed];
             }
         }
-        CodedOutputStream coded = CodedOutputStream.newInstance(pending, pendingBytes, (int) framed);
-        coded.writeUInt32NoTag(size);
-        record.writeTo(coded);
+        return pendingBytes;
+    }
+
+    /** The record reserved last is in the pending buffer now. */
+    private void committed(int size, boolean isFailure) {
+        long framed = CodedOutputStream.computeUInt32SizeNoTag(size) + (long) size;
         pendingBytes += (int) framed;
         if (pendingRecords == pendingEnds.length) {
             pendingEnds = java.util.Arrays.copyOf(pendingEnds, pendingRecords * 2);
             pendingIsFailure = java.util.Arrays.copyOf(pendingIsFailure, pendingRecords * 2);
         }
         pendingEnds[pendingRecords] = pendingBytes;
-        pendingIsFailure[pendingRecords++] = record.hasFailure();
+        pendingIsFailure[pendingRecords++] = isFailure;
         fileBytes += framed;
         totalBytes += framed;
         records++;
