@@ -15,15 +15,28 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
- * The per-event path: ring record -> zero-copy view -> attribution -> ForkFailure -> sinks. One
- * instance runs on the single consumer thread; nothing here is shared.
+ * The per-event path: ring record -> zero-copy view -> attribution -> enrichment (published snapshots)
+ * -> ForkFailure -> sinks. One instance runs on the single consumer thread; nothing here is shared.
+ *
+ * <p>An event whose enrichment is not published yet (the first failure of a new scope, cgroup or
+ * process) is copied and held, and every event behind it too so the stream keeps its order, until the
+ * enrichment thread answers or {@link #HOLD_NANOS} pass; then it goes out with what is known then. The
+ * hold is bounded in time and in size ({@link #HOLD_MAX} records, at most ~4 MB): past either, the oldest
+ * goes out without the missing facts and is counted in {@link #late()}. Waiting is cheaper than the
+ * alternative: without the hold, the first failure of every scope would carry no offenders.
  */
 public final class EventProcessor implements RingBuffer.RecordHandler {
     private final RawEvent raw = new RawEvent();
     private final Attribution attribution = new Attribution();
     private final Attributor attributor = new Attributor();
-    private final SystemStateReader systemState;
+    /** How long an event may wait for its enrichment: a few ranking scans of /proc on a busy machine. */
+    static final long HOLD_NANOS = 100_000_000L;
+    static final int HOLD_MAX = 4096;
     private final FailureAssembler assembler;
+    private final Enrichment enrichment;
+    private final java.util.ArrayDeque<Held> held = new java.util.ArrayDeque<>();
+    private long heldPublished; // the enrichment's answer count when the held head was last tried
+    private long late;
     private final Outputs outputs;
     private final Summary summary;
     private final java.util.function.Consumer<ForkFailure> deliver = this::deliver;
@@ -31,10 +44,17 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     private long sequence;
     private long malformed;
 
-    public EventProcessor(SystemStateReader systemState, FailureAssembler assembler, List<FailureSink> sinks,
-            Summary summary) {
-        this.systemState = systemState;
+    /** An event copied out of the ring to wait for its enrichment, with the limits as they were when it arrived. */
+    private record Held(MemorySegment record, SystemState system, long deadline) {}
+
+    /** The form the JMH fixtures use: the system state now comes from the assembler's enrichment stage. */
+    public EventProcessor(SystemStateReader unused, FailureAssembler assembler, List<FailureSink> sinks, Summary summary) {
+        this(assembler, sinks, summary);
+    }
+
+    public EventProcessor(FailureAssembler assembler, List<FailureSink> sinks, Summary summary) {
         this.assembler = assembler;
+        this.enrichment = assembler.enrichment();
         this.outputs = new Outputs(sinks);
         this.summary = summary;
     }
@@ -45,10 +65,38 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             malformed++; // a record from another producer or layout: counted, never misread
             return;
         }
-        raw.wrap(ring, offset);
-        SystemState system = systemState.current();
+        if (!held.isEmpty()) {
+            releaseHeld();
+        }
+        SystemState system = enrichment.system();
+        if (held.isEmpty()) {
+            raw.wrap(ring, offset);
+            long answered = enrichment.published(); // before the lookups: an answer during them is not missed
+            if (process(raw, system, false)) {
+                return;
+            }
+            heldPublished = answered;
+        }
+        if (held.size() >= HOLD_MAX) {
+            releaseHeld(true);
+        }
+        MemorySegment copy = MemorySegment.ofArray(new long[(length + 7) / 8]); // long[]: 8-byte aligned like the ring
+        MemorySegment.copy(ring, offset, copy, 0, length);
+        held.addLast(new Held(copy, system, System.nanoTime() + HOLD_NANOS));
+    }
+
+    /** Attributes, enriches and delivers one event; false (nothing delivered) when its enrichment is missing and it may wait. */
+    private boolean process(RawEvent raw, SystemState system, boolean late) {
         attributor.attribute(raw, system, attribution);
-        ForkFailure failure = assembler.assemble(++sequence, raw, attribution, system);
+        enrichment.beginEvent();
+        ForkFailure failure = assembler.assemble(sequence + 1, raw, attribution, system);
+        if (enrichment.missed()) {
+            if (!late) {
+                return false;
+            }
+            this.late++;
+        }
+        sequence++;
         summary.record(failure);
         SignatureTally tally = summary.signatures();
         tally.delivered(tally.scratch().of(raw), failure.getCause(), failure.getScope().getKind(),
@@ -58,6 +106,52 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
         } else {
             deliver(failure);
         }
+        return true;
+    }
+
+    /** Delivers the held events that are now complete or whose time is up, in order. */
+    public void releaseHeld() {
+        releaseHeld(false);
+    }
+
+    private void releaseHeld(boolean oldestRegardless) {
+        long now = System.nanoTime();
+        boolean force = oldestRegardless;
+        while (!held.isEmpty()) {
+            Held head = held.peekFirst();
+            boolean expired = force || now - head.deadline() >= 0;
+            long answered = enrichment.published();
+            if (!expired && answered == heldPublished) {
+                return; // nothing new published: the head is still incomplete
+            }
+            raw.wrap(head.record(), 0);
+            if (!process(raw, head.system(), expired)) {
+                heldPublished = answered;
+                return;
+            }
+            held.removeFirst();
+            force = false;
+        }
+    }
+
+    /** Delivers every held event, waiting at most HOLD_NANOS for their enrichment (at the end of a capture). */
+    public void flushHeld() {
+        while (!held.isEmpty()) {
+            releaseHeld();
+            if (!held.isEmpty()) {
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+            }
+        }
+    }
+
+    /** Whether events wait for their enrichment. */
+    public boolean holding() {
+        return !held.isEmpty();
+    }
+
+    /** Events that went out without some of their enrichment (it was not read within the hold). */
+    public long late() {
+        return late;
     }
 
     /** The cause and scope of a signature no delivered failure had, attributed from the signature alone. */
@@ -67,7 +161,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             signature.writeEvent(event);
             RawEvent synthetic = new RawEvent().wrap(event, 0);
             Attribution verdict = new Attribution();
-            SystemState system = systemState.current();
+            SystemState system = enrichment.system();
             attributor.attribute(synthetic, system, verdict);
             ForkFailure failure = assembler.assemble(0, synthetic, verdict, system);
             return new SignatureTally.Verdict(failure.getCause(), failure.getScope().getKind(),
@@ -87,15 +181,14 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
 
     /**
      * Runs one all-zero record through attribution and assembly without delivering it, so the classes
-     * of the per-event path are loaded before the first real failure: offenders are read from /proc when
-     * a failure arrives, and a process that exits right after it must still be there to be named.
+     * of the per-event path are loaded before the first real failure is attributed.
      */
     public void warmUp() {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment zero = arena.allocate(EventLayout.EVENT_SIZE, 8);
             raw.wrap(zero, 0);
-            attributor.attribute(raw, systemState.current(), attribution);
-            ForkFailure failure = assembler.assemble(0, raw, attribution, systemState.current());
+            attributor.attribute(raw, enrichment.system(), attribution);
+            ForkFailure failure = assembler.assemble(0, raw, attribution, enrichment.system());
             assembler.warmUp();
             new dev.forktrace.output.FailureJson(java.io.Writer.nullWriter()).write(failure); // the JSON sink's first call
         } catch (IOException e) {
@@ -105,6 +198,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
 
     /** Tells the sinks that the ring is drained, so line-oriented outputs flush once per batch. */
     public void endOfBatch() {
+        releaseHeld();
         outputs.endOfBatch();
     }
 

@@ -36,28 +36,29 @@ import java.util.List;
  */
 public final class FailureAssembler {
     private static final long PAGE = 4096;
-    private final CgroupPaths cgroups;
-    private final ProcessInspector processes;
+    private final Enrichment enrichment;
     private final long wallMinusMonotonicNanos;
     private final ContainerRuntimes containers; // null: no container identity
 
+    /** With its own started enrichment stage over these (the JMH fixtures' form). */
     public FailureAssembler(CgroupPaths cgroups, ProcessInspector processes, long wallMinusMonotonicNanos) {
-        this(cgroups, processes, wallMinusMonotonicNanos, null);
+        this(new Enrichment(cgroups, processes).start(), wallMinusMonotonicNanos, null);
     }
 
-    public FailureAssembler(CgroupPaths cgroups, ProcessInspector processes, long wallMinusMonotonicNanos,
-            ContainerRuntimes containers) {
-        this.cgroups = cgroups;
-        this.processes = processes;
+    /** @param enrichment where the facts read from files come from (published snapshots: no lookup blocks) */
+    public FailureAssembler(Enrichment enrichment, long wallMinusMonotonicNanos, ContainerRuntimes containers) {
+        this.enrichment = enrichment;
         this.wallMinusMonotonicNanos = wallMinusMonotonicNanos;
         this.containers = containers;
-        if (containers != null) {
-            processes.identifyContainers(containers::forPath);
-        }
+    }
+
+    /** The enrichment stage this assembler reads (its misses decide whether an event is held for a moment). */
+    Enrichment enrichment() {
+        return enrichment;
     }
 
     public ForkFailure assemble(long sequence, RawEvent e, Attribution a, SystemState system) {
-        // Offenders first: they are read from /proc, and the holder of a limit may exit any moment.
+        // The offenders are the enrichment stage's latest ranking of the scope (at most 250 ms old).
         boolean byMemory = isMemory(a.cause);
         List<Offender> offenders = offenders(e, a, byMemory);
         long wall = e.ktimeNanos() + wallMinusMonotonicNanos;
@@ -92,7 +93,7 @@ public final class FailureAssembler {
         if (container != null) {
             f.setContainer(container);
         }
-        int nsPid = e.nsTgid() != 0 ? e.nsTgid() : processes.nsPid(e.pid(), e.processComm());
+        int nsPid = e.nsTgid() != 0 ? e.nsTgid() : enrichment.nsPid(e.pid(), e.processComm());
         if (nsPid > 0) {
             f.setNsPid(nsPid);
         }
@@ -100,7 +101,7 @@ public final class FailureAssembler {
         f.setScope(scope);
         f.addAllEvidence(evidence(e, a, snapshot, system));
         f.addAllOffenders(offenders).setOffenderRanking(byMemory ? "memory" : "tasks");
-        String javaMain = processes.javaMain(e.pid(), e.processComm());
+        String javaMain = enrichment.javaMain(e.pid(), e.processComm());
         if (javaMain != null) {
             f.setJava(JavaContext.newBuilder().setThreadName(e.comm()).setMain(javaMain));
         }
@@ -157,14 +158,14 @@ public final class FailureAssembler {
         }
         for (int i = 0; i < e.pidsCgroupDepth(); i++) {
             s.addPidsCgroups(PidsCgroupLevel.newBuilder().setCgroupId(e.pidsCgroupId(i))
-                    .setPath(cgroups.describe(Hierarchy.PIDS, e.pidsCgroupId(i)))
+                    .setPath(enrichment.cgroupPath(Hierarchy.PIDS, e.pidsCgroupId(i)))
                     .setCurrent(e.pidsCounter(i)).setLimit(e.pidsLimit(i))
                     .setEvents(e.pidsEvents(i)).setEventsAtEntry(e.pidsEventsAtEntry(i))
                     .setLimitHits(e.pidsLimitHits(i)).setLimitHitsAtEntry(e.pidsLimitHitsAtEntry(i)));
         }
         if (e.memcgId() != 0) {
             s.setMemcg(MemcgState.newBuilder().setCgroupId(e.memcgId())
-                    .setPath(cgroups.describe(Hierarchy.MEMORY, e.memcgId()))
+                    .setPath(enrichment.cgroupPath(Hierarchy.MEMORY, e.memcgId()))
                     .setUsageBytes(e.memcgUsagePages() * PAGE).setMaxBytes(e.memcgMaxPages() * PAGE)
                     .setFailcnt(e.memcgFailcnt()).setEventsMax(e.memcgEventsMax())
                     .setEventsMaxAtEntry(e.memcgEventsMaxAtEntry()).setEventsOom(e.memcgEventsOom())
@@ -206,7 +207,7 @@ public final class FailureAssembler {
             return containers.forCgroup(snapshot.getMemcg().getCgroupId(), snapshot.getMemcg().getPath());
         }
         return e.cgroupId() == 0 ? null
-                : containers.forCgroup(e.cgroupId(), cgroups.describe(Hierarchy.UNIFIED, e.cgroupId()));
+                : containers.forCgroup(e.cgroupId(), enrichment.cgroupPath(Hierarchy.UNIFIED, e.cgroupId()));
     }
 
     private Scope scope(RawEvent e, Attribution a, KernelSnapshot snapshot, SystemState system, Container failing) {
@@ -226,15 +227,15 @@ public final class FailureAssembler {
                     if (owner != null) {
                         scope.setContainer(owner);
                     }
-                    Path mount = cgroups.mount(Hierarchy.PIDS);
+                    Path mount = enrichment.mount(Hierarchy.PIDS);
                     scope.setKnob(LimitKnobs.pidsLimit(level.getPath(), owner, mount == null ? null : mount.toString(),
                             level.getLimit()));
                 }
             }
             case USER -> {
                 scope.setName(a.cause == Cause.NAMESPACE_LIMIT
-                        ? namespaceLimitName(e) + "user namespace " + e.userNamespaceInum() + " of " + Users.describe(e.uid())
-                        : Users.describe(e.uid()));
+                        ? namespaceLimitName(e) + "user namespace " + e.userNamespaceInum() + " of " + enrichment.user(e.uid())
+                        : enrichment.user(e.uid()));
                 if (a.cause == Cause.RLIMIT_NPROC) {
                     String ownPath = snapshot.getPidsCgroupsCount() > 0 ? snapshot.getPidsCgroups(0).getPath() : null;
                     scope.setKnob(LimitKnobs.rlimitNproc(e.rlimitNproc(), ownPath, failing, e.uid()));
@@ -292,7 +293,7 @@ public final class FailureAssembler {
                 }
             }
             case RLIMIT_NPROC -> {
-                list.add("ucount.nproc", Users.describe(e.uid()), e.nprocCount(), e.rlimitNproc(), "at_or_above_limit");
+                list.add("ucount.nproc", enrichment.user(e.uid()), e.nprocCount(), e.rlimitNproc(), "at_or_above_limit");
                 if ((e.evidence() & EventLayout.EV_RLIMIT_NPROC_OVER) != 0) {
                     list.add("hook.is_rlimit_overlimit", "UCOUNT_RLIMIT_NPROC", 1, 0, "returned");
                 }
@@ -347,7 +348,7 @@ public final class FailureAssembler {
      * The failed allocation: the kernel's own report line, the cache, the order and the GFP flags by
      * name, whether fault injection made it fail, and each zone's free pages against its watermarks.
      */
-    private static void allocationEvidence(RawEvent e, Attribution a, EvidenceList list) {
+    private void allocationEvidence(RawEvent e, Attribution a, EvidenceList list) {
         AllocationFailure failure = e.allocationFailure();
         boolean slab = a.cause == Cause.SLAB_ALLOCATION_FAILURE;
         if (!failure.report().isEmpty()) {
@@ -370,7 +371,7 @@ public final class FailureAssembler {
             list.add("fault_injection", failure.injector(), 1, 0, "injected");
         }
         int order = Math.max(0, failure.order());
-        for (MemoryZones.Zone zone : readZones()) {
+        for (MemoryZones.Zone zone : enrichment.zones()) {
             list.add("zone.free_pages", zone.label() + " (watermarks min " + zone.minPages() + ", low "
                     + zone.lowPages() + ", high " + zone.highPages() + " pages)", zone.freePages(), zone.minPages(),
                     zone.watermarkRelation());
@@ -382,18 +383,8 @@ public final class FailureAssembler {
         }
     }
 
-    private static List<MemoryZones.Zone> readZones() {
-        try {
-            return MemoryZones.parse(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/zoneinfo")),
-                    java.nio.file.Files.readString(java.nio.file.Path.of("/proc/buddyinfo")));
-        } catch (java.io.IOException | RuntimeException e) {
-            return List.of(); // not readable here (a container without /proc/zoneinfo): no zone evidence
-        }
-    }
-
-    /** Loads and exercises the /proc and cgroup scanning code before the first failure needs it. */
+    /** Loads the container classes before the first failure needs them (the enrichment stage indexes the rest). */
     void warmUp() {
-        processes.onSystem(false);
         if (containers != null) { // loads the container classes without asking the runtime index about a fake id
             String path = "/kubepods/burstable/pod00000000-0000-4000-8000-000000000000/docker-" + "0".repeat(64) + ".scope";
             Container fake = ContainerRuntimes.build(dev.forktrace.containers.CgroupIdentity.parse(path), null);
@@ -402,29 +393,19 @@ public final class FailureAssembler {
             LimitKnobs.pidsLimit(path, fake, null, 1);
             LimitKnobs.rlimitNproc(1, path, fake, 0);
         }
-        for (CgroupPaths.Hierarchy hierarchy : CgroupPaths.Hierarchy.values()) {
-            if (cgroups.mount(hierarchy) != null) {
-                cgroups.find(hierarchy, -1); // indexes the hierarchy once
-            }
-        }
     }
 
     private List<Offender> offenders(RawEvent e, Attribution a, boolean byMemory) {
-        return switch (a.scopeKind) {
-            case CGROUP -> {
-                CgroupPaths.Cgroup cgroup = a.scopeLevel >= 0 ? cgroups.find(Hierarchy.PIDS, e.pidsCgroupId(a.scopeLevel)) : null;
-                yield cgroup == null ? List.of() : processes.inCgroup(cgroup.directory(), false);
-            }
-            case MEMCG -> {
-                CgroupPaths.Cgroup cgroup = cgroups.find(Hierarchy.MEMORY, e.memcgId());
-                yield cgroup == null ? List.of() : processes.inCgroup(cgroup.directory(), true);
-            }
-            case USER -> processes.ofUser(e.uid());
-            case PID_NAMESPACE -> processes.inPidNamespace(e.pidNamespaceInum(a.scopeLevel),
+        Enrichment.Scan scan = switch (a.scopeKind) {
+            case CGROUP -> a.scopeLevel >= 0 ? new Enrichment.Scan(ScopeKind.CGROUP, e.pidsCgroupId(a.scopeLevel), false) : null;
+            case MEMCG -> e.memcgId() != 0 ? new Enrichment.Scan(ScopeKind.MEMCG, e.memcgId(), true) : null;
+            case USER -> new Enrichment.Scan(ScopeKind.USER, e.uid(), false);
+            case PID_NAMESPACE -> new Enrichment.Scan(ScopeKind.PID_NAMESPACE, e.pidNamespaceInum(a.scopeLevel),
                     e.pidNamespaceLevel(a.scopeLevel) == 0);
-            case SYSTEM -> processes.onSystem(byMemory);
-            default -> List.of();
+            case SYSTEM -> new Enrichment.Scan(ScopeKind.SYSTEM, 0, byMemory);
+            default -> null;
         };
+        return scan == null ? List.of() : enrichment.offenders(scan);
     }
 
     /** Small builder for evidence rows. */
