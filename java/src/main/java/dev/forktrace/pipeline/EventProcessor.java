@@ -29,9 +29,13 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     private final RawEvent raw = new RawEvent();
     private final Attribution attribution = new Attribution();
     private final Attributor attributor = new Attributor();
-    /** How long an event may wait for its enrichment: a few ranking scans of /proc on a busy machine. */
-    static final long HOLD_NANOS = 100_000_000L;
+    /** How long an event may wait for its enrichment: one ranking period, a few scans of /proc on a busy machine. */
+    static final long HOLD_NANOS = 250_000_000L;
     static final int HOLD_MAX = 4096;
+    /** Lines written between flushes while one drain goes on: ~1 ms of work at the consumer's rate. */
+    static final int FLUSH_EVERY = 128;
+    private int sinceBatchEnd;
+    private final long holdNanos;
     private final FailureAssembler assembler;
     private final Enrichment enrichment;
     private final java.util.ArrayDeque<Held> held = new java.util.ArrayDeque<>();
@@ -53,6 +57,12 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     }
 
     public EventProcessor(FailureAssembler assembler, List<FailureSink> sinks, Summary summary) {
+        this(assembler, sinks, summary, HOLD_NANOS);
+    }
+
+    /** @param holdNanos how long an event may wait for its enrichment */
+    EventProcessor(FailureAssembler assembler, List<FailureSink> sinks, Summary summary, long holdNanos) {
+        this.holdNanos = holdNanos;
         this.assembler = assembler;
         this.enrichment = assembler.enrichment();
         this.outputs = new Outputs(sinks);
@@ -82,7 +92,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
         }
         MemorySegment copy = MemorySegment.ofArray(new long[(length + 7) / 8]); // long[]: 8-byte aligned like the ring
         MemorySegment.copy(ring, offset, copy, 0, length);
-        held.addLast(new Held(copy, system, System.nanoTime() + HOLD_NANOS));
+        held.addLast(new Held(copy, system, System.nanoTime() + holdNanos));
     }
 
     /** Attributes, enriches and delivers one event; false (nothing delivered) when its enrichment is missing and it may wait. */
@@ -134,7 +144,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
         }
     }
 
-    /** Delivers every held event, waiting at most HOLD_NANOS for their enrichment (at the end of a capture). */
+    /** Delivers every held event, waiting at most the hold for their enrichment (at the end of a capture). */
     public void flushHeld() {
         while (!held.isEmpty()) {
             releaseHeld();
@@ -172,6 +182,10 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     /** Writes one failure to every sink (directly, or when the joiner releases it); a failing sink is left out. */
     public void deliver(ForkFailure failure) {
         outputs.accept(failure);
+        if (++sinceBatchEnd >= FLUSH_EVERY) {
+            outputs.endOfBatch(); // a long drain (a backlog after a pause) writes as it goes, not only at its end
+            sinceBatchEnd = 0;
+        }
     }
 
     /** The sinks, with what failed among them. */
@@ -200,6 +214,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     public void endOfBatch() {
         releaseHeld();
         outputs.endOfBatch();
+        sinceBatchEnd = 0;
     }
 
     /** Java agent reports are joined into failures from now on (null: none). */
