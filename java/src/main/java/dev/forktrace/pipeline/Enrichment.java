@@ -62,7 +62,9 @@ public final class Enrichment implements AutoCloseable {
     private volatile SystemState system;
     private final Map<Scan, Slot<List<Offender>>> rankings = new ConcurrentHashMap<>();
     private final Map<Integer, Slot<ProcessFacts>> processFacts = new ConcurrentHashMap<>();
-    private final Map<CgroupKey, Long> cgroupAbsentSince = new ConcurrentHashMap<>(); // 0: requested
+    /** When a walk did not find the id (System.nanoTime), or one of the two sentinels: a walk is requested. */
+    private final Map<CgroupKey, Long> cgroupAbsentSince = new ConcurrentHashMap<>();
+    private static final long FIRST_WALK = Long.MIN_VALUE, REWALK = Long.MIN_VALUE + 1;
     private volatile Map<Integer, String> users = Map.of();
     private volatile long usersReadAt;
     private volatile boolean userMissed;
@@ -139,12 +141,15 @@ public final class Enrichment implements AutoCloseable {
         }
         CgroupKey key = new CgroupKey(hierarchy, id);
         Long absentSince = cgroupAbsentSince.get(key);
-        if (absentSince == null || absentSince != 0 && System.nanoTime() - absentSince > CGROUP_ABSENT_NANOS) {
-            cgroupAbsentSince.put(key, 0L);
+        if (absentSince == null) { // never looked for: worth waiting for the walk
+            cgroupAbsentSince.put(key, FIRST_WALK);
             request(key);
             missed = true;
-        } else if (absentSince == 0) {
+        } else if (absentSince == FIRST_WALK) {
             missed = true; // requested, the walk has not answered yet
+        } else if (absentSince != REWALK && System.nanoTime() - absentSince > CGROUP_ABSENT_NANOS) {
+            cgroupAbsentSince.put(key, REWALK); // looked for again, without holding events for a cgroup likely gone
+            request(key);
         }
         return null; // looked for and not there: gone
     }
