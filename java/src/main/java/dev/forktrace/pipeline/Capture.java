@@ -127,12 +127,13 @@ public final class Capture {
             if (ready) {
                 ring.drain(processor);
             }
-            processor.endOfBatch(); // releases the failures whose enrichment is in, to the joiner too
+            processor.releaseHeld(); // the failures whose enrichment is in, to the joiner too
             if (joiner != null && !processor.holding()) {
                 // Reports wait in the joiner's inbox while failures wait for their enrichment (a bounded
                 // while): polled now, a report could time out before its failure reached the joiner.
                 joiner.poll(processor::deliver);
             }
+            processor.endOfBatch();
             holding = joiner != null && joiner.busy() || processor.holding();
             rounds++;
             if (System.nanoTime() >= nextStats) {
