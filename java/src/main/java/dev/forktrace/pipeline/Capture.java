@@ -9,7 +9,6 @@ import dev.forktrace.output.FailureSink;
 import dev.forktrace.proto.v1.Stats;
 import dev.forktrace.system.CgroupPaths;
 import dev.forktrace.system.ProcessInspector;
-import dev.forktrace.system.SystemStateReader;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -30,6 +29,7 @@ public final class Capture {
     private final LongSupplier collapsed;
     private final Summary summary = new Summary();
     private final EventProcessor processor;
+    private final Enrichment enrichment;
     private final long[] counters = new long[EventLayout.CNT_SLOTS];
     private JavaJoiner joiner;
     private volatile long rounds; // poll-loop iterations completed, for flush() on other threads
@@ -58,8 +58,13 @@ public final class Capture {
         this.sinks = sinks;
         this.collapsed = collapsed;
         long wallMinusMonotonic = Instant.now().toEpochMilli() * 1_000_000L - Libc.monotonicNanos();
-        this.processor = new EventProcessor(new SystemStateReader(),
-                new FailureAssembler(cgroups, new ProcessInspector(), wallMinusMonotonic, this.containers), sinks, summary);
+        // The stages: ring drain (run) -> decode and attribute -> enrichment, read from snapshots its own
+        // thread keeps fresh -> the failure -> sinks. watch, run and the Java API differ only in their sinks.
+        ProcessInspector processes = new ProcessInspector(java.nio.file.Path.of("/proc"), 0);
+        processes.identifyContainers(this.containers::forPath);
+        this.enrichment = new Enrichment(cgroups, processes).start();
+        this.processor = new EventProcessor(new FailureAssembler(enrichment, wallMinusMonotonic, this.containers), sinks,
+                summary);
         processor.warmUp();
     }
 
@@ -114,16 +119,22 @@ public final class Capture {
             if (joiner != null && joiner.busy()) {
                 waitMillis = Math.min(waitMillis, 10); // a held failure is written soon after its report
             }
+            if (processor.holding()) {
+                waitMillis = 1; // an event waits for its enrichment, which the enrichment thread reads now
+            }
             boolean ready = ring.await((int) waitMillis);
             deliverHeadroom();
             if (ready) {
                 ring.drain(processor);
             }
-            if (joiner != null) {
+            processor.releaseHeld(); // the failures whose enrichment is in, to the joiner too
+            if (joiner != null && !processor.holding()) {
+                // Reports wait in the joiner's inbox while failures wait for their enrichment (a bounded
+                // while): polled now, a report could time out before its failure reached the joiner.
                 joiner.poll(processor::deliver);
             }
             processor.endOfBatch();
-            holding = joiner != null && joiner.busy();
+            holding = joiner != null && joiner.busy() || processor.holding();
             rounds++;
             if (System.nanoTime() >= nextStats) {
                 nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
@@ -133,6 +144,7 @@ public final class Capture {
             }
         }
         ring.drain(processor); // what arrived before the stop is delivered, not lost
+        processor.flushHeld();
         processor.endOfBatch();
     }
 
@@ -150,9 +162,11 @@ public final class Capture {
     public void finish() throws IOException {
         deliverHeadroom();
         ring().drain(processor);
+        processor.flushHeld();
         if (joiner != null) {
             joiner.flush(processor::deliver);
         }
+        enrichment.close();
         session.readCounters(counters);
         readSignatures();
         containers.close();
@@ -195,6 +209,11 @@ public final class Capture {
 
     public void printSummary(PrintStream out) {
         summary.print(out, counters, processor.malformed());
+        if (processor.late() > 0) { // said, since their offenders or names are missing
+            out.println("forktrace: " + processor.late() + " failures were written without some of their enrichment"
+                    + " (offenders, cgroup paths or process facts not read within "
+                    + EventProcessor.HOLD_NANOS / 1_000_000 + " ms)");
+        }
     }
 
     /** Kernel counters as last read (EventLayout.CNT_*). */

@@ -15,8 +15,15 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
- * The per-event path: ring record -> zero-copy view -> attribution -> diagnosis -> sinks, which encode
- * it straight to bytes. One instance runs on the single consumer thread; nothing here is shared.
+ * The per-event path: ring record -> zero-copy view -> attribution -> enrichment (published snapshots)
+ * -> diagnosis -> sinks, which encode it straight to bytes. One instance runs on the single consumer thread; nothing here is shared.
+ *
+ * <p>An event whose enrichment is not published yet (the first failure of a new scope, cgroup or
+ * process) is copied and held, and every event behind it too so the stream keeps its order, until the
+ * enrichment thread answers or {@link #HOLD_NANOS} pass; then it goes out with what is known then. The
+ * hold is bounded in time and in size ({@link #HOLD_MAX} records, at most ~4 MB): past either, the oldest
+ * goes out without the missing facts and is counted in {@link #late()}. Waiting is cheaper than the
+ * alternative: without the hold, the first failure of every scope would carry no offenders.
  */
 public final class EventProcessor implements RingBuffer.RecordHandler {
     private final RawEvent raw = new RawEvent();
@@ -24,8 +31,18 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     private final Attributor attributor = new Attributor();
     /** The one diagnosis the sinks read per event; refilled by the next. */
     private final Diagnosis diagnosis = new Diagnosis();
-    private final SystemStateReader systemState;
+    /** How long an event may wait for its enrichment: one ranking period, a few scans of /proc on a busy machine. */
+    static final long HOLD_NANOS = 250_000_000L;
+    static final int HOLD_MAX = 4096;
+    /** Lines written between flushes while one drain goes on: ~1 ms of work at the consumer's rate. */
+    static final int FLUSH_EVERY = 128;
+    private int sinceBatchEnd;
+    private final long holdNanos;
     private final FailureAssembler assembler;
+    private final Enrichment enrichment;
+    private final java.util.ArrayDeque<Held> held = new java.util.ArrayDeque<>();
+    private long heldPublished; // the enrichment's answer count when the held head was last tried
+    private long late;
     private final Outputs outputs;
     private final Summary summary;
     private final java.util.function.Consumer<ForkFailure> deliver = this::deliver;
@@ -33,10 +50,23 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     private long sequence;
     private long malformed;
 
-    public EventProcessor(SystemStateReader systemState, FailureAssembler assembler, List<FailureSink> sinks,
-            Summary summary) {
-        this.systemState = systemState;
+    /** An event copied out of the ring to wait for its enrichment, with the limits as they were when it arrived. */
+    private record Held(MemorySegment record, SystemState system, long deadline) {}
+
+    /** The form the JMH fixtures use: the system state now comes from the assembler's enrichment stage. */
+    public EventProcessor(SystemStateReader unused, FailureAssembler assembler, List<FailureSink> sinks, Summary summary) {
+        this(assembler, sinks, summary);
+    }
+
+    public EventProcessor(FailureAssembler assembler, List<FailureSink> sinks, Summary summary) {
+        this(assembler, sinks, summary, HOLD_NANOS);
+    }
+
+    /** @param holdNanos how long an event may wait for its enrichment */
+    EventProcessor(FailureAssembler assembler, List<FailureSink> sinks, Summary summary, long holdNanos) {
+        this.holdNanos = holdNanos;
         this.assembler = assembler;
+        this.enrichment = assembler.enrichment();
         this.outputs = new Outputs(sinks);
         this.summary = summary;
     }
@@ -47,10 +77,38 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             malformed++; // a record from another producer or layout: counted, never misread
             return;
         }
-        raw.copyOf(ring, offset); // every field is read: one copy, then plain array loads
-        SystemState system = systemState.current();
+        if (!held.isEmpty()) {
+            releaseHeld();
+        }
+        SystemState system = enrichment.system();
+        if (held.isEmpty()) {
+            raw.copyOf(ring, offset); // every field is read: one copy, then plain array loads
+            long answered = enrichment.published(); // before the lookups: an answer during them is not missed
+            if (process(raw, system, false)) {
+                return;
+            }
+            heldPublished = answered;
+        }
+        if (held.size() >= HOLD_MAX) {
+            releaseHeld(true);
+        }
+        MemorySegment copy = MemorySegment.ofArray(new long[(length + 7) / 8]); // long[]: 8-byte aligned like the ring
+        MemorySegment.copy(ring, offset, copy, 0, length);
+        held.addLast(new Held(copy, system, System.nanoTime() + holdNanos));
+    }
+
+    /** Attributes, enriches and delivers one event; false (nothing delivered) when its enrichment is missing and it may wait. */
+    private boolean process(RawEvent raw, SystemState system, boolean late) {
         attributor.attribute(raw, system, attribution);
-        Diagnosis d = assembler.diagnose(++sequence, raw, attribution, system, diagnosis);
+        enrichment.beginEvent();
+        Diagnosis d = assembler.diagnose(sequence + 1, raw, attribution, system, diagnosis);
+        if (enrichment.missed()) {
+            if (!late) {
+                return false;
+            }
+            this.late++;
+        }
+        sequence++;
         summary.record(d);
         SignatureTally tally = summary.signatures();
         tally.delivered(tally.scratch().of(raw), d.cause(), d.scopeKind(), d.scopeName());
@@ -58,7 +116,54 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             joiner.offer(d.toForkFailure(), deliver); // may hold it for the Java agent's report: a copy it keeps
         } else {
             outputs.accept(d);
+            written();
         }
+        return true;
+    }
+
+    /** Delivers the held events that are now complete or whose time is up, in order. */
+    public void releaseHeld() {
+        releaseHeld(false);
+    }
+
+    private void releaseHeld(boolean oldestRegardless) {
+        long now = System.nanoTime();
+        boolean force = oldestRegardless;
+        while (!held.isEmpty()) {
+            Held head = held.peekFirst();
+            boolean expired = force || now - head.deadline() >= 0;
+            long answered = enrichment.published();
+            if (!expired && answered == heldPublished) {
+                return; // nothing new published: the head is still incomplete
+            }
+            raw.copyOf(head.record(), 0);
+            if (!process(raw, head.system(), expired)) {
+                heldPublished = answered;
+                return;
+            }
+            held.removeFirst();
+            force = false;
+        }
+    }
+
+    /** Delivers every held event, waiting at most the hold for their enrichment (at the end of a capture). */
+    public void flushHeld() {
+        while (!held.isEmpty()) {
+            releaseHeld();
+            if (!held.isEmpty()) {
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+            }
+        }
+    }
+
+    /** Whether events wait for their enrichment. */
+    public boolean holding() {
+        return !held.isEmpty();
+    }
+
+    /** Events that went out without some of their enrichment (it was not read within the hold). */
+    public long late() {
+        return late;
     }
 
     /** The cause and scope of a signature no delivered failure had, attributed from the signature alone. */
@@ -68,7 +173,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             signature.writeEvent(event);
             RawEvent synthetic = new RawEvent().wrap(event, 0);
             Attribution verdict = new Attribution();
-            SystemState system = systemState.current();
+            SystemState system = enrichment.system();
             attributor.attribute(synthetic, system, verdict);
             ForkFailure failure = assembler.assemble(0, synthetic, verdict, system);
             return new SignatureTally.Verdict(failure.getCause(), failure.getScope().getKind(),
@@ -79,6 +184,14 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     /** Writes one failure to every sink (directly, or when the joiner releases it); a failing sink is left out. */
     public void deliver(ForkFailure failure) {
         outputs.accept(failure);
+        written();
+    }
+
+    private void written() {
+        if (++sinceBatchEnd >= FLUSH_EVERY) {
+            outputs.endOfBatch(); // a long drain (a backlog after a pause) writes as it goes, not only at its end
+            sinceBatchEnd = 0;
+        }
     }
 
     /** The sinks, with what failed among them. */
@@ -88,18 +201,17 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
 
     /**
      * Runs one all-zero record through attribution and assembly without delivering it, so the classes
-     * of the per-event path are loaded before the first real failure: offenders are read from /proc when
-     * a failure arrives, and a process that exits right after it must still be there to be named.
+     * of the per-event path are loaded before the first real failure is attributed.
      */
     public void warmUp() {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment zero = arena.allocate(EventLayout.EVENT_SIZE, 8);
             raw.wrap(zero, 0);
-            attributor.attribute(raw, systemState.current(), attribution);
-            ForkFailure failure = assembler.assemble(0, raw, attribution, systemState.current());
+            attributor.attribute(raw, enrichment.system(), attribution);
+            ForkFailure failure = assembler.assemble(0, raw, attribution, enrichment.system());
             assembler.warmUp();
             new dev.forktrace.output.FailureJson(java.io.Writer.nullWriter()).write(failure); // the JSON sink's first call
-            Diagnosis d = assembler.diagnose(0, raw, attribution, systemState.current(), new Diagnosis());
+            Diagnosis d = assembler.diagnose(0, raw, attribution, enrichment.system(), new Diagnosis());
             new dev.forktrace.output.DiagnosisJson().encodeLine(d); // and the encoders' first calls
             new dev.forktrace.stream.DiagnosisProto().encode(d);
         } catch (IOException e) {
@@ -109,7 +221,9 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
 
     /** Tells the sinks that the ring is drained, so line-oriented outputs flush once per batch. */
     public void endOfBatch() {
+        releaseHeld();
         outputs.endOfBatch();
+        sinceBatchEnd = 0;
     }
 
     /** Java agent reports are joined into failures from now on (null: none). */

@@ -34,41 +34,35 @@ import java.util.List;
  */
 public final class FailureAssembler {
     private static final long PAGE = 4096;
-    /** How long a cgroup id's path is reused, as long as CgroupPaths remembers a miss. */
-    private static final long PATH_MEMO_NANOS = 1_000_000_000L;
-    private final CgroupPaths cgroups;
-    private final ProcessInspector processes;
+    private final Enrichment enrichment;
     private final long wallMinusMonotonicNanos;
     private final ContainerRuntimes containers; // null: no container identity
     private final String pidsMount;
     private final CommMemo comm = new CommMemo(EventLayout.COMM);
     private final CommMemo processComm = new CommMemo(EventLayout.PROCESS_COMM);
-    private final PathMemo pidsPaths = new PathMemo(Hierarchy.PIDS);
-    private final PathMemo memoryPaths = new PathMemo(Hierarchy.MEMORY);
     private long lastCloneFlags = -1;
     private List<String> lastCloneFlagNames;
     private final KnobMemo pidsKnob = new KnobMemo();
     private final KnobMemo nprocKnob = new KnobMemo();
     private final MessageMemo messages = new MessageMemo();
-    private int lastUid = -1;
-    private long lastUidAt;
-    private String lastUser;
 
+    /** With its own started enrichment stage over these (the JMH fixtures' form). */
     public FailureAssembler(CgroupPaths cgroups, ProcessInspector processes, long wallMinusMonotonicNanos) {
-        this(cgroups, processes, wallMinusMonotonicNanos, null);
+        this(new Enrichment(cgroups, processes).start(), wallMinusMonotonicNanos, null);
     }
 
-    public FailureAssembler(CgroupPaths cgroups, ProcessInspector processes, long wallMinusMonotonicNanos,
-            ContainerRuntimes containers) {
-        this.cgroups = cgroups;
-        this.processes = processes;
+    /** @param enrichment where the facts read from files come from (published snapshots: no lookup blocks) */
+    public FailureAssembler(Enrichment enrichment, long wallMinusMonotonicNanos, ContainerRuntimes containers) {
+        this.enrichment = enrichment;
         this.wallMinusMonotonicNanos = wallMinusMonotonicNanos;
         this.containers = containers;
-        Path mount = cgroups.mount(Hierarchy.PIDS);
+        Path mount = enrichment.mount(Hierarchy.PIDS);
         this.pidsMount = mount == null ? null : mount.toString();
-        if (containers != null) {
-            processes.identifyContainers(containers::forPath);
-        }
+    }
+
+    /** The enrichment stage this assembler reads (its misses decide whether an event is held for a moment). */
+    Enrichment enrichment() {
+        return enrichment;
     }
 
     /** The failure as an immutable message (a fresh diagnosis, copied): for callers that keep it. */
@@ -78,7 +72,7 @@ public final class FailureAssembler {
 
     /** Fills {@code d} (the consumer thread's reused diagnosis) with this failure; returns it. */
     public Diagnosis diagnose(long sequence, RawEvent e, Attribution a, SystemState system, Diagnosis d) {
-        // Offenders first: they are read from /proc, and the holder of a limit may exit any moment.
+        // The offenders are the enrichment stage's latest ranking of the scope (at most 250 ms old).
         boolean byMemory = isMemory(a.cause);
         List<Offender> offenders = offenders(e, a, byMemory);
         long wall = e.ktimeNanos() + wallMinusMonotonicNanos;
@@ -113,14 +107,14 @@ public final class FailureAssembler {
         snapshot(e, system, d);
         Container container = failingContainer(e, d);
         d.container = container;
-        int nsPid = e.nsTgid() != 0 ? e.nsTgid() : processes.nsPid(e.pid(), d.processComm);
+        int nsPid = e.nsTgid() != 0 ? e.nsTgid() : enrichment.nsPid(e.pid(), d.processComm);
         d.nsPid = Math.max(nsPid, 0);
         scope(e, a, d, container);
         d.evidenceCount = 0;
         evidence(e, a, d, system);
         d.offenders = offenders;
         d.offenderRanking = byMemory ? "memory" : "tasks";
-        d.javaMain = processes.javaMain(e.pid(), d.processComm);
+        d.javaMain = enrichment.javaMain(e.pid(), d.processComm);
         d.message = messages.explain(d, a.errnoMisleading);
         return d;
     }
@@ -177,11 +171,10 @@ public final class FailureAssembler {
         }
         int levels = e.pidsCgroupDepth();
         d.pidsCgroupCount = levels;
-        long now = levels > 0 || e.memcgId() != 0 ? System.nanoTime() : 0;
         for (int i = 0; i < levels; i++) {
             long id = e.pidsCgroupId(i);
             d.pidsCgroupIds[i] = id;
-            d.pidsCgroupPaths[i] = pidsPaths.describe(id, now);
+            d.pidsCgroupPaths[i] = enrichment.cgroupPath(Hierarchy.PIDS, id);
             d.pidsCurrent[i] = e.pidsCounter(i);
             d.pidsLimit[i] = e.pidsLimit(i);
             d.pidsEvents[i] = e.pidsEvents(i);
@@ -192,7 +185,7 @@ public final class FailureAssembler {
         d.hasMemcg = e.memcgId() != 0;
         if (d.hasMemcg) {
             d.memcgId = e.memcgId();
-            d.memcgPath = memoryPaths.describe(e.memcgId(), now);
+            d.memcgPath = enrichment.cgroupPath(Hierarchy.MEMORY, e.memcgId());
             d.memcgUsageBytes = e.memcgUsagePages() * PAGE;
             d.memcgMaxBytes = e.memcgMaxPages() * PAGE;
             d.memcgFailcnt = e.memcgFailcnt();
@@ -237,7 +230,7 @@ public final class FailureAssembler {
             return containers.forCgroup(d.memcgId, d.memcgPath);
         }
         return e.cgroupId() == 0 ? null
-                : containers.forCgroup(e.cgroupId(), cgroups.describe(Hierarchy.UNIFIED, e.cgroupId()));
+                : containers.forCgroup(e.cgroupId(), enrichment.cgroupPath(Hierarchy.UNIFIED, e.cgroupId()));
     }
 
     private void scope(RawEvent e, Attribution a, Diagnosis d, Container failing) {
@@ -382,7 +375,7 @@ public final class FailureAssembler {
      * The failed allocation: the kernel's own report line, the cache, the order and the GFP flags by
      * name, whether fault injection made it fail, and each zone's free pages against its watermarks.
      */
-    private static void allocationEvidence(RawEvent e, Attribution a, Diagnosis list) {
+    private void allocationEvidence(RawEvent e, Attribution a, Diagnosis list) {
         AllocationFailure failure = e.allocationFailure();
         boolean slab = a.cause == Cause.SLAB_ALLOCATION_FAILURE;
         if (!failure.report().isEmpty()) {
@@ -405,7 +398,7 @@ public final class FailureAssembler {
             list.addEvidence("fault_injection", failure.injector(), 1, 0, "injected");
         }
         int order = Math.max(0, failure.order());
-        for (MemoryZones.Zone zone : readZones()) {
+        for (MemoryZones.Zone zone : enrichment.zones()) {
             list.addEvidence("zone.free_pages", zone.label() + " (watermarks min " + zone.minPages() + ", low "
                     + zone.lowPages() + ", high " + zone.highPages() + " pages)", zone.freePages(), zone.minPages(),
                     zone.watermarkRelation());
@@ -417,18 +410,8 @@ public final class FailureAssembler {
         }
     }
 
-    private static List<MemoryZones.Zone> readZones() {
-        try {
-            return MemoryZones.parse(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/zoneinfo")),
-                    java.nio.file.Files.readString(java.nio.file.Path.of("/proc/buddyinfo")));
-        } catch (java.io.IOException | RuntimeException e) {
-            return List.of(); // not readable here (a container without /proc/zoneinfo): no zone evidence
-        }
-    }
-
-    /** Loads and exercises the /proc and cgroup scanning code before the first failure needs it. */
+    /** Loads the container classes before the first failure needs them (the enrichment stage indexes the rest). */
     void warmUp() {
-        processes.onSystem(false);
         if (containers != null) { // loads the container classes without asking the runtime index about a fake id
             String path = "/kubepods/burstable/pod00000000-0000-4000-8000-000000000000/docker-" + "0".repeat(64) + ".scope";
             Container fake = ContainerRuntimes.build(dev.forktrace.containers.CgroupIdentity.parse(path), null);
@@ -437,40 +420,24 @@ public final class FailureAssembler {
             LimitKnobs.pidsLimit(path, fake, null, 1);
             LimitKnobs.rlimitNproc(1, path, fake, 0);
         }
-        for (CgroupPaths.Hierarchy hierarchy : CgroupPaths.Hierarchy.values()) {
-            if (cgroups.mount(hierarchy) != null) {
-                cgroups.find(hierarchy, -1); // indexes the hierarchy once
-            }
-        }
     }
 
     private List<Offender> offenders(RawEvent e, Attribution a, boolean byMemory) {
-        return switch (a.scopeKind) {
-            case CGROUP -> {
-                CgroupPaths.Cgroup cgroup = a.scopeLevel >= 0 ? cgroups.find(Hierarchy.PIDS, e.pidsCgroupId(a.scopeLevel)) : null;
-                yield cgroup == null ? List.of() : processes.inCgroup(cgroup.directory(), false);
-            }
-            case MEMCG -> {
-                CgroupPaths.Cgroup cgroup = cgroups.find(Hierarchy.MEMORY, e.memcgId());
-                yield cgroup == null ? List.of() : processes.inCgroup(cgroup.directory(), true);
-            }
-            case USER -> processes.ofUser(e.uid());
-            case PID_NAMESPACE -> processes.inPidNamespace(e.pidNamespaceInum(a.scopeLevel),
+        Enrichment.Scan scan = switch (a.scopeKind) {
+            case CGROUP -> a.scopeLevel >= 0 ? new Enrichment.Scan(ScopeKind.CGROUP, e.pidsCgroupId(a.scopeLevel), false) : null;
+            case MEMCG -> e.memcgId() != 0 ? new Enrichment.Scan(ScopeKind.MEMCG, e.memcgId(), true) : null;
+            case USER -> new Enrichment.Scan(ScopeKind.USER, e.uid(), false);
+            case PID_NAMESPACE -> new Enrichment.Scan(ScopeKind.PID_NAMESPACE, e.pidNamespaceInum(a.scopeLevel),
                     e.pidNamespaceLevel(a.scopeLevel) == 0);
-            case SYSTEM -> processes.onSystem(byMemory);
-            default -> List.of();
+            case SYSTEM -> new Enrichment.Scan(ScopeKind.SYSTEM, 0, byMemory);
+            default -> null;
         };
+        return scan == null ? List.of() : enrichment.offenders(scan);
     }
 
-    /** Users.describe, kept for the last uid for a second (it builds "uid N" anew for a uid without a name). */
+    /** "uid 1000 (alice)" as the enrichment stage last read /etc/passwd (the same instance each time). */
     private String user(int uid) {
-        long now = System.nanoTime();
-        if (lastUser == null || uid != lastUid || now - lastUidAt > PATH_MEMO_NANOS) {
-            lastUser = Users.describe(uid);
-            lastUid = uid;
-            lastUidAt = now;
-        }
-        return lastUser;
+        return enrichment.user(uid);
     }
 
     /** A comm string kept while the kernel's 16 bytes stay the same (a storm is one process failing again). */
@@ -493,34 +460,6 @@ public final class FailureAssembler {
                 high = h;
             }
             return value;
-        }
-    }
-
-    /**
-     * Cgroup paths by id, direct-mapped, each kept for a second (CgroupPaths remembers a miss as long): the
-     * same instance each time, so the encoders reuse its bytes. A cgroup's id is never reused.
-     */
-    private final class PathMemo {
-        private static final int SLOTS = 64;
-        private final Hierarchy hierarchy;
-        private final long[] ids = new long[SLOTS];
-        private final long[] since = new long[SLOTS];
-        private final String[] paths = new String[SLOTS];
-
-        PathMemo(Hierarchy hierarchy) {
-            this.hierarchy = hierarchy;
-        }
-
-        String describe(long id, long now) {
-            int slot = (int) (id ^ id >>> 17) & (SLOTS - 1);
-            if (paths[slot] != null && ids[slot] == id && now - since[slot] < PATH_MEMO_NANOS) {
-                return paths[slot];
-            }
-            String path = cgroups.describe(hierarchy, id);
-            ids[slot] = id;
-            since[slot] = now;
-            paths[slot] = path;
-            return path;
         }
     }
 

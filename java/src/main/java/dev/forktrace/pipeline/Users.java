@@ -14,25 +14,31 @@ public final class Users {
 
     private Users() {}
 
+    /** uid to "uid 1000 (alice)" for every user of /etc/passwd now (empty when it cannot be read). */
+    public static Map<Integer, String> read() {
+        Map<Integer, String> names = new HashMap<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/etc/passwd"))) {
+                String[] fields = line.split(":");
+                if (fields.length > 2) {
+                    try {
+                        int user = Integer.parseInt(fields[2]);
+                        names.putIfAbsent(user, "uid " + user + " (" + fields[0] + ")");
+                    } catch (NumberFormatException e) {
+                        // a malformed line names nobody
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // without /etc/passwd the uid alone names the user
+        }
+        return names;
+    }
+
     public static synchronized String describe(int uid) {
         if (names == null) {
             readAt = System.nanoTime();
-            names = new HashMap<>();
-            try {
-                for (String line : Files.readAllLines(Path.of("/etc/passwd"))) {
-                    String[] fields = line.split(":");
-                    if (fields.length > 2) {
-                        try {
-                            int user = Integer.parseInt(fields[2]);
-                            names.putIfAbsent(user, "uid " + user + " (" + fields[0] + ")");
-                        } catch (NumberFormatException e) {
-                            // a malformed line names nobody
-                        }
-                    }
-                }
-            } catch (IOException e) {
-                // without /etc/passwd the uid alone names the user
-            }
+            names = read();
         }
         String described = names.get(uid); // built once: a storm describes the same user thousands of times
         if (described == null) {

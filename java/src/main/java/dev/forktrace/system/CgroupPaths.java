@@ -51,7 +51,7 @@ public final class CgroupPaths {
     public CgroupPaths(Map<Hierarchy, Path> mounts) {
         this.mounts = mounts;
         for (Hierarchy h : Hierarchy.values()) {
-            byId.put(h, new HashMap<>());
+            byId.put(h, new java.util.concurrent.ConcurrentHashMap<>()); // read without the lock by known()
         }
     }
 
@@ -155,6 +155,14 @@ public final class CgroupPaths {
             }
         }
         return cgroup;
+    }
+
+    /**
+     * The cgroup with this id as last indexed, or null: never walks the hierarchy, never blocks (for the
+     * consumer thread; {@link #find} walks when the id is new).
+     */
+    public Cgroup known(Hierarchy hierarchy, long id) {
+        return byId.get(hierarchy).get(id);
     }
 
     /** Every cgroup path of a hierarchy as it is now (one fresh walk). */

@@ -23,10 +23,11 @@ import java.util.regex.Pattern;
 public final class ProcessInspector {
     public static final int MAX_OFFENDERS = 5;
     private static final int CMDLINE_MAX = 160;
-    private static final long CACHE_NANOS = 250_000_000L;
+    private static final long DEFAULT_CACHE_NANOS = 250_000_000L;
     private static final Pattern CONTAINER_ID = Pattern.compile("([0-9a-f]{64})");
 
     private final Path proc;
+    private final long cacheNanos;
     private final Map<String, CachedRanking> cache = new HashMap<>();
 
     private static final int JVM_CACHE_MAX = 1024;
@@ -42,7 +43,13 @@ public final class ProcessInspector {
     private record CachedJvm(long readAt, String processComm, String main) {}
 
     public ProcessInspector(Path proc) {
+        this(proc, DEFAULT_CACHE_NANOS);
+    }
+
+    /** @param cacheNanos how long an answer is reused; 0 for a caller that keeps its own snapshots (every call reads) */
+    public ProcessInspector(Path proc, long cacheNanos) {
         this.proc = proc;
+        this.cacheNanos = cacheNanos;
     }
 
     public ProcessInspector() {
@@ -61,7 +68,7 @@ public final class ProcessInspector {
     public int nsPid(int pid, String processComm) {
         long now = System.nanoTime();
         CachedJvm hit = nsPids.get(pid);
-        if (hit != null && now - hit.readAt() < CACHE_NANOS && hit.processComm().equals(processComm)) {
+        if (hit != null && now - hit.readAt() < cacheNanos && hit.processComm().equals(processComm)) {
             return Integer.parseInt(hit.main());
         }
         if (nsPids.size() >= JVM_CACHE_MAX) {
@@ -125,7 +132,7 @@ public final class ProcessInspector {
     private List<Offender> cached(String key, java.util.function.Supplier<List<Offender>> scan) {
         long now = System.nanoTime();
         CachedRanking hit = cache.get(key);
-        if (hit != null && now - hit.readAt() < CACHE_NANOS) {
+        if (hit != null && now - hit.readAt() < cacheNanos) {
             return hit.offenders();
         }
         if (cache.size() > 256) {
@@ -268,7 +275,7 @@ public final class ProcessInspector {
     public String javaMain(int pid, String processComm) {
         long now = System.nanoTime();
         CachedJvm hit = jvms.get(pid);
-        if (hit != null && now - hit.readAt() < CACHE_NANOS && hit.processComm().equals(processComm)) {
+        if (hit != null && now - hit.readAt() < cacheNanos && hit.processComm().equals(processComm)) {
             return hit.main();
         }
         if (jvms.size() >= JVM_CACHE_MAX) {

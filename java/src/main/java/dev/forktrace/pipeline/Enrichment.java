@@ -1,0 +1,352 @@
+package dev.forktrace.pipeline;
+
+import dev.forktrace.attribution.MemoryZones;
+import dev.forktrace.attribution.SystemState;
+import dev.forktrace.proto.v1.Offender;
+import dev.forktrace.proto.v1.ScopeKind;
+import dev.forktrace.system.CgroupPaths;
+import dev.forktrace.system.CgroupPaths.Hierarchy;
+import dev.forktrace.system.ProcessInspector;
+import dev.forktrace.system.SystemStateReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The facts of a failure that live in files rather than in the kernel record: cgroup paths, offender
+ * rankings, per-process facts (pid in its namespace, JVM main), user names, memory zones and the global
+ * limits. A background thread reads them and publishes immutable snapshots; the consumer thread only
+ * looks them up, so the drain never waits on /proc or cgroupfs.
+ *
+ * <p>A fact not published yet (a new cgroup, scope or process) is requested from the thread and the
+ * lookup returns what a failed read returned before ("cgroup id N", no offenders), marking the event
+ * as {@link #missed()}: the consumer holds such an event briefly for the fact (see EventProcessor)
+ * rather than write it without the offenders of the moment. Facts in use are re-read on the same
+ * periods the consumer-side caches had (rankings and process facts 250 ms, limits 100 ms), and dropped
+ * when unused for {@link #IDLE_NANOS}.
+ */
+public final class Enrichment implements AutoCloseable {
+    static final long RANKING_REFRESH_NANOS = 250_000_000L;
+    static final long PROCESS_REFRESH_NANOS = 250_000_000L;
+    static final long SYSTEM_REFRESH_NANOS = 100_000_000L;
+    static final long ZONES_REFRESH_NANOS = 100_000_000L;
+    static final long USERS_REREAD_NANOS = 1_000_000_000L;
+    /** An id the hierarchy walk did not find is not looked for again for this long (cgroups come and go). */
+    static final long CGROUP_ABSENT_NANOS = 1_000_000_000L;
+    static final long IDLE_NANOS = 5_000_000_000L;
+    private static final int PROCESS_SLOTS_MAX = 4096;
+
+    /** Whose processes an offender ranking ranks: a pids cgroup or memcg id, a uid, a pid namespace inode, or the system. */
+    record Scan(ScopeKind kind, long id, boolean flag) {}
+
+    /** A published value and when the consumer last asked for it; value null: requested, not read yet. */
+    private static final class Slot<T> {
+        volatile T value;
+        volatile long readAt;
+        volatile long usedAt;
+        volatile boolean queued;
+    }
+
+    /** What /proc says of one process, for the comm it had when asked (a pid reused under another comm is a miss). */
+    record ProcessFacts(String processComm, int nsPid, String javaMain) {}
+
+    private record CgroupKey(Hierarchy hierarchy, long id) {}
+
+    private final CgroupPaths cgroups;
+    private final ProcessInspector processes; // the refresher's alone: it keeps no cache of its own
+    private final SystemStateReader systemReader;
+    private volatile SystemState system;
+    private final Map<Scan, Slot<List<Offender>>> rankings = new ConcurrentHashMap<>();
+    private final Map<Integer, Slot<ProcessFacts>> processFacts = new ConcurrentHashMap<>();
+    /** When a walk did not find the id (System.nanoTime), or one of the two sentinels: a walk is requested. */
+    private final Map<CgroupKey, Long> cgroupAbsentSince = new ConcurrentHashMap<>();
+    private static final long FIRST_WALK = Long.MIN_VALUE, REWALK = Long.MIN_VALUE + 1;
+    private volatile Map<Integer, String> users = Map.of();
+    private volatile long usersReadAt;
+    private volatile boolean userMissed;
+    private final Slot<List<MemoryZones.Zone>> zones = new Slot<>();
+    private final ConcurrentLinkedQueue<Object> requests = new ConcurrentLinkedQueue<>();
+    private final Path proc;
+    private volatile long published; // how many requests the refresher has answered
+    private volatile boolean closed;
+    private Thread refresher;
+    private boolean missed; // consumer thread only
+
+    public Enrichment(CgroupPaths cgroups, ProcessInspector processes) {
+        this(cgroups, processes, Path.of("/proc"));
+    }
+
+    Enrichment(CgroupPaths cgroups, ProcessInspector processes, Path proc) {
+        this.cgroups = cgroups;
+        this.processes = processes;
+        this.proc = proc;
+        this.systemReader = new SystemStateReader(proc);
+        this.system = systemReader.current();
+    }
+
+    /** Indexes the cgroup hierarchies and /etc/passwd on the calling thread, then starts the refresher. */
+    public Enrichment start() {
+        for (Hierarchy hierarchy : Hierarchy.values()) {
+            if (cgroups.mount(hierarchy) != null) {
+                cgroups.find(hierarchy, -1); // indexes the hierarchy once
+            }
+        }
+        users = Users.read();
+        usersReadAt = System.nanoTime();
+        processes.onSystem(false); // loads the /proc scanning code before the first failure needs it
+        refresher = Thread.ofPlatform().daemon().name("forktrace-enrichment").start(this::refreshLoop);
+        return this;
+    }
+
+    // ---- the consumer's side: lookups that never block and never read a file
+
+    /** Clears the missed mark before an event's lookups. */
+    void beginEvent() {
+        missed = false;
+    }
+
+    /** Whether a lookup since {@link #beginEvent} found its fact not yet published (it is requested). */
+    boolean missed() {
+        return missed;
+    }
+
+    /** How many requests the refresher has answered: when it moves, a held event may now be complete. */
+    long published() {
+        return published;
+    }
+
+    /** The global limits as last read (at most {@link #SYSTEM_REFRESH_NANOS} old). */
+    public SystemState system() {
+        return system;
+    }
+
+    public Path mount(Hierarchy hierarchy) {
+        return cgroups.mount(hierarchy);
+    }
+
+    /** The cgroup's path, or "cgroup id N" when it is gone (or not indexed yet: then requested, and missed). */
+    public String cgroupPath(Hierarchy hierarchy, long id) {
+        CgroupPaths.Cgroup cgroup = cgroup(hierarchy, id);
+        return cgroup != null ? cgroup.path() : "cgroup id " + id;
+    }
+
+    private CgroupPaths.Cgroup cgroup(Hierarchy hierarchy, long id) {
+        CgroupPaths.Cgroup cgroup = cgroups.known(hierarchy, id);
+        if (cgroup != null || cgroups.mount(hierarchy) == null) {
+            return cgroup;
+        }
+        CgroupKey key = new CgroupKey(hierarchy, id);
+        Long absentSince = cgroupAbsentSince.get(key);
+        if (absentSince == null) { // never looked for: worth waiting for the walk
+            cgroupAbsentSince.put(key, FIRST_WALK);
+            request(key);
+            missed = true;
+        } else if (absentSince == FIRST_WALK) {
+            missed = true; // requested, the walk has not answered yet
+        } else if (absentSince != REWALK && System.nanoTime() - absentSince > CGROUP_ABSENT_NANOS) {
+            cgroupAbsentSince.put(key, REWALK); // looked for again, without holding events for a cgroup likely gone
+            request(key);
+        }
+        return null; // looked for and not there: gone
+    }
+
+    /** The processes holding the scope's resource as last ranked, or an empty list when not ranked yet (missed). */
+    public List<Offender> offenders(Scan scan) {
+        Slot<List<Offender>> slot = rankings.computeIfAbsent(scan, k -> new Slot<>());
+        slot.usedAt = System.nanoTime();
+        List<Offender> ranked = slot.value;
+        if (ranked == null) {
+            request(slot, new RankRequest(scan, slot));
+            missed = true;
+            return List.of();
+        }
+        return ranked;
+    }
+
+    /** The pid's facts as last read; null when not read yet for this comm (requested, missed). */
+    private ProcessFacts process(int pid, String processComm) {
+        Slot<ProcessFacts> slot = processFacts.get(pid);
+        if (slot == null) {
+            if (processFacts.size() >= PROCESS_SLOTS_MAX) { // a pid storm: read nothing rather than grow without end
+                return null;
+            }
+            slot = processFacts.computeIfAbsent(pid, k -> new Slot<>());
+        }
+        slot.usedAt = System.nanoTime();
+        ProcessFacts facts = slot.value;
+        if (facts == null || !facts.processComm().equals(processComm)) {
+            slot.value = null; // a pid reused by another program: its old facts are not this one's
+            request(slot, new ProcessRequest(pid, processComm, slot));
+            missed = true;
+            return null;
+        }
+        return facts;
+    }
+
+    private record ProcessRequest(int pid, String processComm, Slot<ProcessFacts> slot) {}
+
+    private record RankRequest(Scan scan, Slot<List<Offender>> slot) {}
+
+    /** The pid as its own pid namespace sees it; 0 when gone or not read yet. */
+    public int nsPid(int pid, String processComm) {
+        ProcessFacts facts = process(pid, processComm);
+        return facts == null ? 0 : facts.nsPid();
+    }
+
+    /** The main class or jar when the process is a JVM, else null (also when not read yet). */
+    public String javaMain(int pid, String processComm) {
+        ProcessFacts facts = process(pid, processComm);
+        return facts == null ? null : facts.javaMain();
+    }
+
+    /**
+     * "uid 1000 (alice)", or "uid N" for a uid /etc/passwd did not have when last read. Not a miss: a
+     * user created in the last second is named at the next re-read, which an unknown uid asks for.
+     */
+    public String user(int uid) {
+        String name = users.get(uid);
+        if (name == null) {
+            userMissed = true;
+            return "uid " + uid;
+        }
+        return name;
+    }
+
+    /** Each zone's free pages and watermarks as last read; empty when not read yet (requested, missed). */
+    public List<MemoryZones.Zone> zones() {
+        zones.usedAt = System.nanoTime();
+        List<MemoryZones.Zone> read = zones.value;
+        if (read == null) {
+            request(zones, zones);
+            missed = true;
+            return List.of();
+        }
+        return read;
+    }
+
+    private void request(Slot<?> slot, Object what) {
+        if (!slot.queued) {
+            slot.queued = true;
+            request(what);
+        }
+    }
+
+    private void request(Object what) {
+        requests.add(what);
+        LockSupport.unpark(refresher);
+    }
+
+    // ---- the refresher thread
+
+    private void refreshLoop() {
+        long systemReadAt = System.nanoTime();
+        while (!closed) {
+            try {
+                for (Object what; (what = requests.poll()) != null; ) {
+                    answer(what);
+                    published++;
+                }
+                long now = System.nanoTime();
+                if (now - systemReadAt >= SYSTEM_REFRESH_NANOS) {
+                    system = systemReader.current();
+                    systemReadAt = now;
+                }
+                if (userMissed && now - usersReadAt >= USERS_REREAD_NANOS) {
+                    userMissed = false;
+                    users = Users.read();
+                    usersReadAt = now;
+                }
+                refreshInUse(now);
+            } catch (RuntimeException e) {
+                // one unreadable fact must not end the refreshing of all the others
+            }
+            LockSupport.parkNanos(this, 10_000_000L); // woken at once by a request
+        }
+    }
+
+    private void answer(Object what) {
+        long now = System.nanoTime();
+        switch (what) {
+            case CgroupKey key -> {
+                if (cgroups.find(key.hierarchy(), key.id()) != null) {
+                    cgroupAbsentSince.remove(key);
+                } else {
+                    cgroupAbsentSince.put(key, System.nanoTime());
+                }
+            }
+            case RankRequest r -> publish(r.slot(), rank(r.scan()), now);
+            case ProcessRequest p -> publish(p.slot(), readProcess(p.pid(), p.processComm()), now);
+            default -> publish(zones, readZones(), now); // the zones slot itself
+        }
+    }
+
+    private static <T> void publish(Slot<T> slot, T value, long readAt) {
+        slot.readAt = readAt;
+        slot.value = value;
+        slot.queued = false;
+    }
+
+    /** Re-reads what was used lately and is older than its period; forgets what was not used for IDLE_NANOS. */
+    private void refreshInUse(long now) {
+        for (var entry : rankings.entrySet()) {
+            Slot<List<Offender>> slot = entry.getValue();
+            if (now - slot.usedAt > IDLE_NANOS) {
+                rankings.remove(entry.getKey(), slot);
+            } else if (slot.value != null && now - slot.readAt >= RANKING_REFRESH_NANOS) {
+                publish(slot, rank(entry.getKey()), System.nanoTime());
+            }
+        }
+        for (var entry : processFacts.entrySet()) {
+            Slot<ProcessFacts> slot = entry.getValue();
+            ProcessFacts facts = slot.value;
+            if (now - slot.usedAt > IDLE_NANOS) {
+                processFacts.remove(entry.getKey(), slot);
+            } else if (facts != null && now - slot.readAt >= PROCESS_REFRESH_NANOS) {
+                publish(slot, readProcess(entry.getKey(), facts.processComm()), System.nanoTime());
+            }
+        }
+        if (zones.value != null) {
+            if (now - zones.usedAt > IDLE_NANOS) {
+                zones.value = null;
+            } else if (now - zones.readAt >= ZONES_REFRESH_NANOS) {
+                publish(zones, readZones(), System.nanoTime());
+            }
+        }
+    }
+
+    private List<Offender> rank(Scan scan) {
+        return switch (scan.kind()) {
+            case CGROUP, MEMCG -> {
+                CgroupPaths.Cgroup cgroup = cgroups.find(scan.kind() == ScopeKind.CGROUP ? Hierarchy.PIDS : Hierarchy.MEMORY,
+                        scan.id());
+                yield cgroup == null ? List.of() : processes.inCgroup(cgroup.directory(), scan.flag());
+            }
+            case USER -> processes.ofUser((int) scan.id());
+            case PID_NAMESPACE -> processes.inPidNamespace(scan.id(), scan.flag());
+            case SYSTEM -> processes.onSystem(scan.flag());
+            default -> List.of();
+        };
+    }
+
+    private ProcessFacts readProcess(int pid, String processComm) {
+        return new ProcessFacts(processComm, processes.nsPid(pid, processComm), processes.javaMain(pid, processComm));
+    }
+
+    private List<MemoryZones.Zone> readZones() {
+        try {
+            return MemoryZones.parse(Files.readString(proc.resolve("zoneinfo")), Files.readString(proc.resolve("buddyinfo")));
+        } catch (java.io.IOException | RuntimeException e) {
+            return List.of(); // not readable here (a container without /proc/zoneinfo): no zone evidence
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        LockSupport.unpark(refresher);
+    }
+}

@@ -1,0 +1,121 @@
+package dev.forktrace.pipeline;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.output.FailureSink;
+import dev.forktrace.proto.v1.ForkFailure;
+import dev.forktrace.proto.v1.Offender;
+import dev.forktrace.system.CgroupPaths;
+import dev.forktrace.system.ProcessInspector;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The consumer never reads /proc: an event whose offenders are not ranked yet waits (with the events
+ * behind it, in order) for the enrichment thread, and goes out without them, counted, when the hold ends.
+ */
+class EnrichmentHoldTest {
+    private static final int UID = 61300;
+    @TempDir
+    Path proc;
+    private final Arena arena = Arena.ofAuto();
+    private final List<ForkFailure> written = new CopyOnWriteArrayList<>();
+
+    /** RLIMIT_NPROC: the user's offenders are its processes, which only a scan of /proc finds. */
+    private MemorySegment nprocEvent(int tgid) {
+        MemorySegment e = arena.allocate(EventLayout.EVENT_SIZE, 8);
+        e.set(JAVA_INT, EventLayout.PID, tgid);
+        e.set(JAVA_INT, EventLayout.UID, UID);
+        e.set(JAVA_INT, EventLayout.ERROR, -11);
+        e.set(JAVA_INT, EventLayout.EVIDENCE, EventLayout.EV_ENTRY_SNAPSHOT);
+        e.set(JAVA_LONG, EventLayout.RLIMIT_NPROC, 2);
+        e.set(JAVA_LONG, EventLayout.NPROC_COUNT, 2);
+        e.set(JAVA_INT, EventLayout.PIDNS_DEPTH, 1);
+        e.set(JAVA_INT, EventLayout.PIDNS + EventLayout.PIDNS_PID_ALLOCATED, EventLayout.PIDNS_ADDING | 200);
+        return e;
+    }
+
+    private void process(int pid, int threads) throws IOException {
+        Path dir = Files.createDirectories(proc.resolve(Integer.toString(pid)));
+        Files.writeString(dir.resolve("status"), "Name:\tworker\nPPid:\t1\nUid:\t" + UID + "\t" + UID + "\t" + UID + "\t"
+                + UID + "\nThreads:\t" + threads + "\n");
+        Files.writeString(dir.resolve("comm"), "worker\n");
+        Files.writeString(dir.resolve("cmdline"), "worker\0");
+    }
+
+    private EventProcessor processor(Enrichment enrichment, long holdNanos) {
+        FailureSink sink = new FailureSink() {
+            @Override
+            public void accept(ForkFailure failure) {
+                written.add(failure);
+            }
+
+            @Override
+            public void close() {}
+        };
+        return new EventProcessor(new FailureAssembler(enrichment, 0, null), List.of(sink), new Summary(), holdNanos);
+    }
+
+    private Enrichment enrichment() {
+        return new Enrichment(new CgroupPaths(Map.of()), new ProcessInspector(proc, 0), proc);
+    }
+
+    private static void offer(EventProcessor processor, MemorySegment event) {
+        processor.onRecord(event, 0, (int) event.byteSize());
+    }
+
+    @Test
+    void anEventWaitsForItsOffendersAndTheEventsBehindItKeepTheirOrder() throws Exception {
+        process(4100, 7);
+        Enrichment enrichment = enrichment(); // not started: nothing is read until start()
+        // a hold longer than any wait here: on a loaded machine the thread may take a while to answer
+        EventProcessor processor = processor(enrichment, 60_000_000_000L);
+        offer(processor, nprocEvent(4100));
+        offer(processor, nprocEvent(4101));
+        assertTrue(written.isEmpty(), "no failure goes out before its offenders are ranked");
+        assertTrue(processor.holding());
+        enrichment.start();
+        try {
+            long giveUp = System.nanoTime() + 30_000_000_000L; // bounds a hang only
+            while (written.size() < 2 && System.nanoTime() < giveUp) {
+                processor.releaseHeld();
+                Thread.sleep(1);
+            }
+            assertEquals(List.of(1L, 2L), written.stream().map(ForkFailure::getSequence).toList());
+            assertEquals(List.of(4100, 4101), written.stream().map(ForkFailure::getPid).toList());
+            for (ForkFailure f : written) {
+                assertEquals(List.of(4100), f.getOffendersList().stream().map(Offender::getPid).toList());
+                assertEquals(7, f.getOffenders(0).getTasks());
+            }
+            assertEquals(0, processor.late());
+            assertFalse(processor.holding());
+        } finally {
+            enrichment.close();
+        }
+    }
+
+    @Test
+    void anEventWhoseFactsAreNotReadWithinTheHoldGoesOutWithoutThemAndIsCounted() throws Exception {
+        process(4100, 7);
+        Enrichment enrichment = enrichment(); // never started: the ranking is never published
+        EventProcessor processor = processor(enrichment, 50_000_000L);
+        offer(processor, nprocEvent(4100));
+        processor.flushHeld();
+        assertEquals(1, written.size());
+        assertEquals(0, written.get(0).getOffendersCount());
+        assertEquals(1, processor.late());
+    }
+}
