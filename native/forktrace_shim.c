@@ -136,6 +136,7 @@ struct ft_session {
 	struct bpf_link *links[MAX_LINKS];
 	int link_count;
 	struct ft_hook_status hooks[FT_HOOK_COUNT];
+	bool tree; /* cfg.filter_tree: the process-tree programs are part of this session */
 };
 
 /* ---- feature probes (the libbpf-tools way: try the real thing on a tiny program) ---- */
@@ -501,6 +502,7 @@ API int ft_open(const char *bpf_object_path, const struct ft_config *cfg, int ti
 			return err;
 		libbpf_log[0] = 0;
 		choose_tiers(s, tier_request, hot, cfg->filter_tree != 0, ceiling, refused);
+		s->tree = cfg->filter_tree != 0;
 		err = bpf_object__load(s->obj);
 		if (!err) {
 			*out = s;
@@ -623,7 +625,7 @@ API int ft_hooks(struct ft_session *s, struct ft_hook_status *out, int max)
 
 	for (int h = 0; h < FT_HOOK_COUNT && n < max; h++) {
 		/* the process-tree programs are part of a session only when it traces a tree */
-		if (h == FT_HOOK_PROCESS_TREE && !s->hooks[h].attached)
+		if (h == FT_HOOK_PROCESS_TREE && !s->tree)
 			continue;
 		out[n++] = s->hooks[h];
 	}
