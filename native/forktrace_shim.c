@@ -26,9 +26,6 @@
 static __thread char last_error[4096];
 /* libbpf's warnings for the call in progress: the useful part of a load failure (newest kept). */
 static __thread char libbpf_log[16384];
-/* The program named by libbpf's last "prog 'NAME': BPF program load failed" line. */
-static __thread char failed_prog_name[64];
-
 static int fail(int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -42,17 +39,10 @@ static int print_to_log(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	static __thread char line[16384]; /* a verifier log arrives as one message */
 	size_t used = strlen(libbpf_log), length;
-	const char *at, *end;
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
 	vsnprintf(line, sizeof(line), fmt, ap);
-	at = strstr(line, "prog '");
-	end = at ? strstr(at + 6, "': BPF program load failed") : NULL;
-	if (end && (size_t)(end - at - 6) < sizeof(failed_prog_name)) {
-		memcpy(failed_prog_name, at + 6, end - at - 6);
-		failed_prog_name[end - at - 6] = 0;
-	}
 	length = strlen(line);
 	if (length >= sizeof(libbpf_log)) { /* keep the end, where the verifier says why */
 		memmove(line, line + length - sizeof(libbpf_log) + 1, sizeof(libbpf_log));
@@ -75,62 +65,79 @@ API const char *ft_last_error(void)
 	return last_error;
 }
 
-/* One design hook and how it is covered: the programs of each tier, the choice, why. */
+#define MAX_HOOK_PROGS 6
+#define TIERS (FT_TIER_FENTRY + 1)
+
+/*
+ * One design hook: the programs of each tier (index enum ft_tier), by name in forktrace.bpf.c. A tier is
+ * usable for a hook when every one of its programs probes as loadable here (tracepoint tier: when its
+ * first program's event exists; the others are the syscalls an architecture may lack, like fork).
+ */
 struct hook {
-	const char *name;
-	const char *function;        /* kernel function probed by the fentry/kprobe flavours */
-	const char *fentry_progs[2]; /* entry and exit programs, NULL when absent */
-	const char *kprobe_progs[2];
-	const char *tracepoint_progs[8];
-	const char *opt_in;          /* attached only with FT_OPEN_MEMORY_HOOKS: why (a hot path), else NULL */
-	int tier;                    /* chosen: enum ft_tier, or -1 none */
-	char note[256];
+	const char *progs[TIERS][MAX_HOOK_PROGS];
+	const char *opt_in; /* attached only with FT_OPEN_MEMORY_HOOKS: why (a hot path), else NULL */
 };
+
+static const struct hook hook_table[FT_HOOK_COUNT] = {
+	[FT_HOOK_SYSCALLS] = { {
+		[FT_TIER_TRACEPOINT] = { "tp_exit_clone", "tp_enter_clone", "tp_enter_clone3", "tp_enter_fork",
+					 "tp_enter_vfork" },
+		[FT_TIER_KPROBE] = { "kp_kernel_clone", "kr_kernel_clone", "kp_clone", "kr_clone", "kp_clone3", "kr_clone3" },
+		[FT_TIER_FENTRY] = { "fe_kernel_clone", "fx_kernel_clone", "fe_clone", "fx_clone", "fe_clone3", "fx_clone3" },
+	} },
+	[FT_HOOK_COPY_PROCESS] = { { [FT_TIER_KPROBE] = { "kp_copy_process", "kr_copy_process" },
+				     [FT_TIER_FENTRY] = { "fe_copy_process", "fx_copy_process" } } },
+	[FT_HOOK_ALLOC_PID] = { { [FT_TIER_KPROBE] = { "kr_alloc_pid" }, [FT_TIER_FENTRY] = { "fx_alloc_pid" } } },
+	[FT_HOOK_PIDS_CAN_FORK] = { { [FT_TIER_KPROBE] = { "kr_pids_can_fork" }, [FT_TIER_FENTRY] = { "fx_pids_can_fork" } } },
+	[FT_HOOK_SLAB_OUT_OF_MEMORY] = { { [FT_TIER_KPROBE] = { "kp_slab_oom" }, [FT_TIER_FENTRY] = { "fe_slab_oom" } } },
+	[FT_HOOK_IS_RLIMIT_OVERLIMIT] = { { [FT_TIER_KPROBE] = { "kp_rlimit_over", "kr_rlimit_over" },
+					    [FT_TIER_FENTRY] = { "fx_rlimit_over" } } },
+	[FT_HOOK_PAGE_COUNTER_TRY_CHARGE] = {
+		{ [FT_TIER_KPROBE] = { "kp_page_counter", "kr_page_counter" }, [FT_TIER_FENTRY] = { "fx_page_counter" } },
+		"it runs on every memory charge; memcg refusals are confirmed by memcg event counters instead" },
+	[FT_HOOK_VM_ENOUGH_MEMORY] = {
+		{ [FT_TIER_KPROBE] = { "kr_vm_enough" }, [FT_TIER_FENTRY] = { "fx_vm_enough" } },
+		"it runs on every accountable mmap; overcommit refusals are confirmed by the kernel's "
+		"ratelimited warning instead, else inferred" },
+	[FT_HOOK_SHOULD_FAILSLAB] = {
+		{ [FT_TIER_KPROBE] = { "kp_should_failslab", "kr_should_failslab" },
+		  [FT_TIER_FENTRY] = { "fx_should_failslab" } },
+		"it runs on every slab allocation (kernels with CONFIG_FAILSLAB); failslab's own message "
+		"(verbose) confirms an injected failure instead" },
+	[FT_HOOK_SHOULD_FAIL_ALLOC_PAGE] = {
+		{ [FT_TIER_KPROBE] = { "kp_should_fail_page", "kr_should_fail_page" },
+		  [FT_TIER_FENTRY] = { "fx_should_fail_page" } },
+		"it runs on every page allocation (kernels with CONFIG_FAIL_PAGE_ALLOC); fail_page_alloc's own "
+		"message (verbose) confirms an injected failure instead" },
+	[FT_HOOK_CONSOLE] = { { [FT_TIER_TRACEPOINT] = { "tpb_console" } } },
+	[FT_HOOK_PROCESS_TREE] = { { [FT_TIER_TRACEPOINT] = { "tpb_fork", "tpb_exit" } } },
+};
+
+/* Tracepoints a program is attached to besides its own section's: one exit program serves four syscalls. */
+static const struct {
+	const char *prog, *category, *event;
+} extra_attach_points[] = {
+	{ "tp_exit_clone", "syscalls", "sys_exit_clone3" },
+	{ "tp_exit_clone", "syscalls", "sys_exit_fork" },
+	{ "tp_exit_clone", "syscalls", "sys_exit_vfork" },
+};
+#define EXTRA_ATTACH_POINTS (sizeof(extra_attach_points) / sizeof(extra_attach_points[0]))
+
+/* The functions doctor's feature report probes for the fentry and kprobe tiers. */
+static const char *const probed_functions[] = {
+	"kernel_clone", "__x64_sys_clone", "__x64_sys_clone3", "copy_process", "alloc_pid", "pids_can_fork",
+	"slab_out_of_memory", "is_rlimit_overlimit", "page_counter_try_charge", "__vm_enough_memory",
+	"should_failslab", "should_fail_alloc_page",
+};
+#define PROBED_FUNCTIONS (sizeof(probed_functions) / sizeof(probed_functions[0]))
 
 struct ft_session {
 	struct bpf_object *obj;
 	struct bpf_link *links[MAX_LINKS];
 	int link_count;
-	struct hook *hooks;
-	int hook_count;
-	bool tree;
+	struct ft_hook_status hooks[FT_HOOK_COUNT];
+	bool tree; /* cfg.filter_tree: the process-tree programs are part of this session */
 };
-
-static struct hook hook_table[] = {
-	{ "syscalls", "kernel_clone", { "fe_kernel_clone", "fx_kernel_clone" }, { "kp_kernel_clone", "kr_kernel_clone" },
-	  { "tp_enter_clone", "tp_exit_clone", "tp_enter_clone3", "tp_exit_clone3", "tp_enter_fork", "tp_exit_fork",
-	    "tp_enter_vfork", "tp_exit_vfork" } },
-	{ "copy_process", "copy_process", { "fe_copy_process", "fx_copy_process" }, { "kp_copy_process", "kr_copy_process" },
-	  {} },
-	{ "alloc_pid", "alloc_pid", { NULL, "fx_alloc_pid" }, { NULL, "kr_alloc_pid" }, {} },
-	{ "pids_can_fork", "pids_can_fork", { NULL, "fx_pids_can_fork" }, { NULL, "kr_pids_can_fork" }, {} },
-	{ "slab_out_of_memory", "slab_out_of_memory", { "fe_slab_oom", NULL }, { "kp_slab_oom", NULL }, {} },
-	{ "is_rlimit_overlimit", "is_rlimit_overlimit", { NULL, "fx_rlimit_over" }, { "kp_rlimit_over", "kr_rlimit_over" },
-	  {} },
-	{ "page_counter_try_charge", "page_counter_try_charge", { NULL, "fx_page_counter" },
-	  { "kp_page_counter", "kr_page_counter" }, {},
-	  .opt_in = "it runs on every memory charge; memcg refusals are confirmed by memcg event counters instead" },
-	{ "__vm_enough_memory", "__vm_enough_memory", { NULL, "fx_vm_enough" }, { NULL, "kr_vm_enough" }, {},
-	  .opt_in = "it runs on every accountable mmap; overcommit refusals are confirmed by the kernel's "
-		    "ratelimited warning instead, else inferred" },
-	{ "should_failslab", "should_failslab", { NULL, "fx_should_failslab" },
-	  { "kp_should_failslab", "kr_should_failslab" }, {},
-	  .opt_in = "it runs on every slab allocation (kernels with CONFIG_FAILSLAB); failslab's own message "
-		    "(verbose) confirms an injected failure instead" },
-	{ "should_fail_alloc_page", "should_fail_alloc_page", { NULL, "fx_should_fail_page" },
-	  { "kp_should_fail_page", "kr_should_fail_page" }, {},
-	  .opt_in = "it runs on every page allocation (kernels with CONFIG_FAIL_PAGE_ALLOC); fail_page_alloc's own "
-		    "message (verbose) confirms an injected failure instead" },
-	{ "console", NULL, {}, {}, { "tpb_console" } },
-};
-#define HOOK_COUNT (sizeof(hook_table) / sizeof(hook_table[0]))
-/* The clone/clone3 wrappers' programs, which go with the "syscalls" hook: fentry pair, then kprobe pair. */
-static const char *wrapper_progs[] = { "fe_clone", "fx_clone", "kp_clone", "kr_clone",
-				       "fe_clone3", "fx_clone3", "kp_clone3", "kr_clone3" };
-#define WRAPPER_PROGS (sizeof(wrapper_progs) / sizeof(wrapper_progs[0]))
-/* The functions the fentry/kprobe flavours of the "syscalls" hook need, all three. */
-static const char *syscall_functions[] = { "kernel_clone", "__x64_sys_clone", "__x64_sys_clone3" };
-#define SYSCALL_FUNCTIONS 3
 
 /* ---- feature probes (the libbpf-tools way: try the real thing on a tiny program) ---- */
 
@@ -143,15 +150,15 @@ static struct btf *vmlinux_btf(void)
 	return libbpf_get_error(btf) ? NULL : btf;
 }
 
-/* 0 when an fexit program can be loaded for this function, else the negative errno. */
-static int probe_fentry(const char *function)
+/* 0 when a tracing program of this attach type (fentry, fexit) loads for this function, else -errno. */
+static int probe_tracing(const char *function, enum bpf_attach_type type)
 {
 	struct btf *btf = vmlinux_btf();
 	struct bpf_insn insns[] = {
 		{ .code = 0xb7, .dst_reg = 0, .imm = 0 }, /* r0 = 0 */
 		{ .code = 0x95 },                         /* exit */
 	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FEXIT);
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = type);
 	int id, fd;
 
 	if (!btf)
@@ -167,28 +174,49 @@ static int probe_fentry(const char *function)
 	return 0;
 }
 
+static bool kprobes_supported(void)
+{
+	return access(TRACEFS "/kprobe_events", F_OK) == 0 || access("/sys/kernel/debug/tracing/kprobe_events", F_OK) == 0;
+}
+
+/*
+ * Which of the functions are kprobe-able text symbols: found[i] for functions[i]. One pass over
+ * /proc/kallsyms for all of them (it has ~150,000 lines; a pass per function was most of a TCG guest's
+ * start-up on the kprobe tier).
+ */
+static int find_text_symbols(const char *const *functions, int count, bool *found)
+{
+	char line[512];
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	for (int i = 0; i < count; i++)
+		found[i] = false;
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *type = strchr(line, ' '), *name, *end;
+		if (!type || (type[1] != 't' && type[1] != 'T') || type[2] != ' ')
+			continue;
+		name = type + 3;
+		end = name + strcspn(name, " \t\n");
+		*end = 0;
+		for (int i = 0; i < count; i++)
+			if (!found[i] && strcmp(name, functions[i]) == 0)
+				found[i] = true;
+	}
+	fclose(f);
+	return 0;
+}
+
 /* 0 when kprobes exist and the function is a kprobe-able symbol, else the negative errno. */
 static int probe_kprobe(const char *function)
 {
-	char line[512], wanted[256];
-	FILE *f;
-	int found = -ENOENT;
+	bool found;
 
-	if (access(TRACEFS "/kprobe_events", F_OK) != 0 && access("/sys/kernel/debug/tracing/kprobe_events", F_OK) != 0)
+	if (!kprobes_supported())
 		return -EOPNOTSUPP;
-	f = fopen("/proc/kallsyms", "r");
-	if (!f)
-		return -errno;
-	snprintf(wanted, sizeof(wanted), " %s\n", function);
-	while (fgets(line, sizeof(line), f)) {
-		char *space = strchr(line, ' ');
-		if (space && (space[1] == 't' || space[1] == 'T') && strstr(line, wanted)) {
-			found = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return found;
+	int err = find_text_symbols(&function, 1, &found);
+	return err ? err : found ? 0 : -ENOENT;
 }
 
 static bool probe_tp_btf(const char *event)
@@ -236,82 +264,172 @@ static int write_config(struct bpf_object *obj, const struct ft_config *cfg)
 	return fail(-ENOENT, "the BPF object has no .rodata section for its configuration");
 }
 
-static void set_autoload(struct bpf_object *obj, const char *name, bool on)
-{
-	struct bpf_program *prog;
+/* The kprobe-able functions among the object's kprobe/kretprobe programs, found in one kallsyms pass. */
+#define MAX_KPROBE_FUNCTIONS 48
+struct kprobe_targets {
+	bool read;
+	int error; /* -EOPNOTSUPP without kprobes, else a kallsyms read error, else 0 */
+	int count;
+	const char *functions[MAX_KPROBE_FUNCTIONS];
+	bool found[MAX_KPROBE_FUNCTIONS];
+};
 
-	if (!name)
-		return;
-	prog = bpf_object__find_program_by_name(obj, name);
-	if (prog)
-		bpf_program__set_autoload(prog, on);
+static const char *after_prefix(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(text, prefix, n) == 0 ? text + n : NULL;
 }
 
-static bool tier_allowed(int request, int tier)
+static int probe_kprobe_target(struct bpf_object *obj, struct kprobe_targets *k, const char *function)
 {
-	if (request == FT_TIER_AUTO)
+	if (!k->read) {
+		struct bpf_program *prog;
+		k->read = true;
+		k->error = kprobes_supported() ? 0 : -EOPNOTSUPP;
+		bpf_object__for_each_program(prog, obj) {
+			const char *sec = bpf_program__section_name(prog), *f;
+			if (((f = after_prefix(sec, "kprobe/")) || (f = after_prefix(sec, "kretprobe/"))) &&
+			    k->count < MAX_KPROBE_FUNCTIONS)
+				k->functions[k->count++] = f;
+		}
+		if (!k->error)
+			k->error = find_text_symbols(k->functions, k->count, k->found);
+	}
+	if (k->error)
+		return k->error;
+	for (int i = 0; i < k->count; i++)
+		if (strcmp(k->functions[i], function) == 0)
+			return k->found[i] ? 0 : -ENOENT;
+	return -ENOENT;
+}
+
+static bool tracepoint_exists(const char *category_event)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), TRACEFS "/events/%s", category_event);
+	if (access(path, F_OK) == 0)
 		return true;
-	/* A forced tier uses that tier, and tracepoints where a hook has no such flavour. */
-	return tier == request;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/%s", category_event);
+	return access(path, F_OK) == 0;
 }
 
-/* Decide each hook's tier and set autoload for every program accordingly. */
-static void choose_tiers(struct ft_session *s, int request, bool want_hot_hooks, const int *ceiling)
+/*
+ * Probes one program the way libbpf-tools do before setting autoload: its own attach type on its own
+ * target (a tiny fentry/fexit program on the function, the symbol for a kprobe, the event for a
+ * tracepoint, the BTF type for a tp_btf). 0 when it can load here, else -errno.
+ */
+static int probe_program(struct bpf_object *obj, struct kprobe_targets *k, const char *name)
 {
-	for (int h = 0; h < s->hook_count; h++) {
-		struct hook *hook = &s->hooks[h];
-		int fentry_err = -EOPNOTSUPP, kprobe_err = -EOPNOTSUPP;
-		bool is_syscalls = strcmp(hook->name, "syscalls") == 0;
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
+	const char *sec, *target;
 
-		hook->tier = -1;
-		hook->note[0] = 0;
-		if (hook->function && tier_allowed(request, FT_TIER_FENTRY) && ceiling[h] >= FT_TIER_FENTRY) {
-			fentry_err = 0;
-			for (unsigned i = 0; i < (is_syscalls ? SYSCALL_FUNCTIONS : 1) && !fentry_err; i++)
-				fentry_err = probe_fentry(is_syscalls ? syscall_functions[i] : hook->function);
+	if (!prog)
+		return -ENOENT;
+	sec = bpf_program__section_name(prog);
+	if ((target = after_prefix(sec, "fentry/")))
+		return probe_tracing(target, BPF_TRACE_FENTRY);
+	if ((target = after_prefix(sec, "fexit/")))
+		return probe_tracing(target, BPF_TRACE_FEXIT);
+	if ((target = after_prefix(sec, "kprobe/")) || (target = after_prefix(sec, "kretprobe/")))
+		return probe_kprobe_target(obj, k, target);
+	if ((target = after_prefix(sec, "tracepoint/")))
+		return tracepoint_exists(target) ? 0 : -ENOENT;
+	if ((target = after_prefix(sec, "tp_btf/")))
+		return probe_tp_btf(target) ? 0 : -ENOENT;
+	return -EOPNOTSUPP;
+}
+
+/* 0 when every program of the hook's tier can load (tracepoint tier: its first; see struct hook). */
+static int probe_tier(struct bpf_object *obj, struct kprobe_targets *k, const struct hook *hook, int tier)
+{
+	if (!hook->progs[tier][0])
+		return -EOPNOTSUPP;
+	for (int i = 0; i < MAX_HOOK_PROGS && hook->progs[tier][i]; i++) {
+		int err = probe_program(obj, k, hook->progs[tier][i]);
+		if (err && (tier != FT_TIER_TRACEPOINT || i == 0))
+			return err;
+	}
+	return 0;
+}
+
+static const char *tier_name(int tier)
+{
+	switch (tier) {
+	case FT_TIER_FENTRY: return "fentry";
+	case FT_TIER_KPROBE: return "kprobe";
+	case FT_TIER_TRACEPOINT: return "tracepoint";
+	default: return "none";
+	}
+}
+
+/*
+ * Decides each hook's tier and sets autoload so that only that tier's programs load. ceiling is the best
+ * tier still allowed (lowered when the kernel refused a load), refused says why it was lowered.
+ */
+static void choose_tiers(struct ft_session *s, int request, bool want_hot_hooks, bool tree, int ceiling,
+			 const char *refused)
+{
+	struct kprobe_targets kprobes = {};
+
+	for (int h = 0; h < FT_HOOK_COUNT; h++) {
+		const struct hook *hook = &hook_table[h];
+		struct ft_hook_status *st = &s->hooks[h];
+		char why[TIERS][96] = {};
+		int chosen = FT_TIER_NONE;
+
+		st->hook = h;
+		st->tier = FT_TIER_NONE;
+		st->note[0] = 0;
+		for (int tier = FT_TIER_FENTRY; tier >= FT_TIER_KPROBE && chosen == FT_TIER_NONE; tier--) {
+			int err;
+			if (!hook->progs[tier][0])
+				continue;
+			if (request != FT_TIER_AUTO && request != tier)
+				snprintf(why[tier], sizeof(why[tier]), "not requested: --tier %s", tier_name(request));
+			else if (tier > ceiling)
+				snprintf(why[tier], sizeof(why[tier]), "%s", refused);
+			else if ((err = probe_tier(s->obj, &kprobes, hook, tier)))
+				snprintf(why[tier], sizeof(why[tier]), "%s", strerror(-err));
+			else
+				chosen = tier;
 		}
-		if (hook->function && fentry_err && tier_allowed(request, FT_TIER_KPROBE) && ceiling[h] >= FT_TIER_KPROBE) {
-			kprobe_err = 0;
-			for (unsigned i = 0; i < (is_syscalls ? SYSCALL_FUNCTIONS : 1) && !kprobe_err; i++)
-				kprobe_err = probe_kprobe(is_syscalls ? syscall_functions[i] : hook->function);
+		if (chosen == FT_TIER_NONE && hook->progs[FT_TIER_TRACEPOINT][0] && (h != FT_HOOK_PROCESS_TREE || tree)) {
+			int err = probe_tier(s->obj, &kprobes, hook, FT_TIER_TRACEPOINT);
+			if (!err)
+				chosen = FT_TIER_TRACEPOINT;
+			else
+				snprintf(why[FT_TIER_TRACEPOINT], sizeof(why[FT_TIER_TRACEPOINT]), "%s", strerror(-err));
 		}
-		if (hook->opt_in && !want_hot_hooks && (!fentry_err || !kprobe_err)) {
-			snprintf(hook->note, sizeof(hook->note), "available (%s) but not attached without --memory-hooks: %s",
-				 !fentry_err ? "fentry" : "kprobe", hook->opt_in);
-		} else if (hook->function && !fentry_err) {
-			hook->tier = FT_TIER_FENTRY;
-		} else if (hook->function && !kprobe_err) {
-			hook->tier = FT_TIER_KPROBE;
-			snprintf(hook->note, sizeof(hook->note), "fentry unavailable (%s)", strerror(-fentry_err));
-		} else if (hook->tracepoint_progs[0] && (!hook->function || request == FT_TIER_AUTO ||
-							 request == FT_TIER_TRACEPOINT || is_syscalls)) {
-			bool ok = strncmp(hook->tracepoint_progs[0], "tpb_", 4) ? true : probe_tp_btf("console");
-			if (ok) {
-				hook->tier = FT_TIER_TRACEPOINT;
-				if (hook->function)
-					snprintf(hook->note, sizeof(hook->note),
-						 "fentry unavailable (%s), kprobes unavailable (%s): syscall tracepoints, "
-						 "which tax every syscall slightly",
-						 strerror(-fentry_err), strerror(-kprobe_err));
-			} else {
-				snprintf(hook->note, sizeof(hook->note), "tp_btf/console not available on this kernel");
+		bool fentry_tried = hook->progs[FT_TIER_FENTRY][0], kprobe_tried = hook->progs[FT_TIER_KPROBE][0];
+		if (hook->opt_in && !want_hot_hooks && chosen > FT_TIER_TRACEPOINT) {
+			snprintf(st->note, sizeof(st->note), "available (%s) but not attached without --memory-hooks: %s",
+				 tier_name(chosen), hook->opt_in);
+			chosen = FT_TIER_NONE;
+		} else if (chosen == FT_TIER_KPROBE) {
+			snprintf(st->note, sizeof(st->note), "fentry unavailable (%s)", why[FT_TIER_FENTRY]);
+		} else if (chosen == FT_TIER_TRACEPOINT && fentry_tried) {
+			snprintf(st->note, sizeof(st->note), "fentry unavailable (%s), kprobes unavailable (%s): syscall "
+				 "tracepoints, which tax every syscall slightly", why[FT_TIER_FENTRY], why[FT_TIER_KPROBE]);
+		} else if (chosen == FT_TIER_NONE && h == FT_HOOK_PROCESS_TREE && !tree) {
+			snprintf(st->note, sizeof(st->note), "only when a process tree is traced (run)");
+		} else if (chosen == FT_TIER_NONE && (fentry_tried || kprobe_tried)) {
+			snprintf(st->note, sizeof(st->note), "fentry unavailable (%s), kprobes unavailable (%s): causes it "
+				 "confirms are inferred from counters instead", why[FT_TIER_FENTRY], why[FT_TIER_KPROBE]);
+		} else if (chosen == FT_TIER_NONE) {
+			snprintf(st->note, sizeof(st->note), "%s not available on this kernel (%s)",
+				 hook->progs[FT_TIER_TRACEPOINT][0], why[FT_TIER_TRACEPOINT]);
+		}
+		st->tier = chosen;
+		st->attached = chosen != FT_TIER_NONE;
+		for (int tier = 0; tier < TIERS; tier++)
+			for (int i = 0; i < MAX_HOOK_PROGS && hook->progs[tier][i]; i++) {
+				struct bpf_program *prog = bpf_object__find_program_by_name(s->obj, hook->progs[tier][i]);
+				bool on = tier == chosen &&
+					  (tier != FT_TIER_TRACEPOINT || i == 0 || !probe_program(s->obj, &kprobes, hook->progs[tier][i]));
+				if (prog)
+					bpf_program__set_autoload(prog, on);
 			}
-		} else {
-			snprintf(hook->note, sizeof(hook->note),
-				 "fentry unavailable (%s), kprobes unavailable (%s): causes it confirms are inferred "
-				 "from counters instead",
-				 strerror(-fentry_err), strerror(-kprobe_err));
-		}
-		for (int i = 0; i < 2; i++) {
-			set_autoload(s->obj, hook->fentry_progs[i], hook->tier == FT_TIER_FENTRY);
-			set_autoload(s->obj, hook->kprobe_progs[i], hook->tier == FT_TIER_KPROBE);
-		}
-		for (int i = 0; i < 8; i++)
-			set_autoload(s->obj, hook->tracepoint_progs[i], hook->tier == FT_TIER_TRACEPOINT);
-		if (is_syscalls) /* the clone/clone3 wrappers' programs, besides kernel_clone's in the table */
-			for (unsigned i = 0; i < WRAPPER_PROGS; i++)
-				set_autoload(s->obj, wrapper_progs[i],
-					     hook->tier == (i % 4 < 2 ? FT_TIER_FENTRY : FT_TIER_KPROBE));
 	}
 }
 
@@ -322,115 +440,95 @@ static const char *log_tail(void)
 	return used > 1500 ? libbpf_log + used - 1500 : libbpf_log;
 }
 
-/* The program whose load libbpf reported as failed, or NULL. */
-static const char *failed_program(struct bpf_object *obj)
+static int open_object(const char *bpf_object_path, const struct ft_config *cfg, struct ft_session **out)
 {
-	struct bpf_program *prog;
+	struct ft_session *s = calloc(1, sizeof(*s));
+	int err;
 
-	if (!failed_prog_name[0])
-		return NULL;
-	prog = bpf_object__find_program_by_name(obj, failed_prog_name);
-	return prog ? bpf_program__name(prog) : NULL;
-}
-
-/* The hook that owns a program, or NULL. */
-static struct hook *hook_of(struct ft_session *s, const char *prog)
-{
-	for (int h = 0; h < s->hook_count; h++) {
-		struct hook *hook = &s->hooks[h];
-		for (int i = 0; i < 2; i++)
-			if ((hook->fentry_progs[i] && !strcmp(hook->fentry_progs[i], prog)) ||
-			    (hook->kprobe_progs[i] && !strcmp(hook->kprobe_progs[i], prog)))
-				return hook;
-		for (int i = 0; i < 8; i++)
-			if (hook->tracepoint_progs[i] && !strcmp(hook->tracepoint_progs[i], prog))
-				return hook;
+	if (!s)
+		return fail(-ENOMEM, "out of memory");
+	/* Named here: the path may be /proc/self/fd/N, and libbpf names the object (and its .rodata/.bss maps)
+	 * after the file otherwise. */
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "forktrace");
+	s->obj = bpf_object__open_file(bpf_object_path, &open_opts);
+	err = libbpf_get_error(s->obj);
+	if (err) {
+		s->obj = NULL;
+		ft_close(s);
+		return fail(err, "cannot open %s: %s", bpf_object_path, strerror(-err));
 	}
-	for (unsigned i = 0; i < WRAPPER_PROGS; i++)
-		if (!strcmp(wrapper_progs[i], prog))
-			for (int h = 0; h < s->hook_count; h++)
-				if (!strcmp(s->hooks[h].name, "syscalls"))
-					return &s->hooks[h];
-	return NULL;
+	err = write_config(s->obj, cfg);
+	if (err) {
+		ft_close(s);
+		return err;
+	}
+	*out = s;
+	return 0;
 }
 
-#define MAX_LOAD_ATTEMPTS 8
+/* The best tier any hook got: the one whose programs a refused load is blamed on. */
+static int best_tier(const struct ft_session *s)
+{
+	int best = FT_TIER_NONE;
+	for (int h = 0; h < FT_HOOK_COUNT; h++)
+		if (s->hooks[h].tier > best)
+			best = s->hooks[h].tier;
+	return best;
+}
 
 API int ft_open(const char *bpf_object_path, const struct ft_config *cfg, int tier_request, unsigned flags,
 		struct ft_session **out)
 {
-	struct ft_session *s;
-	int err = 0;
 	bool hot = flags & FT_OPEN_MEMORY_HOOKS;
-	/* Per hook: the best tier still allowed. A program the kernel rejects lowers its hook's ceiling. */
-	int ceiling[HOOK_COUNT];
-	char rejected[HOOK_COUNT][256] = {};
+	int ceiling = FT_TIER_FENTRY;
+	char refused[96] = "";
 
-	for (unsigned h = 0; h < HOOK_COUNT; h++)
-		ceiling[h] = FT_TIER_FENTRY;
 	last_error[0] = 0;
 	libbpf_set_print(print_to_log);
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
 		return fail(-ENOENT, "/sys/kernel/btf/vmlinux is missing: this kernel was built without BTF "
 				     "(CONFIG_DEBUG_INFO_BTF), which forktrace's CO-RE programs need");
 	ensure_tracefs();
-	for (int attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
-		libbpf_log[0] = 0;
-		failed_prog_name[0] = 0;
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			return fail(-ENOMEM, "out of memory");
-		s->hooks = malloc(sizeof(hook_table));
-		memcpy(s->hooks, hook_table, sizeof(hook_table));
-		s->hook_count = HOOK_COUNT;
-		s->tree = cfg->filter_tree;
-		/* Named here: the path may be /proc/self/fd/N, and libbpf names the object (and its
-		 * .rodata/.bss maps) after the file otherwise. */
-		LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "forktrace");
-		s->obj = bpf_object__open_file(bpf_object_path, &open_opts);
-		err = libbpf_get_error(s->obj);
-		if (err) {
-			s->obj = NULL;
-			ft_close(s);
-			return fail(err, "cannot open %s: %s", bpf_object_path, strerror(-err));
-		}
-		err = write_config(s->obj, cfg);
-		if (err) {
-			ft_close(s);
+	/*
+	 * Every program was probed before the load, so a refusal here is the verifier rejecting one of them
+	 * (an older kernel's verifier, a CO-RE relocation it cannot satisfy). Nothing says which without
+	 * parsing libbpf's log wording, so the whole tier steps down: fentry, then kprobe, then tracepoints
+	 * alone, at most three loads, and each hook's note says why.
+	 */
+	for (;;) {
+		struct ft_session *s = NULL;
+		int err = open_object(bpf_object_path, cfg, &s);
+		if (err)
 			return err;
-		}
-		choose_tiers(s, tier_request, hot, ceiling);
-		for (int h = 0; h < s->hook_count; h++)
-			if (rejected[h][0])
-				memcpy(s->hooks[h].note, rejected[h], sizeof(s->hooks[h].note));
-		set_autoload(s->obj, "tpb_fork", cfg->filter_tree != 0);
-		set_autoload(s->obj, "tpb_exit", cfg->filter_tree != 0);
+		libbpf_log[0] = 0;
+		choose_tiers(s, tier_request, hot, cfg->filter_tree != 0, ceiling, refused);
+		s->tree = cfg->filter_tree != 0;
 		err = bpf_object__load(s->obj);
 		if (!err) {
 			*out = s;
 			return 0;
 		}
-		int e = errno ? errno : -err;
-		const char *prog = failed_program(s->obj);
-		struct hook *hook = prog ? hook_of(s, prog) : NULL;
-		if (e == EPERM || !hook || hook->tier < 0 || hook->tier == FT_TIER_TRACEPOINT) {
-			ft_close(s);
-			if (e == EPERM)
-				return fail(-EPERM, "the kernel refused to load BPF programs (%s): forktrace needs root or "
-						    "CAP_BPF + CAP_PERFMON. libbpf said: ...%s",
-					    strerror(e), log_tail());
-			return fail(-e, "loading the BPF programs failed (%s). libbpf said: ...%s", strerror(e), log_tail());
-		}
-		/* Fall back for this hook only, and say why in its description. */
-		int h = (int)(hook - s->hooks);
-		ceiling[h] = hook->tier - 1;
-		snprintf(rejected[h], sizeof(rejected[h]), "the kernel rejected %s (%s tier: %s); using a lower tier",
-			 prog, hook->tier == FT_TIER_FENTRY ? "fentry" : hook->tier == FT_TIER_KPROBE ? "kprobe" : "tracepoint",
-			 strerror(e));
+		int e = errno ? errno : -err, best = best_tier(s);
 		ft_close(s);
+		if (e == EPERM)
+			return fail(-EPERM, "the kernel refused to load BPF programs (%s): forktrace needs root or "
+					    "CAP_BPF + CAP_PERFMON. libbpf said: ...%s", strerror(e), log_tail());
+		if (best <= FT_TIER_TRACEPOINT)
+			return fail(-e, "loading the BPF programs failed (%s). libbpf said: ...%s", strerror(e), log_tail());
+		ceiling = best - 1;
+		snprintf(refused, sizeof(refused), "the kernel refused to load the %s tier's programs: %s",
+			 tier_name(best), strerror(e));
 	}
-	return fail(-ELOOP, "could not load the BPF programs after %d fallbacks. libbpf said: ...%s", MAX_LOAD_ATTEMPTS,
-		    log_tail());
+}
+
+static int attach_failed(struct bpf_program *prog, const char *where, int err)
+{
+	const char *name = bpf_program__name(prog);
+
+	if (strncmp(name, "tp_", 3) == 0 && access(TRACEFS "/events", F_OK) != 0)
+		return fail(err, "cannot attach %s: tracefs is not mounted at " TRACEFS " (mount -t tracefs tracefs " TRACEFS ")",
+			    name);
+	return fail(err, "cannot attach %s to %s: %s. libbpf said: %.1000s", name, where, strerror(-err), libbpf_log);
 }
 
 API int ft_attach(struct ft_session *s)
@@ -445,15 +543,24 @@ API int ft_attach(struct ft_session *s)
 			return fail(-E2BIG, "more than %d programs to attach", MAX_LINKS);
 		struct bpf_link *link = bpf_program__attach(prog);
 		int err = libbpf_get_error(link);
-		if (err) {
-			const char *name = bpf_program__name(prog);
-			if (strncmp(name, "tp_", 3) == 0 && access(TRACEFS "/events", F_OK) != 0)
-				return fail(err, "cannot attach %s: tracefs is not mounted at " TRACEFS
-						 " (mount -t tracefs tracefs " TRACEFS ")", name);
-			return fail(err, "cannot attach %s (%s) to %s: %s. libbpf said: %.1000s", name,
-				    strerror(-err), bpf_program__section_name(prog), strerror(-err), libbpf_log);
-		}
+		if (err)
+			return attach_failed(prog, bpf_program__section_name(prog), err);
 		s->links[s->link_count++] = link;
+		for (unsigned i = 0; i < EXTRA_ATTACH_POINTS; i++) {
+			char where[128];
+			if (strcmp(extra_attach_points[i].prog, bpf_program__name(prog)) != 0)
+				continue;
+			snprintf(where, sizeof(where), "%s/%s", extra_attach_points[i].category, extra_attach_points[i].event);
+			if (!tracepoint_exists(where))
+				continue; /* a syscall this architecture lacks (arm64 has no fork, vfork) */
+			if (s->link_count >= MAX_LINKS)
+				return fail(-E2BIG, "more than %d programs to attach", MAX_LINKS);
+			link = bpf_program__attach_tracepoint(prog, extra_attach_points[i].category, extra_attach_points[i].event);
+			err = libbpf_get_error(link);
+			if (err)
+				return attach_failed(prog, where, err);
+			s->links[s->link_count++] = link;
+		}
 	}
 	return 0;
 }
@@ -512,34 +619,17 @@ API int ft_read_signatures(struct ft_session *s, struct ft_signature *keys, uint
 	return n;
 }
 
-static const char *tier_name(int tier)
+API int ft_hooks(struct ft_session *s, struct ft_hook_status *out, int max)
 {
-	switch (tier) {
-	case FT_TIER_FENTRY: return "fentry";
-	case FT_TIER_KPROBE: return "kprobe";
-	case FT_TIER_TRACEPOINT: return "tracepoint";
-	default: return "none";
-	}
-}
+	int n = 0;
 
-API int ft_describe_hooks(struct ft_session *s, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	for (int h = 0; h < s->hook_count; h++) {
-		int n = snprintf(buf + used, len - used, "%s\t%s\t%d\t%s\n", s->hooks[h].name,
-				 tier_name(s->hooks[h].tier), s->hooks[h].tier >= 0, s->hooks[h].note);
-		if (n < 0 || (size_t)n >= len - used)
-			return fail(-ENOSPC, "hook description does not fit in %zu bytes", len);
-		used += n;
+	for (int h = 0; h < FT_HOOK_COUNT && n < max; h++) {
+		/* the process-tree programs are part of a session only when it traces a tree */
+		if (h == FT_HOOK_PROCESS_TREE && !s->tree)
+			continue;
+		out[n++] = s->hooks[h];
 	}
-	if (s->tree) {
-		int n = snprintf(buf + used, len - used, "process_tree\ttracepoint\t1\ttp_btf/sched_process_fork, tp_btf/sched_process_exit\n");
-		if (n < 0 || (size_t)n >= len - used)
-			return fail(-ENOSPC, "hook description does not fit in %zu bytes", len);
-		used += n;
-	}
-	return (int)used;
+	return n;
 }
 
 API int ft_track_tgid(struct ft_session *s, uint32_t tgid)
@@ -561,7 +651,6 @@ API void ft_close(struct ft_session *s)
 	for (int i = 0; i < s->link_count; i++)
 		bpf_link__destroy(s->links[i]);
 	bpf_object__close(s->obj);
-	free(s->hooks);
 	free(s);
 }
 
@@ -584,19 +673,11 @@ API int ft_probe_features(char *buf, size_t len)
 	ADD("tracepoint=%s\n", libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, NULL) == 1 ? "yes" : "no");
 	ADD("tp_btf.console=%s\n", probe_tp_btf("console") ? "yes" : "no");
 	ADD("tp_btf.sched_process_fork=%s\n", probe_tp_btf("sched_process_fork") ? "yes" : "no");
-	/* every function a hook can probe: the syscall entry points, then each evidence hook's */
-	const char *functions[SYSCALL_FUNCTIONS + HOOK_COUNT];
-	unsigned count = 0;
-	for (unsigned i = 0; i < SYSCALL_FUNCTIONS; i++)
-		functions[count++] = syscall_functions[i];
-	for (unsigned h = 0; h < HOOK_COUNT; h++)
-		if (hook_table[h].function && strcmp(hook_table[h].name, "syscalls"))
-			functions[count++] = hook_table[h].function;
-	for (unsigned i = 0; i < count; i++) {
-		int f = probe_fentry(functions[i]);
-		int k = probe_kprobe(functions[i]);
-		ADD("fentry.%s=%s%s\n", functions[i], f ? "no " : "yes", f ? strerror(-f) : "");
-		ADD("kprobe.%s=%s%s\n", functions[i], k ? "no " : "yes", k ? strerror(-k) : "");
+	for (unsigned i = 0; i < PROBED_FUNCTIONS; i++) {
+		int f = probe_tracing(probed_functions[i], BPF_TRACE_FEXIT);
+		int k = probe_kprobe(probed_functions[i]);
+		ADD("fentry.%s=%s%s\n", probed_functions[i], f ? "no " : "yes", f ? strerror(-f) : "");
+		ADD("kprobe.%s=%s%s\n", probed_functions[i], k ? "no " : "yes", k ? strerror(-k) : "");
 	}
 	return (int)used;
 #undef ADD

@@ -31,8 +31,9 @@ const char *ft_last_error(void);
  * Opens the BPF object file, writes cfg into its .rodata, chooses a tier per
  * hook (tier_request: FT_TIER_AUTO picks the best the kernel allows, or one of
  * enum ft_tier to force it; tracepoints are always attached as the base), and
- * loads it. Programs that cannot be used on this kernel are not loaded
- * (autoload off) and are reported by ft_describe_hooks, never fatal unless no
+ * loads it. Each program is probed on its own (its attach type on its
+ * function, tracepoint or kprobe) and only the chosen tier's programs are
+ * loaded (autoload); the rest are reported by ft_hooks, never fatal unless no
  * failure-capturing program could load.
  */
 int ft_open(const char *bpf_object_path, const struct ft_config *cfg,
@@ -58,11 +59,44 @@ int ft_read_counters(struct ft_session *s, uint64_t *out, int n);
 int ft_read_signatures(struct ft_session *s, struct ft_signature *keys, uint64_t *counts, int max);
 
 /*
- * Writes one line per hook into buf: "hook\ttier\tattached\tnote\n", tier one
- * of "fentry", "kprobe", "tracepoint", "none". Returns bytes written
- * (excluding the NUL) or a negative errno when buf is too small.
+ * The design hooks, in the order of enum ft_hook: id and name (the name doctor, the attached line and the
+ * stream header show). Java's HookPoint enum is checked against this list (layout_dump, EventLayoutTest).
  */
-int ft_describe_hooks(struct ft_session *s, char *buf, size_t len);
+#define FT_HOOKS(X)                                         \
+	X(SYSCALLS, "syscalls")                             \
+	X(COPY_PROCESS, "copy_process")                     \
+	X(ALLOC_PID, "alloc_pid")                           \
+	X(PIDS_CAN_FORK, "pids_can_fork")                   \
+	X(SLAB_OUT_OF_MEMORY, "slab_out_of_memory")         \
+	X(IS_RLIMIT_OVERLIMIT, "is_rlimit_overlimit")       \
+	X(PAGE_COUNTER_TRY_CHARGE, "page_counter_try_charge") \
+	X(VM_ENOUGH_MEMORY, "__vm_enough_memory")           \
+	X(SHOULD_FAILSLAB, "should_failslab")               \
+	X(SHOULD_FAIL_ALLOC_PAGE, "should_fail_alloc_page") \
+	X(CONSOLE, "console")                               \
+	X(PROCESS_TREE, "process_tree")
+
+enum ft_hook {
+#define FT_HOOK_ENUM(id, name) FT_HOOK_##id,
+	FT_HOOKS(FT_HOOK_ENUM)
+#undef FT_HOOK_ENUM
+	FT_HOOK_COUNT
+};
+
+#define FT_TIER_NONE (-1)
+#define FT_HOOK_NOTE_LEN 512
+
+/* How one hook is covered in this session: one entry per enum ft_hook, read by Java as a struct array. */
+struct ft_hook_status {
+	int32_t hook;     /* enum ft_hook */
+	int32_t tier;     /* enum ft_tier, or FT_TIER_NONE */
+	int32_t attached; /* 1 when its programs are loaded (ft_attach attaches every loaded program) */
+	int32_t _pad0;
+	char note[FT_HOOK_NOTE_LEN]; /* why this tier and not a better one, or why not attached; NUL-terminated */
+};
+
+/* Copies up to max entries of the session's hook table (index = enum ft_hook) into out; returns the count. */
+int ft_hooks(struct ft_session *s, struct ft_hook_status *out, int max);
 
 /* Adds a tgid to the traced process tree (cfg.filter_tree = 1); its
  * descendants are added in the kernel as they are created. */

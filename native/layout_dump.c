@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Prints every field offset and size of bpf/forktrace.h as the C compiler lays it out. The Maven build
- * (EventLayoutTest) compares this with Java's EventLayout and fails on any difference.
+ * (EventLayoutTest) compares this with Java's EventLayout and HookPoint and fails on any difference.
  */
 #include <stddef.h>
 #include <stdio.h>
-#include "../bpf/forktrace.h"
+#include "forktrace_shim.h" /* bpf/forktrace.h and the shim's hook table */
 
 #define FIELD(type, field) \
 	printf("%s.%s %zu %zu\n", #type, #field, offsetof(struct type, field), sizeof(((struct type *)0)->field))
@@ -142,5 +142,18 @@ int main(void)
 	CONST(FT_TIER_TRACEPOINT);
 	CONST(FT_TIER_KPROBE);
 	CONST(FT_TIER_FENTRY);
+	CONST(FT_TIER_NONE);
+
+	FIELD(ft_hook_status, hook);
+	FIELD(ft_hook_status, tier);
+	FIELD(ft_hook_status, attached);
+	FIELD(ft_hook_status, _pad0);
+	FIELD(ft_hook_status, note);
+	SIZE(ft_hook_status);
+	CONST(FT_HOOK_NOTE_LEN);
+	CONST(FT_HOOK_COUNT);
+#define HOOK_LINE(id, name) printf("hook %d %s\n", FT_HOOK_##id, name);
+	FT_HOOKS(HOOK_LINE)
+#undef HOOK_LINE
 	return 0;
 }

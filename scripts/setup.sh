@@ -229,8 +229,12 @@ train_aot_cache() {
     say "training the JVM's ahead-of-time cache for a faster start (once per build, ~10 s); log: $log"
     mkdir -p "$(dirname "$cache")"
     # Written under a temporary name: two launchers training at once must not read a half-written cache.
-    if "$JAVA" "${JVM_OPTIONS[@]}" -XX:AOTCacheOutput="$cache.$$" -jar "$jar" watch --duration 1 \
-        >"$log" 2>&1 && [ -s "$cache.$$" ]; then
+    # The JVM writes the cache at exit whatever watch's status (an output that failed on a loaded machine,
+    # say): a cache it wrote is kept, and only a run that wrote none starts without one.
+    local rc=0
+    "$JAVA" "${JVM_OPTIONS[@]}" -XX:AOTCacheOutput="$cache.$$" -jar "$jar" watch --duration 1 >"$log" 2>&1 || rc=$?
+    if [ -s "$cache.$$" ]; then
+        [ $rc -eq 0 ] || say "the training run exited $rc (see $log); its cache is kept"
         mv -f "$cache.$$" "$cache"
     else
         rm -f "$cache.$$"

@@ -54,7 +54,17 @@ public final class EventLayout {
     public static final int INJECT_NONE = 0, INJECT_FAILSLAB = 1, INJECT_FAIL_PAGE_ALLOC = 2;
 
     /** enum ft_tier */
-    public static final int TIER_TRACEPOINT = 0, TIER_KPROBE = 1, TIER_FENTRY = 2;
+    public static final int TIER_TRACEPOINT = 0, TIER_KPROBE = 1, TIER_FENTRY = 2, TIER_NONE = -1;
+
+    /** native/forktrace_shim.h: enum ft_hook (see HookPoint) and struct ft_hook_status */
+    public static final int HOOK_COUNT = 12;
+    public static final int HOOK_NOTE_LEN = 512;
+    public static final StructLayout HOOK_STATUS = MemoryLayout.structLayout(
+            JAVA_INT.withName("hook"),
+            JAVA_INT.withName("tier"),
+            JAVA_INT.withName("attached"),
+            JAVA_INT.withName("_pad0"),
+            MemoryLayout.sequenceLayout(HOOK_NOTE_LEN, JAVA_BYTE).withName("note")).withName("ft_hook_status");
 
     public static final StructLayout CONFIG = MemoryLayout.structLayout(
             JAVA_INT.withName("filter_tgid"),

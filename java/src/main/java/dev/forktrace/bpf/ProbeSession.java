@@ -24,8 +24,12 @@ public final class ProbeSession implements AutoCloseable {
         public static final Filter ALL = new Filter(0, false, 0, 0, "");
     }
 
-    /** How one design hook is covered on this kernel. */
-    public record Hook(String name, String tier, boolean attached, String note) {}
+    /** How one design hook is covered on this kernel: an entry of the shim's hook table (struct ft_hook_status). */
+    public record Hook(HookPoint point, HookTier tier, boolean attached, String note) {
+        public String name() {
+            return point.hookName();
+        }
+    }
 
     public static final int TIER_AUTO = -1;
     private static final int CAP_SYS_ADMIN = 21, CAP_PERFMON = 38, CAP_BPF = 39;
@@ -188,31 +192,40 @@ public final class ProbeSession implements AutoCloseable {
         }
     }
 
-    public List<Hook> hooks() {
+    private List<Hook> hooks;
+
+    /** The shim's hook table for this session, read once (it does not change after the load). */
+    public synchronized List<Hook> hooks() {
+        if (hooks != null) {
+            return hooks;
+        }
         try (Arena call = Arena.ofConfined()) {
-            MemorySegment buffer = call.allocate(16384);
-            int n = Shim.check((int) Shim.DESCRIBE_HOOKS.invokeExact(handle, buffer, buffer.byteSize()),
-                    "describing the hooks");
-            return parseHooks(new String(buffer.asSlice(0, n).toArray(JAVA_BYTE), StandardCharsets.UTF_8));
-        } catch (BpfException e) {
+            MemorySegment table = call.allocate(EventLayout.HOOK_STATUS, EventLayout.HOOK_COUNT);
+            int n = Shim.check((int) Shim.HOOKS.invokeExact(handle, table, EventLayout.HOOK_COUNT), "describing the hooks");
+            List<Hook> read = new ArrayList<>(n);
+            long size = EventLayout.HOOK_STATUS.byteSize();
+            for (int i = 0; i < n; i++) {
+                read.add(hookAt(table.asSlice(i * size, size)));
+            }
+            hooks = List.copyOf(read);
+            return hooks;
+        } catch (BpfException | IllegalArgumentException e) {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
     }
 
-    static List<Hook> parseHooks(String text) {
-        List<Hook> hooks = new ArrayList<>();
-        for (String line : text.split("\n")) {
-            if (line.isBlank()) {
-                continue;
-            }
-            String[] parts = line.split("\t", 4);
-            hooks.add(new Hook(parts[0], parts.length > 1 ? parts[1] : "none",
-                    parts.length > 2 && (parts[2].equals("1") || parts[2].equals("yes") || parts[2].equals("true")),
-                    parts.length > 3 ? parts[3] : ""));
-        }
-        return hooks;
+    private static final long HOOK_ID = EventLayout.offset(EventLayout.HOOK_STATUS, "hook");
+    private static final long HOOK_TIER = EventLayout.offset(EventLayout.HOOK_STATUS, "tier");
+    private static final long HOOK_ATTACHED = EventLayout.offset(EventLayout.HOOK_STATUS, "attached");
+    private static final long HOOK_NOTE = EventLayout.offset(EventLayout.HOOK_STATUS, "note");
+
+    /** One struct ft_hook_status. */
+    static Hook hookAt(MemorySegment status) {
+        return new Hook(HookPoint.ofId(status.get(JAVA_INT, HOOK_ID)), HookTier.ofCode(status.get(JAVA_INT, HOOK_TIER)),
+                status.get(JAVA_INT, HOOK_ATTACHED) != 0,
+                status.asSlice(HOOK_NOTE, EventLayout.HOOK_NOTE_LEN).getString(0, StandardCharsets.UTF_8));
     }
 
     /** Traces this process and, from now on, every descendant (tracked in the kernel). */

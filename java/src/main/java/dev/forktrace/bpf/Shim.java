@@ -26,8 +26,7 @@ final class Shim {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
     static final MethodHandle READ_SIGNATURES = bind("ft_read_signatures",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
-    static final MethodHandle DESCRIBE_HOOKS = bind("ft_describe_hooks",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+    static final MethodHandle HOOKS = bind("ft_hooks", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
     static final MethodHandle TRACK_TGID = bind("ft_track_tgid", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     static final MethodHandle CLOSE = bind("ft_close", FunctionDescriptor.ofVoid(ADDRESS));
     static final MethodHandle PROBE_FEATURES = bind("ft_probe_features",

@@ -101,7 +101,7 @@ public final class DoctorCommand implements Callable<Integer> {
         report.put("tiers", tiers);
         Map<String, Map<String, String>> hookReport = new LinkedHashMap<>();
         for (ProbeSession.Hook hook : hooks) {
-            hookReport.put(hook.name(), Map.of("tier", hook.tier(), "loaded", Boolean.toString(hook.attached()),
+            hookReport.put(hook.name(), Map.of("tier", hook.tier().label(), "loaded", Boolean.toString(hook.attached()),
                     "note", hook.note()));
         }
         report.put("hooks", hookReport);
@@ -212,7 +212,7 @@ public final class DoctorCommand implements Callable<Integer> {
             System.out.println("  " + TierReasons.UNKNOWN_NOT_ROOT);
         }
         for (ProbeSession.Hook h : hooks) {
-            System.out.printf("  %-26s %-11s %s%n", h.name(), h.attached() ? h.tier() : "none", h.note());
+            System.out.printf("  %-26s %-11s %s%n", h.name(), h.attached() ? h.tier().label() : "none", h.note());
         }
         System.out.println("Causes");
         causes.forEach((k, v) -> System.out.printf("  %-26s %s%n", k, v));

@@ -359,10 +359,10 @@ public final class WatchCommand implements Callable<Integer> {
         for (ProbeSession.Hook hook : hooks) {
             header.addHooks(HookStatus.newBuilder().setHook(hook.name()).setAttached(hook.attached()).setNote(hook.note())
                     .setTier(switch (hook.tier()) {
-                        case "fentry" -> Tier.FENTRY;
-                        case "kprobe" -> Tier.KPROBE;
-                        case "tracepoint" -> Tier.TRACEPOINT;
-                        default -> Tier.TIER_UNSPECIFIED;
+                        case FENTRY -> Tier.FENTRY;
+                        case KPROBE -> Tier.KPROBE;
+                        case TRACEPOINT -> Tier.TRACEPOINT;
+                        case NONE -> Tier.TIER_UNSPECIFIED;
                     }));
         }
         if (pid != null) header.addFilters("--pid " + pid);
@@ -378,7 +378,7 @@ public final class WatchCommand implements Callable<Integer> {
      * are only inferred here (the rest are confirmed) and the agent socket. Per-hook details are in doctor.
      */
     static String attachedLine(String kernel, List<ProbeSession.Hook> hooks, Map<String, String> coverage, String agentNote) {
-        String tiers = hooks.stream().filter(ProbeSession.Hook::attached).map(ProbeSession.Hook::tier).distinct()
+        String tiers = hooks.stream().filter(ProbeSession.Hook::attached).map(h -> h.tier().label()).distinct()
                 .collect(Collectors.joining("+"));
         List<String> confirmed = new ArrayList<>(), inferred = new ArrayList<>(), invisible = new ArrayList<>();
         coverage.forEach((cause, verdict) -> {

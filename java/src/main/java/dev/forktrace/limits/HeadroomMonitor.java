@@ -63,6 +63,21 @@ public final class HeadroomMonitor implements AutoCloseable {
     }
 
     private void loop() {
+        try {
+            sampleUntilClosed();
+        } finally {
+            synchronized (this) {
+                loopEnded = true;
+                if (closeRequested) {
+                    scanner.close();
+                }
+            }
+        }
+    }
+
+    private boolean loopEnded, closeRequested; // guarded by this
+
+    private void sampleUntilClosed() {
         long next = System.nanoTime();
         while (running) {
             try {
@@ -219,6 +234,14 @@ public final class HeadroomMonitor implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        scanner.close();
+        synchronized (this) {
+            // A sample still running (a slow /proc walk on a loaded machine) holds the scanner's native
+            // memory: closing it under that sample fails, so the thread closes it when the sample ends.
+            if (thread == null || loopEnded) {
+                scanner.close();
+            } else {
+                closeRequested = true;
+            }
+        }
     }
 }

@@ -27,7 +27,8 @@ class EventLayoutTest {
             "ft_pidns_level", EventLayout.PIDNS_LEVEL,
             "ft_pids_level", EventLayout.PIDS_LEVEL,
             "ft_config", EventLayout.CONFIG,
-            "ft_signature", EventLayout.SIGNATURE);
+            "ft_signature", EventLayout.SIGNATURE,
+            "ft_hook_status", EventLayout.HOOK_STATUS);
 
     private static List<String[]> dump() throws IOException {
         String location = System.getProperty("forktrace.layoutDump", "build/out/event_layout.txt");
@@ -49,7 +50,7 @@ class EventLayoutTest {
     void everyCFieldHasTheSameOffsetAndSizeInJava() throws IOException {
         Map<String, long[]> cFields = new LinkedHashMap<>();
         for (String[] row : dump()) {
-            if (row[0].equals("const")) {
+            if (row[0].equals("const") || row[0].equals("hook")) {
                 continue;
             }
             if (row[1].equals("sizeof")) {
@@ -93,5 +94,20 @@ class EventLayoutTest {
             }
         }
         assertTrue(checked >= 30, "constants found in the layout dump: " + checked);
+    }
+
+    @Test
+    void hookPointsAreTheShimsHookTableInOrder() throws IOException {
+        // "hook ID NAME" for every entry of FT_HOOKS: the Java enum must have the same ids, names and count.
+        List<String> shim = new ArrayList<>();
+        for (String[] row : dump()) {
+            if (row[0].equals("hook")) {
+                assertEquals(shim.size(), Integer.parseInt(row[1]), "id of hook " + row[2]);
+                shim.add(row[2]);
+            }
+        }
+        List<String> javaNames = java.util.Arrays.stream(HookPoint.values()).map(HookPoint::hookName).toList();
+        assertEquals(shim, javaNames, "HookPoint against native/forktrace_shim.h FT_HOOKS");
+        assertEquals(EventLayout.HOOK_COUNT, javaNames.size(), "HOOK_COUNT");
     }
 }

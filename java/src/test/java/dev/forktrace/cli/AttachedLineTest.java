@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.forktrace.agentlink.AgentLink;
+import dev.forktrace.bpf.HookPoint;
+import dev.forktrace.bpf.HookTier;
 import dev.forktrace.bpf.ProbeSession.Hook;
 import dev.forktrace.system.CgroupPaths;
 import java.nio.file.Path;
@@ -21,12 +23,13 @@ class AttachedLineTest {
 
     /** The hooks of a kernel without kprobes and with fentry refused: syscall and console tracepoints only. */
     private static List<Hook> tracepointOnly() {
-        List<Hook> hooks = new ArrayList<>(List.of(new Hook("syscalls", "tracepoint", true, "syscall tracepoints, which tax every syscall slightly")));
-        for (String name : List.of("copy_process", "alloc_pid", "pids_can_fork", "slab_out_of_memory", "is_rlimit_overlimit",
-                "page_counter_try_charge", "__vm_enough_memory")) {
-            hooks.add(new Hook(name, "none", false, NO_FENTRY));
+        List<Hook> hooks = new ArrayList<>(List.of(new Hook(HookPoint.SYSCALLS, HookTier.TRACEPOINT, true, "syscall tracepoints, which tax every syscall slightly")));
+        for (HookPoint point : List.of(HookPoint.COPY_PROCESS, HookPoint.ALLOC_PID, HookPoint.PIDS_CAN_FORK,
+                HookPoint.SLAB_OUT_OF_MEMORY, HookPoint.IS_RLIMIT_OVERLIMIT, HookPoint.PAGE_COUNTER_TRY_CHARGE,
+                HookPoint.VM_ENOUGH_MEMORY)) {
+            hooks.add(new Hook(point, HookTier.NONE, false, NO_FENTRY));
         }
-        hooks.add(new Hook("console", "tracepoint", true, ""));
+        hooks.add(new Hook(HookPoint.CONSOLE, HookTier.TRACEPOINT, true, ""));
         return hooks;
     }
 
@@ -50,11 +53,11 @@ class AttachedLineTest {
     @Test
     void fentryKernelConfirmsMoreAndStaysShort() {
         List<Hook> hooks = new ArrayList<>();
-        for (String name : List.of("syscalls", "copy_process", "alloc_pid", "pids_can_fork", "slab_out_of_memory",
-                "is_rlimit_overlimit")) {
-            hooks.add(new Hook(name, "fentry", true, ""));
+        for (HookPoint point : List.of(HookPoint.SYSCALLS, HookPoint.COPY_PROCESS, HookPoint.ALLOC_PID,
+                HookPoint.PIDS_CAN_FORK, HookPoint.SLAB_OUT_OF_MEMORY, HookPoint.IS_RLIMIT_OVERLIMIT)) {
+            hooks.add(new Hook(point, HookTier.FENTRY, true, ""));
         }
-        hooks.add(new Hook("console", "tracepoint", true, ""));
+        hooks.add(new Hook(HookPoint.CONSOLE, HookTier.TRACEPOINT, true, ""));
         String line = WatchCommand.attachedLine("6.12.48+deb13-cloud-amd64", hooks, Coverage.of(hooks, V1, Map.of()), LISTENING);
         assertTrue(line.startsWith("forktrace: attached to Linux 6.12.48+deb13-cloud-amd64, tier fentry+tracepoint; 8 confirmed, inferred THREADS_MAX NAMESPACE_LIMIT;"), line);
         assertTrue(line.length() <= 200, line.length() + " characters");
