@@ -225,7 +225,7 @@ lab_watch_start() {
 	# The options that choose hooks, for lab_hook_evidence's doctor run (same choice, same hooks).
 	LAB_WATCH_HOOK_ARGS="$(lab_tier_args)"
 	case " $* " in *" --memory-hooks "*) LAB_WATCH_HOOK_ARGS="$LAB_WATCH_HOOK_ARGS --memory-hooks" ;; esac
-	_waited=0
+	_waited=0 _beat=""
 	until grep -qs 'attached to' "$LAB_TMP/watch.err"; do
 		if ! kill -0 "$LAB_WATCH_PID" 2>/dev/null; then
 			wait "$LAB_WATCH_PID"
@@ -242,6 +242,13 @@ lab_watch_start() {
 		fi
 		sleep 0.1
 		_waited=$((_waited + 1))
+		# A line of our own every 30 s: lab/guest-watchdog ends a guest that prints none for 120 s, and a
+		# JVM start under TCG on a loaded host has taken 112 s (5.10, 2026-12-01).
+		if [ $((_waited % 10)) -eq 0 ]; then
+			_now=$(cut -d. -f1 /proc/uptime)
+			[ "$_now" -ge "${_beat:=$((${_start_began%.*} + 30))}" ] &&
+				lab_log "waiting for forktrace watch to attach ($((_now - ${_start_began%.*})) s)" && _beat=$((_now + 30))
+		fi
 	done
 	lab_log "forktrace watch attached after $(awk -v a="$_start_began" '{printf "%.1f", $1 - a}' /proc/uptime) s: $(grep -m1 'attached to' "$LAB_TMP/watch.err")"
 }
