@@ -212,6 +212,16 @@ lab_forktrace() {
 # background (one ForkFailure per line in $LAB_TMP/watch.json, messages in
 # watch.err) and waits until it says on stderr that its hooks are attached.
 LAB_WATCH_PID=""
+# lab_heartbeat START WHAT: a line of our own every 30 s since START (an uptime) while a JVM starts or stops:
+# lab/guest-watchdog ends a guest that prints none for 120 s, and under TCG on a loaded host a watch has taken
+# 193 s to attach and 102 s to stop (5.10, 2026-12-01). Uses and sets _beat (empty: first line at START + 30).
+lab_heartbeat() {
+	_now=$(cut -d. -f1 /proc/uptime)
+	[ "$_now" -ge "${_beat:=$((${1%.*} + 30))}" ] || return 0
+	lab_log "$2 ($((_now - ${1%.*})) s)"
+	_beat=$((_now + 30))
+}
+
 lab_watch_start() {
 	# Empty first: the background child truncates its own files only once it runs, and a second watch
 	# of one scenario must not be taken for attached because of the first one's line.
@@ -225,7 +235,7 @@ lab_watch_start() {
 	# The options that choose hooks, for lab_hook_evidence's doctor run (same choice, same hooks).
 	LAB_WATCH_HOOK_ARGS="$(lab_tier_args)"
 	case " $* " in *" --memory-hooks "*) LAB_WATCH_HOOK_ARGS="$LAB_WATCH_HOOK_ARGS --memory-hooks" ;; esac
-	_waited=0
+	_waited=0 _beat=""
 	until grep -qs 'attached to' "$LAB_TMP/watch.err"; do
 		if ! kill -0 "$LAB_WATCH_PID" 2>/dev/null; then
 			wait "$LAB_WATCH_PID"
@@ -242,6 +252,7 @@ lab_watch_start() {
 		fi
 		sleep 0.1
 		_waited=$((_waited + 1))
+		[ $((_waited % 10)) -eq 0 ] && lab_heartbeat "$_start_began" "waiting for forktrace watch to attach"
 	done
 	lab_log "forktrace watch attached after $(awk -v a="$_start_began" '{printf "%.1f", $1 - a}' /proc/uptime) s: $(grep -m1 'attached to' "$LAB_TMP/watch.err")"
 }
@@ -253,10 +264,11 @@ lab_watch_stop() {
 	_stop_began=$(cut -d' ' -f1 /proc/uptime)
 	sleep 1 # the last failures' records reach the ring buffer consumer before the stop
 	kill -TERM "$LAB_WATCH_PID" 2>/dev/null
-	_waited=0
+	_waited=0 _beat=""
 	while kill -0 "$LAB_WATCH_PID" 2>/dev/null && [ $_waited -lt 600 ]; do
 		sleep 0.1
 		_waited=$((_waited + 1))
+		[ $((_waited % 10)) -eq 0 ] && lab_heartbeat "$_stop_began" "waiting for forktrace watch to stop"
 	done
 	if kill -0 "$LAB_WATCH_PID" 2>/dev/null; then
 		lab_log "forktrace watch ignored SIGTERM for 60 s; killing it"

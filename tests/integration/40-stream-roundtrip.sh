@@ -57,6 +57,29 @@ expect_eq "export with garbage appended exits" 1 "$rc"
 grep -q "damaged tail from byte $size " "$WORK/garbage.err" || { cat "$WORK/garbage.err"; fail "garbage not located at byte $size"; }
 expect_eq "events kept before the garbage" "$live" "$(jq -s '[.[] | select(.headroom | not)] | length' "$WORK/garbage.json")"
 
+# One flipped bit in the length prefix of a record in the middle (issue 12, item 7): report resynchronises on
+# the next intact record, says what it skipped, and counts every failure but that one. The framing is walked
+# here with od (varint prefixes), not with forktrace.
+starts=$(od -An -v -tu1 "$WORK/capture.pb" | awk '{ for (i = 1; i <= NF; i++) b[n++] = $i }
+    END { p = 0; while (p < n) { s = p; len = 0; m = 1; do { v = b[p++]; len += (v % 128) * m; m *= 128 } while (v >= 128)
+          print s, b[p]; p += len } }')
+mid=$(echo "$starts" | awk '$2 == 18 { f[++k] = $1 } END { print f[int(k / 2)] }') # 18 = tag of a failure record
+next=$(echo "$starts" | awk -v m="$mid" 'found { print $1; exit } $1 == m { found = 1 }')
+cp "$WORK/capture.pb" "$WORK/flipped.pb"
+byte=$(od -An -j "$mid" -N1 -tu1 "$WORK/capture.pb" | tr -d ' ')
+printf "$(printf '\\%03o' $((byte ^ 1)))" | dd of="$WORK/flipped.pb" bs=1 seek="$mid" conv=notrunc status=none
+rc=0
+"$FORKTRACE" report --format json "$WORK/flipped.pb" >"$WORK/flipped.json" 2>"$WORK/flipped.err" || rc=$?
+expect_eq "report of a stream with a flipped length prefix exits" 1 "$rc"
+expect_eq "failures kept around the flipped length prefix" "$((live - 1))" "$(jq .failures "$WORK/flipped.json")"
+expect_eq "damaged region skipped" "$mid $((next - mid))" \
+    "$(jq -r '.inputs[0].damaged_regions | map("\(.offset) \(.bytes)") | join(",")' "$WORK/flipped.json")"
+expect_eq "failures missing by sequence number" 1 "$(jq '.inputs[0].damaged_regions[0].failures_missing' "$WORK/flipped.json")"
+"$FORKTRACE" report "$WORK/flipped.pb" >"$WORK/flipped.txt" 2>&1 || true # exit 1: checked above
+grep -q "DAMAGED: skipped 1 damaged region(s), $((next - mid)) byte(s), at byte offset(s) $mid," "$WORK/flipped.txt" ||
+    fail "report's text does not name the skipped region: $(grep DAMAGED "$WORK/flipped.txt")"
+note "one bit of the length prefix at byte $mid flipped: $((live - 1)) of $live failures kept, $((next - mid)) bytes skipped"
+
 # Perfetto: decoded by protoc itself (no forktrace code), Trace.packet = 1, TracePacket.track_event = 11,
 # TrackEvent.type = 9 with TYPE_INSTANT = 3, TracePacket.track_descriptor = 60 (perfetto/protos/perfetto/trace).
 protoc=$(ls "$ROOT"/target/protoc-plugins/protoc-*.exe 2>/dev/null | head -1)

@@ -146,7 +146,7 @@ expect_eq "report of a stream with a damaged record exits" 1 "$rc"
 expect_eq "the damaged record's offset" "$damaged_at" "$(jq '.inputs[0].skipped_offsets[0]' "$WORK/damaged.json")"
 kept=$(jq .failures "$WORK/damaged.json")
 [ "$kept" -ge $((ondisk - 1)) ] || fail "kept $kept of $ondisk failures around one damaged record"
-grep -q "skipped 1 damaged record(s) at byte offset(s) $damaged_at" "$WORK/damaged.err" || fail "$(cat "$WORK/damaged.err")"
+grep -q "skipped 1 damaged region(s), [0-9]* byte(s), at byte offset(s) $damaged_at," "$WORK/damaged.err" || fail "$(cat "$WORK/damaged.err")"
 note "one damaged record at byte $damaged_at: $kept of $ondisk failures kept"
 
 # 7. SIGKILL leaves nothing in the temporary directory either.

@@ -3,6 +3,7 @@ package dev.forktrace.junit;
 import dev.forktrace.api.ForktraceProbe;
 import dev.forktrace.api.Target;
 import dev.forktrace.proto.v1.Cause;
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;
@@ -38,6 +39,13 @@ public final class ForktraceExtension implements BeforeEachCallback, AfterTestEx
     @Override
     public void beforeEach(ExtensionContext context) {
         ForktraceProbe probe = probe(context);
+        // Failures from before this test (the last one's @AfterEach, the JVM's own threads) may still be on
+        // their way to failures(): the window opens only after they arrived, or they would count in it.
+        try {
+            probe.flush(Duration.ofSeconds(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         context.getStore(NAMESPACE).put(ForkFailures.class, new ForkFailures(probe, probe.failures().size()));
     }
 

@@ -36,10 +36,15 @@ public final class Report {
 
     /** One input and how reading it went. */
     public record Input(String source, long records, long bytes, long failures, StreamFormatException damage,
-                        List<String> warnings, List<Long> skipped, long duplicates) {
-        /** Damaged: a damaged tail, or damaged records skipped in the middle. */
+                        List<String> warnings, List<StreamReader.DamagedRegion> damagedRegions, long duplicates) {
+        /** Damaged: a damaged tail, or damaged bytes skipped in the middle. */
         public boolean damaged() {
-            return damage != null || !skipped.isEmpty();
+            return damage != null || !damagedRegions.isEmpty();
+        }
+
+        /** Byte offsets of the damaged regions skipped in the middle. */
+        public List<Long> skipped() {
+            return damagedRegions.stream().map(StreamReader.DamagedRegion::offset).toList();
         }
     }
 
@@ -147,14 +152,15 @@ public final class Report {
             }
         }
         List<String> warnings = new ArrayList<>(reader.warnings());
+        List<StreamReader.DamagedRegion> regions = reader.damagedRegions();
         if (duplicates > 0) {
             warnings.add(reader.source() + ": " + duplicates + (duplicates == 1 ? " failure was" : " failures were")
                     + " already read (the same capture and sequence number, from an earlier input or earlier in"
                     + " this one): counted once");
         }
         inputs.add(new Input(reader.source(), reader.records(), reader.offset(), failures - failuresBefore, damage,
-                warnings, reader.skippedOffsets(), duplicates));
-        return damage == null && reader.skippedOffsets().isEmpty();
+                warnings, regions, duplicates));
+        return damage == null && regions.isEmpty();
     }
 
     /** Rotated files of one capture repeat its header; one capture's counters must not be counted twice. */
@@ -469,9 +475,8 @@ public final class Report {
         for (Input in : inputs) {
             b.append("  ").append(in.source()).append(": ").append(plural(in.records(), "record")).append(", ")
                     .append(plural(in.failures(), "failure")).append(", ").append(in.bytes()).append(" bytes read");
-            if (!in.skipped().isEmpty()) {
-                b.append("\n    DAMAGED: ").append(in.skipped().size()).append(" record(s) skipped at byte offset(s) ")
-                        .append(StreamReader.offsetList(in.skipped())).append("; the records after them were read");
+            if (!in.damagedRegions().isEmpty()) {
+                b.append("\n    DAMAGED: ").append(StreamReader.describeDamage(in.damagedRegions()));
             }
             if (in.duplicates() > 0) {
                 b.append("\n    duplicates: ").append(in.duplicates()).append(" failure(s) already read, counted once");
@@ -645,6 +650,13 @@ public final class Report {
             }
             j.key("skipped_offsets").open('[');
             in.skipped().forEach(j::value);
+            j.close(']');
+            j.key("skipped_bytes").value(in.damagedRegions().stream().mapToLong(StreamReader.DamagedRegion::bytes).sum());
+            j.key("damaged_regions").open('[');
+            for (StreamReader.DamagedRegion d : in.damagedRegions()) {
+                j.open('{').key("offset").value(d.offset()).key("bytes").value(d.bytes())
+                        .key("failures_missing").value(d.failuresMissing()).key("reason").value(d.reason()).close('}');
+            }
             j.close(']');
             j.key("duplicates").value(in.duplicates());
             j.key("warnings").open('[');

@@ -50,7 +50,9 @@ class ReportTest {
         assertTrue(r.damaged());
         long offset = Synthetic.ends(written)[9];
         assertEquals(List.of(offset), r.inputs().get(0).skipped());
-        assertTrue(r.toText().contains("1 record(s) skipped at byte offset(s) " + offset), r.toText());
+        long bytes = Synthetic.ends(written)[10] - offset;
+        assertTrue(r.toText().contains("DAMAGED: skipped 1 damaged region(s), " + bytes + " byte(s), at byte offset(s) "
+                + offset + ", and read on from the next intact record; 1 failure(s) missing there"), r.toText());
         JsonObject json = JsonParser.parseString(r.toJson()).getAsJsonObject();
         assertEquals(offset, json.getAsJsonArray("inputs").get(0).getAsJsonObject().getAsJsonArray("skipped_offsets")
                 .get(0).getAsLong());

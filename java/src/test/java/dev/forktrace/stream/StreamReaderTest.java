@@ -114,7 +114,8 @@ class StreamReaderTest {
         assertEquals(List.of(ends[14]), o.reader().skippedOffsets());
         assertEquals(bytes.length, o.reader().offset());
         String warnings = String.join("\n", o.reader().warnings());
-        assertTrue(warnings.contains("skipped 1 damaged record(s) at byte offset(s) " + ends[14]), warnings);
+        assertTrue(warnings.contains("skipped 1 damaged region(s), " + (ends[15] - ends[14]) + " byte(s), at byte offset(s) "
+                + ends[14]), warnings);
 
         byte[] two = withUndecodableRecord(written, 30);
         two[(int) ends[14] + CodedOutputStream.computeUInt32SizeNoTag(written.get(15).getSerializedSize())] = 0;
