@@ -55,6 +55,9 @@ start_watch() {
 # start_watch_raw ARGS...: forktrace watch ARGS in the background, standard output to $WATCH_STDOUT
 # (default /dev/null), messages to $WORK/watch.err; waits for attach.
 start_watch_raw() {
+    # Emptied here, not only by the redirection: the background child truncates it after the fork, and a
+    # check in between would read the previous watch's attached line.
+    : >"$WORK/watch.err"
     "$FORKTRACE" watch "$@" >"${WATCH_STDOUT:-/dev/null}" 2>"$WORK/watch.err" &
     WATCH_PID=$!
     local i

@@ -82,8 +82,9 @@ start_watch --container "${jid:0:16}"
 dockerc exec ft14-jvm touch /tmp/go
 wait_log ft14-jvm OBSERVED
 stop_watch
-note "JVM: $(dockerc logs ft14-jvm 2>&1 | grep -m1 'JVM:')"
-dockerc logs ft14-jvm 2>&1 | grep -q "unable to create native thread" || fail "the JVM did not fail to start a thread"
+jvm_log=$(dockerc logs ft14-jvm 2>&1) # read once: `logs | grep -q` fails under pipefail when grep stops early
+note "JVM: $(grep -m1 'JVM:' <<<"$jvm_log")"
+grep -q "unable to create native thread" <<<"$jvm_log" || fail "the JVM did not fail to start a thread"
 expect_eq "JVM: events for clone3's ENOSYS" "0" "$(jq -s '[.[] | select(.errno == "ENOSYS")] | length' "$WORK/events.json")"
 grep -E "[1-9][0-9]* clone3 calls answered ENOSYS" "$WORK/watch.err" ||
     fail "the summary does not count the JVM's clone3 calls that docker's seccomp profile answered with ENOSYS: $(cat "$WORK/watch.err")"

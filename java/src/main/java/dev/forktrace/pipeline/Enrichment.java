@@ -28,13 +28,27 @@ import java.util.concurrent.locks.LockSupport;
  * rather than write it without the offenders of the moment. Facts in use are re-read on the same
  * periods the consumer-side caches had (rankings and process facts 250 ms, limits 100 ms), and dropped
  * when unused for {@link #IDLE_NANOS}.
+ *
+ * <p>The first sight of a scope or a process is the exception: the consumer reads it at once (cgroups
+ * it knows without a walk, /proc), because the process that failed, or that holds the limit, may be
+ * gone milliseconds later (a JVM that cannot start a thread often exits at once) and a ranking read
+ * after that names nobody. This is bounded by the number of distinct scopes and processes, not by the
+ * rate of failures: a storm in one scope reads nothing on the consumer thread after its first event.
+ *
+ * <p>Per-process facts have a thread of their own: the process may exit right after its failure (a JVM
+ * that cannot start a thread often ends), so reading its /proc entry must not wait behind an offender
+ * ranking or a walk of thousands of cgroups. A uid /etc/passwd did not name is a miss too, until a
+ * re-read made after it was asked for (a user created a moment ago is named; one with no entry is
+ * written "uid N" without holding anything again).
  */
 public final class Enrichment implements AutoCloseable {
     static final long RANKING_REFRESH_NANOS = 250_000_000L;
     static final long PROCESS_REFRESH_NANOS = 250_000_000L;
     static final long SYSTEM_REFRESH_NANOS = 100_000_000L;
     static final long ZONES_REFRESH_NANOS = 100_000_000L;
-    static final long USERS_REREAD_NANOS = 1_000_000_000L;
+    /** At most this often /etc/passwd is re-read for a uid it did not name (well inside the consumer's hold). */
+    static final long USERS_REREAD_NANOS = 100_000_000L;
+    private static final int ASKED_UIDS_MAX = 4096;
     /** An id the hierarchy walk did not find is not looked for again for this long (cgroups come and go). */
     static final long CGROUP_ABSENT_NANOS = 1_000_000_000L;
     static final long IDLE_NANOS = 5_000_000_000L;
@@ -58,6 +72,8 @@ public final class Enrichment implements AutoCloseable {
 
     private final CgroupPaths cgroups;
     private final ProcessInspector processes; // the refresher's alone: it keeps no cache of its own
+    private final ProcessInspector processFactsReader; // the process thread's own (ProcessInspector is not thread-safe)
+    private ProcessInspector firstSight; // the consumer thread's own: first reads of a new scope or process
     private final SystemStateReader systemReader;
     private volatile SystemState system;
     private final Map<Scan, Slot<List<Offender>>> rankings = new ConcurrentHashMap<>();
@@ -68,12 +84,16 @@ public final class Enrichment implements AutoCloseable {
     private volatile Map<Integer, String> users = Map.of();
     private volatile long usersReadAt;
     private volatile boolean userMissed;
+    /** Uids /etc/passwd did not name, and when each was first asked for (System.nanoTime); consumer thread only. */
+    private final Map<Integer, Long> unnamedUidAskedAt = new java.util.HashMap<>();
     private final Slot<List<MemoryZones.Zone>> zones = new Slot<>();
     private final ConcurrentLinkedQueue<Object> requests = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<ProcessRequest> processRequests = new ConcurrentLinkedQueue<>();
     private final Path proc;
-    private volatile long published; // how many requests the refresher has answered
+    private final java.util.concurrent.atomic.AtomicLong published = new java.util.concurrent.atomic.AtomicLong(); // requests answered
     private volatile boolean closed;
     private Thread refresher;
+    private Thread processReader;
     private boolean missed; // consumer thread only
 
     public Enrichment(CgroupPaths cgroups, ProcessInspector processes) {
@@ -83,6 +103,7 @@ public final class Enrichment implements AutoCloseable {
     Enrichment(CgroupPaths cgroups, ProcessInspector processes, Path proc) {
         this.cgroups = cgroups;
         this.processes = processes;
+        this.processFactsReader = new ProcessInspector(proc, 0);
         this.proc = proc;
         this.systemReader = new SystemStateReader(proc);
         this.system = systemReader.current();
@@ -98,7 +119,9 @@ public final class Enrichment implements AutoCloseable {
         users = Users.read();
         usersReadAt = System.nanoTime();
         processes.onSystem(false); // loads the /proc scanning code before the first failure needs it
+        firstSight = processes.uncachedCopy(); // after identifyContainers: offenders read at first sight are named alike
         refresher = Thread.ofPlatform().daemon().name("forktrace-enrichment").start(this::refreshLoop);
+        processReader = Thread.ofPlatform().daemon().name("forktrace-enrichment-processes").start(this::processLoop);
         return this;
     }
 
@@ -116,7 +139,7 @@ public final class Enrichment implements AutoCloseable {
 
     /** How many requests the refresher has answered: when it moves, a held event may now be complete. */
     long published() {
-        return published;
+        return published.get();
     }
 
     /** The global limits as last read (at most {@link #SYSTEM_REFRESH_NANOS} old). */
@@ -159,6 +182,13 @@ public final class Enrichment implements AutoCloseable {
         Slot<List<Offender>> slot = rankings.computeIfAbsent(scan, k -> new Slot<>());
         slot.usedAt = System.nanoTime();
         List<Offender> ranked = slot.value;
+        if (ranked == null && !slot.queued && firstSight != null) {
+            ranked = rankAtFirstSight(scan);
+            if (ranked != null) {
+                publish(slot, ranked, System.nanoTime());
+                return ranked;
+            }
+        }
         if (ranked == null) {
             request(slot, new RankRequest(scan, slot));
             missed = true;
@@ -178,9 +208,18 @@ public final class Enrichment implements AutoCloseable {
         }
         slot.usedAt = System.nanoTime();
         ProcessFacts facts = slot.value;
+        if ((facts == null || !facts.processComm().equals(processComm)) && !slot.queued && firstSight != null) {
+            facts = new ProcessFacts(processComm, firstSight.nsPid(pid, processComm), firstSight.javaMain(pid, processComm));
+            publish(slot, facts, System.nanoTime());
+            return facts;
+        }
         if (facts == null || !facts.processComm().equals(processComm)) {
             slot.value = null; // a pid reused by another program: its old facts are not this one's
-            request(slot, new ProcessRequest(pid, processComm, slot));
+            if (!slot.queued) {
+                slot.queued = true;
+                processRequests.add(new ProcessRequest(pid, processComm, slot));
+                LockSupport.unpark(processReader);
+            }
             missed = true;
             return null;
         }
@@ -204,16 +243,27 @@ public final class Enrichment implements AutoCloseable {
     }
 
     /**
-     * "uid 1000 (alice)", or "uid N" for a uid /etc/passwd did not have when last read. Not a miss: a
-     * user created in the last second is named at the next re-read, which an unknown uid asks for.
+     * "uid 1000 (alice)", or "uid N" for a uid /etc/passwd did not have. A miss until /etc/passwd has been
+     * re-read after the uid was first asked for: a user created a moment ago is then named.
      */
     public String user(int uid) {
         String name = users.get(uid);
-        if (name == null) {
-            userMissed = true;
-            return "uid " + uid;
+        if (name != null) {
+            return name;
         }
-        return name;
+        Long askedAt = unnamedUidAskedAt.get(uid);
+        if (askedAt == null) {
+            if (unnamedUidAskedAt.size() >= ASKED_UIDS_MAX) {
+                unnamedUidAskedAt.clear(); // many nameless uids (a user namespace's range): ask again, bounded
+            }
+            unnamedUidAskedAt.put(uid, System.nanoTime());
+            userMissed = true;
+            LockSupport.unpark(refresher);
+            missed = true;
+        } else if (usersReadAt - askedAt < 0) {
+            missed = true; // the re-read it asked for has not happened yet
+        }
+        return "uid " + uid;
     }
 
     /** Each zone's free pages and watermarks as last read; empty when not read yet (requested, missed). */
@@ -248,7 +298,7 @@ public final class Enrichment implements AutoCloseable {
             try {
                 for (Object what; (what = requests.poll()) != null; ) {
                     answer(what);
-                    published++;
+                    published.incrementAndGet();
                 }
                 long now = System.nanoTime();
                 if (now - systemReadAt >= SYSTEM_REFRESH_NANOS) {
@@ -258,7 +308,8 @@ public final class Enrichment implements AutoCloseable {
                 if (userMissed && now - usersReadAt >= USERS_REREAD_NANOS) {
                     userMissed = false;
                     users = Users.read();
-                    usersReadAt = now;
+                    usersReadAt = System.nanoTime(); // after the read: a uid asked for during it asks again
+                    published.incrementAndGet();
                 }
                 refreshInUse(now);
             } catch (RuntimeException e) {
@@ -279,7 +330,6 @@ public final class Enrichment implements AutoCloseable {
                 }
             }
             case RankRequest r -> publish(r.slot(), rank(r.scan()), now);
-            case ProcessRequest p -> publish(p.slot(), readProcess(p.pid(), p.processComm()), now);
             default -> publish(zones, readZones(), now); // the zones slot itself
         }
     }
@@ -300,15 +350,6 @@ public final class Enrichment implements AutoCloseable {
                 publish(slot, rank(entry.getKey()), System.nanoTime());
             }
         }
-        for (var entry : processFacts.entrySet()) {
-            Slot<ProcessFacts> slot = entry.getValue();
-            ProcessFacts facts = slot.value;
-            if (now - slot.usedAt > IDLE_NANOS) {
-                processFacts.remove(entry.getKey(), slot);
-            } else if (facts != null && now - slot.readAt >= PROCESS_REFRESH_NANOS) {
-                publish(slot, readProcess(entry.getKey(), facts.processComm()), System.nanoTime());
-            }
-        }
         if (zones.value != null) {
             if (now - zones.usedAt > IDLE_NANOS) {
                 zones.value = null;
@@ -316,6 +357,21 @@ public final class Enrichment implements AutoCloseable {
                 publish(zones, readZones(), System.nanoTime());
             }
         }
+    }
+
+    /** The ranking read on the consumer thread; null when the cgroup is not indexed yet (that needs a walk). */
+    private List<Offender> rankAtFirstSight(Scan scan) {
+        return switch (scan.kind()) {
+            case CGROUP, MEMCG -> {
+                CgroupPaths.Cgroup cgroup = cgroups.known(scan.kind() == ScopeKind.CGROUP ? Hierarchy.PIDS : Hierarchy.MEMORY,
+                        scan.id());
+                yield cgroup == null ? null : firstSight.inCgroup(cgroup.directory(), scan.flag());
+            }
+            case USER -> firstSight.ofUser((int) scan.id());
+            case PID_NAMESPACE -> firstSight.inPidNamespace(scan.id(), scan.flag());
+            case SYSTEM -> firstSight.onSystem(scan.flag());
+            default -> List.of();
+        };
     }
 
     private List<Offender> rank(Scan scan) {
@@ -332,8 +388,34 @@ public final class Enrichment implements AutoCloseable {
         };
     }
 
+    /** The process facts' own thread: new processes at once, then those in use on their period. */
+    private void processLoop() {
+        while (!closed) {
+            try {
+                for (ProcessRequest p; (p = processRequests.poll()) != null; ) {
+                    publish(p.slot(), readProcess(p.pid(), p.processComm()), System.nanoTime());
+                    published.incrementAndGet();
+                }
+                long now = System.nanoTime();
+                for (var entry : processFacts.entrySet()) {
+                    Slot<ProcessFacts> slot = entry.getValue();
+                    ProcessFacts facts = slot.value;
+                    if (now - slot.usedAt > IDLE_NANOS) {
+                        processFacts.remove(entry.getKey(), slot);
+                    } else if (facts != null && now - slot.readAt >= PROCESS_REFRESH_NANOS) {
+                        publish(slot, readProcess(entry.getKey(), facts.processComm()), System.nanoTime());
+                    }
+                }
+            } catch (RuntimeException e) {
+                // one unreadable process must not end the reading of all the others
+            }
+            LockSupport.parkNanos(this, 10_000_000L); // woken at once by a request
+        }
+    }
+
     private ProcessFacts readProcess(int pid, String processComm) {
-        return new ProcessFacts(processComm, processes.nsPid(pid, processComm), processes.javaMain(pid, processComm));
+        return new ProcessFacts(processComm, processFactsReader.nsPid(pid, processComm),
+                processFactsReader.javaMain(pid, processComm));
     }
 
     private List<MemoryZones.Zone> readZones() {
@@ -348,5 +430,6 @@ public final class Enrichment implements AutoCloseable {
     public void close() {
         closed = true;
         LockSupport.unpark(refresher);
+        LockSupport.unpark(processReader);
     }
 }

@@ -56,6 +56,13 @@ public final class ProcessInspector {
         this(Path.of("/proc"));
     }
 
+    /** Another inspector over the same /proc that names containers the same way, reading every call: for another thread. */
+    public ProcessInspector uncachedCopy() {
+        ProcessInspector copy = new ProcessInspector(proc, 0);
+        copy.containerOfPath = containerOfPath;
+        return copy;
+    }
+
     /** Offenders get their container identity from this (a cgroup path to a Container or null); no file reads. */
     public void identifyContainers(java.util.function.Function<String, Container> containerOfPath) {
         this.containerOfPath = containerOfPath;
