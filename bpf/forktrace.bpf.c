@@ -75,12 +75,21 @@ struct inflight {
 	__s32 alloc_pid_error;
 	__s32 pids_can_fork_error;
 	char slab_cache[FT_SLAB_NAME_LEN];
+	__u32 active;             /* task storage only: a task creation is in flight (the storage outlives it) */
+	__u32 has_alloc_report;   /* alloc_reports holds an entry for this tid, to delete at the end */
 };
 
+/*
+ * The state of each thread's task creation in flight, in task-local storage where the kernel allows
+ * tracing programs to use it (since 5.12, a10787e6d58c "bpf: Enable task local storage for tracing
+ * programs"): no hashing, locking or delete per fork. Before that (5.10) the shim turns this map into a
+ * hash keyed by tid (cfg.inflight_task_storage = 0), and the task storage calls below are dead code the
+ * verifier never checks (cfg is read-only, so its fields are constants to the verifier).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
@@ -114,6 +123,47 @@ struct {
 	__type(key, __u32);
 	__type(value, struct alloc_report);
 } alloc_report_blank SEC(".maps");
+
+static __always_inline struct inflight *inflight_lookup(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *state;
+
+	if (!cfg.inflight_task_storage)
+		return bpf_map_lookup_elem(&inflight, &tid);
+	state = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	return state && state->active ? state : NULL;
+}
+
+/* Starts a task creation's state (overwriting a stale one). */
+static __always_inline void inflight_begin(struct inflight *state)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *slot;
+
+	if (!cfg.inflight_task_storage) {
+		bpf_map_update_elem(&inflight, &tid, state, BPF_ANY);
+		return;
+	}
+	slot = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (slot) {
+		state->active = 1;
+		*slot = *state;
+	}
+}
+
+/* Ends it; state is inflight_lookup()'s. */
+static __always_inline void inflight_end(struct inflight *state)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (state->has_alloc_report)
+		bpf_map_delete_elem(&alloc_reports, &tid);
+	if (cfg.inflight_task_storage)
+		state->active = 0;
+	else
+		bpf_map_delete_elem(&inflight, &tid);
+}
 
 /* Processes of a traced tree (forktrace run, the Java API's process tree target): added by tpb_fork,
  * removed by tpb_exit when the whole thread group is gone, so a pid reused by an unrelated process is
@@ -211,7 +261,6 @@ static __always_inline __u64 memcg_events_max(struct mem_cgroup *memcg)
 static __always_inline void record_entry(__u64 clone_flags, __u32 syscall)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight state = {};
 	int id;
 
@@ -232,7 +281,7 @@ static __always_inline void record_entry(__u64 clone_flags, __u32 syscall)
 	id = memory_subsys_id();
 	if (id >= 0)
 		state.memcg_events_max = memcg_events_max((struct mem_cgroup *)task_css(task, id));
-	bpf_map_update_elem(&inflight, &tid, &state, BPF_ANY);
+	inflight_begin(&state);
 }
 
 /* The ucount type (CO-RE enum value) of the first namespace other than a user namespace that flags ask
@@ -533,8 +582,7 @@ static __always_inline void emit_failure(long ret, __u32 syscall, __u32 tier, st
 /* Syscall exit: successes and restarts only clean up; failures become events. */
 static __always_inline void record_exit(long ret, __u32 syscall, __u32 tier)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight *state = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight *state = inflight_lookup();
 
 	if (ret == -FT_ERESTARTNOINTR)
 		count(FT_CNT_RESTARTS);
@@ -545,8 +593,7 @@ static __always_inline void record_exit(long ret, __u32 syscall, __u32 tier)
 	else if (ret < 0)
 		emit_failure(ret, syscall, tier, state);
 	if (state)
-		bpf_map_delete_elem(&inflight, &tid);
-	bpf_map_delete_elem(&alloc_reports, &tid);
+		inflight_end(state);
 }
 
 static __always_inline __u64 clone3_flags(const void *uargs)
@@ -614,11 +661,10 @@ int tp_enter_vfork(struct trace_event_raw_sys_enter *ctx)
 
 static __always_inline void kernel_clone_entered(struct kernel_clone_args *args)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 flags;
 
-	if (bpf_map_lookup_elem(&inflight, &tid))
+	if (inflight_lookup())
 		return; /* a clone/clone3 wrapper already recorded it */
 	flags = BPF_CORE_READ(args, flags) | (BPF_CORE_READ(args, exit_signal) & 0xff);
 	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
@@ -630,9 +676,7 @@ static __always_inline void kernel_clone_entered(struct kernel_clone_args *args)
 /* At a wrapper's exit: emit only what kernel_clone's exit did not (failures before kernel_clone). */
 static __always_inline void wrapper_returned(long ret, __u32 syscall, __u32 tier)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-	if (bpf_map_lookup_elem(&inflight, &tid))
+	if (inflight_lookup())
 		record_exit(ret, syscall, tier);
 }
 
@@ -724,9 +768,7 @@ int BPF_KRETPROBE(kr_kernel_clone, long ret)
 
 static __always_inline struct inflight *current_inflight(void)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-	return bpf_map_lookup_elem(&inflight, &tid);
+	return inflight_lookup();
 }
 
 static __always_inline bool is_err(const void *ptr)
@@ -742,13 +784,12 @@ static __always_inline bool is_err(const void *ptr)
  */
 static __always_inline void copy_process_entered(struct kernel_clone_args *args)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight *state;
 
-	if (bpf_map_lookup_elem(&inflight, &tid))
+	if (inflight_lookup())
 		return; /* kernel_clone or a syscall wrapper owns this task creation */
 	record_entry(BPF_CORE_READ(args, flags) | (BPF_CORE_READ(args, exit_signal) & 0xff), FT_SYS_KERNEL);
-	state = bpf_map_lookup_elem(&inflight, &tid);
+	state = inflight_lookup();
 	if (state)
 		state->direct_copy_process = 1;
 }
@@ -759,8 +800,7 @@ static __always_inline void copy_process_entered(struct kernel_clone_args *args)
  */
 static __always_inline void copy_process_returned(const void *ret, __u32 tier)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight *state = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight *state = inflight_lookup();
 
 	if (state && !state->direct_copy_process) {
 		if (is_err(ret))
@@ -770,8 +810,7 @@ static __always_inline void copy_process_returned(const void *ret, __u32 tier)
 	if (is_err(ret))
 		emit_failure((long)ret, FT_SYS_KERNEL, tier, state);
 	if (state)
-		bpf_map_delete_elem(&inflight, &tid);
-	bpf_map_delete_elem(&alloc_reports, &tid);
+		inflight_end(state);
 }
 
 /*
@@ -1033,9 +1072,11 @@ static __always_inline struct alloc_report *current_alloc_report(void)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u32 zero = 0;
 	struct alloc_report *report, *blank;
+	struct inflight *state = inflight_lookup();
 
-	if (!bpf_map_lookup_elem(&inflight, &tid))
+	if (!state)
 		return NULL;
+	state->has_alloc_report = 1;
 	report = bpf_map_lookup_elem(&alloc_reports, &tid);
 	if (report)
 		return report;

@@ -83,7 +83,7 @@ struct ft_config {
 	__u64 filter_cgroup_id;   /* 0 = any; else kernfs id of a cgroup in filter_cgroup_hierarchy */
 	char filter_comm[FT_COMM_LEN]; /* "" = any; else exact process name */
 	__u32 filter_cgroup_hierarchy; /* enum ft_cgroup_hierarchy */
-	__u32 _pad0;
+	__u32 inflight_task_storage; /* set by the shim: 1 = `inflight` is task-local storage, 0 = a hash by tid */
 };
 
 struct ft_pidns_level {

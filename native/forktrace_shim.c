@@ -264,6 +264,29 @@ static int write_config(struct bpf_object *obj, const struct ft_config *cfg)
 	return fail(-ENOENT, "the BPF object has no .rodata section for its configuration");
 }
 
+/*
+ * Where the entry programs keep each thread's task creation in flight (see `inflight` in forktrace.bpf.c):
+ * task-local storage when tracing programs may use it (5.12+, a10787e6d58c "bpf: Enable task local
+ * storage for tracing programs"), else a hash keyed by tid. Returns cfg->inflight_task_storage's value.
+ */
+static int choose_inflight_storage(struct bpf_object *obj)
+{
+	static int usable = -1; /* probed once: ft_open may open the object several times */
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "inflight");
+
+	if (!map)
+		return 0;
+	if (usable < 0)
+		usable = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1 &&
+			 libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_storage_get, NULL) == 1;
+	if (usable)
+		return 1;
+	bpf_map__set_type(map, BPF_MAP_TYPE_HASH);
+	bpf_map__set_map_flags(map, 0);
+	bpf_map__set_max_entries(map, 16384);
+	return 0;
+}
+
 /* The kprobe-able functions among the object's kprobe/kretprobe programs, found in one kallsyms pass. */
 #define MAX_KPROBE_FUNCTIONS 48
 struct kprobe_targets {
@@ -457,7 +480,9 @@ static int open_object(const char *bpf_object_path, const struct ft_config *cfg,
 		ft_close(s);
 		return fail(err, "cannot open %s: %s", bpf_object_path, strerror(-err));
 	}
-	err = write_config(s->obj, cfg);
+	struct ft_config effective = *cfg;
+	effective.inflight_task_storage = choose_inflight_storage(s->obj);
+	err = write_config(s->obj, &effective);
 	if (err) {
 		ft_close(s);
 		return err;

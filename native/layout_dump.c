@@ -19,7 +19,7 @@ int main(void)
 	FIELD(ft_config, filter_cgroup_id);
 	FIELD(ft_config, filter_comm);
 	FIELD(ft_config, filter_cgroup_hierarchy);
-	FIELD(ft_config, _pad0);
+	FIELD(ft_config, inflight_task_storage);
 	SIZE(ft_config);
 
 	FIELD(ft_pidns_level, inum);

@@ -72,7 +72,7 @@ public final class EventLayout {
             JAVA_LONG.withName("filter_cgroup_id"),
             MemoryLayout.sequenceLayout(COMM_LEN, JAVA_BYTE).withName("filter_comm"),
             JAVA_INT.withName("filter_cgroup_hierarchy"),
-            JAVA_INT.withName("_pad0")).withName("ft_config");
+            JAVA_INT.withName("inflight_task_storage")).withName("ft_config");
 
     public static final StructLayout PIDNS_LEVEL = MemoryLayout.structLayout(
             JAVA_INT.withName("inum"),
