@@ -39,6 +39,7 @@ public final class LimitScanner implements AutoCloseable {
     /** cgroup v1 memory.limit_in_bytes reads this (PAGE_COUNTER_MAX rounded) when there is no limit. */
     private static final long V1_UNLIMITED = 1L << 62;
     private static final long PER_PID_NANOS = 10_000_000_000L;
+    private static final long PAGE_SIZE = OpenFiles.pageSize(); // /proc/PID/stat's rss is in pages
     private static final long PID_MAX_NANOS = 60_000_000_000L;
     private static final long CAP_SYS_ADMIN = 1L << 21;
     private static final long CAP_SYS_RESOURCE = 1L << 24;
@@ -66,7 +67,9 @@ public final class LimitScanner implements AutoCloseable {
     /** What one scan found: scopes with a finite limit, most used first, and what could not be read. */
     public record Scan(long nanos, List<LimitScope> scopes, List<String> unreadable, Map<Integer, ProcRow> processes) {}
 
-    private record PerPid(long readAt, String comm, String pidNamespace, String userNamespace, long nprocSoft,
+    /** What /proc/PID/status, ns and limits said at readAt (statComm: the name as /proc/PID/stat spells it). */
+    private record PerPid(long readAt, String statComm, String comm, int uid, long capEffective, int innermostPid,
+                          int namespaceLevel, String pidNamespace, String userNamespace, long nprocSoft,
                           boolean nprocReadable) {}
 
     private record CachedPidMax(long readAt, long value) {}
@@ -174,8 +177,11 @@ public final class LimitScanner implements AutoCloseable {
     }
 
     private static final long SECOND_NANOS = 1_000_000_000L;
-    /** New or removed cgroups (a changed count in /proc/cgroups, a counter gone) start a walk at most this often. */
-    private static final long MIN_WALK_GAP_NANOS = 5 * SECOND_NANOS;
+    /**
+     * New or removed cgroups (a changed count in /proc/cgroups, a counter gone) start a walk at most this often:
+     * a walk stats every cgroup directory (~50 ms for 5,000), and a busy machine creates cgroups every second.
+     */
+    private static final long MIN_WALK_GAP_NANOS = 10 * SECOND_NANOS;
     /** Every limit is re-read within this long (or at least {@link #LIMITS_PER_SCAN} a scan). */
     private static final int LIMIT_CYCLE_SCANS = 60;
     private static final int LIMITS_PER_SCAN = 10;
@@ -533,17 +539,27 @@ public final class LimitScanner implements AutoCloseable {
                     continue;
                 }
                 int pid = Integer.parseInt(name);
-                String status = files.read(entry.resolve("status"));
-                if (status == null) {
+                // Every second only /proc/PID/stat (half the kernel's work of status, and a tenth of the text);
+                // status, namespaces and limits every PER_PID_NANOS, or at once when the process exec'd.
+                String stat = files.read(entry.resolve("stat"));
+                int open = stat == null ? -1 : stat.indexOf('(');
+                int close = stat == null ? -1 : stat.lastIndexOf(')');
+                if (open < 0 || close < open) {
                     continue; // exited since the listing
                 }
-                String comm = statusName(status);
+                String statComm = stat.substring(open + 1, close);
                 PerPid cached = perPid.get(pid);
-                if (cached == null || now - cached.readAt() > PER_PID_NANOS || !cached.comm().equals(comm)) {
+                if (cached == null || now - cached.readAt() > PER_PID_NANOS || !cached.statComm().equals(statComm)) {
+                    String status = ProcFs.read(entry.resolve("status"));
+                    if (status == null) {
+                        continue;
+                    }
                     String pidNs = link(entry.resolve("ns/pid"));
                     String userNs = link(entry.resolve("ns/user"));
                     String limits = ProcFs.read(entry.resolve("limits"));
-                    cached = new PerPid(now, comm, pidNs, userNs, nprocSoft(limits), limits != null);
+                    int[] nspid = nspid(status);
+                    cached = new PerPid(now, statComm, statusName(status), (int) ProcFs.field(status, "Uid", -1),
+                            capEffective(status), nspid[0], nspid[1], pidNs, userNs, nprocSoft(limits), limits != null);
                     perPid.put(pid, cached);
                 }
                 if (cached.pidNamespace().isEmpty()) {
@@ -552,11 +568,10 @@ public final class LimitScanner implements AutoCloseable {
                 if (!cached.nprocReadable()) {
                     limitsDenied++;
                 }
-                int[] nspid = nspid(status);
-                rows.put(pid, new ProcRow(pid, (int) ProcFs.field(status, "PPid", 0), (int) ProcFs.field(status, "Uid", -1),
-                        comm, (int) Math.max(0, ProcFs.field(status, "Threads", 0)),
-                        Math.max(0, ProcFs.field(status, "VmRSS", 0)) * 1024, capEffective(status),
-                        cached.pidNamespace(), cached.userNamespace(), nspid[0], nspid[1], cached.nprocSoft()));
+                rows.put(pid, new ProcRow(pid, (int) statField(stat, close, 4), cached.uid(), cached.comm(),
+                        (int) Math.max(0, statField(stat, close, 20)), Math.max(0, statField(stat, close, 24)) * PAGE_SIZE,
+                        cached.capEffective(), cached.pidNamespace(), cached.userNamespace(), cached.innermostPid(),
+                        cached.namespaceLevel(), cached.nprocSoft()));
             }
         } catch (IOException e) {
             unreadable.add(proc + ": " + e.getMessage());
@@ -571,6 +586,32 @@ public final class LimitScanner implements AutoCloseable {
             unreadable.add("/proc/PID/limits of " + limitsDenied + " processes");
         }
         return rows;
+    }
+
+    /** /proc/PID/stat's field number {@code field} (1-based, as in proc(5)), after the comm that ends at close. */
+    static long statField(String stat, int close, int field) {
+        int at = close + 1;
+        for (int f = 3; f < field && at >= 0; f++) { // at: the space before field f
+            at = stat.indexOf(' ', at + 1);
+        }
+        if (at < 0) {
+            return 0;
+        }
+        long value = 0;
+        boolean negative = false;
+        int i = at + 1;
+        if (i < stat.length() && stat.charAt(i) == '-') {
+            negative = true;
+            i++;
+        }
+        for (; i < stat.length(); i++) {
+            char c = stat.charAt(i);
+            if (c < '0' || c > '9') {
+                break;
+            }
+            value = value * 10 + (c - '0');
+        }
+        return negative ? -value : value;
     }
 
     /** The soft "Max processes" of /proc/PID/limits; -1 for unlimited or unreadable. */

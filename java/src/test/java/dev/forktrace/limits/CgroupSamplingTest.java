@@ -74,4 +74,15 @@ class CgroupSamplingTest {
             }
         }
     }
+
+    @Test
+    void statFieldsAreCountedAfterTheCommWhateverItHolds() {
+        String stat = "4242 (a) b (c) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 7 0 12345 1000000 321 "
+                + "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
+        int close = stat.lastIndexOf(')');
+        assertEquals(17, LimitScanner.statField(stat, close, 4));  // ppid
+        assertEquals(-1, LimitScanner.statField(stat, close, 8));  // tpgid
+        assertEquals(7, LimitScanner.statField(stat, close, 20));  // num_threads
+        assertEquals(321, LimitScanner.statField(stat, close, 24)); // rss, pages
+    }
 }
