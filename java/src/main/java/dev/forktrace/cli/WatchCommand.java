@@ -88,8 +88,9 @@ public final class WatchCommand implements Callable<Integer> {
     double warnHysteresis = 5;
 
     @Option(names = "--warn-far-interval", paramLabel = "SECONDS",
-            description = "Pids cgroups more than 20 points (and 64 tasks) below --warn-at are read this often; "
-                    + "the rest every second (default 5; 1 = every cgroup every second).")
+            description = "Every pids cgroup is evaluated every second; one whose ancestor counts less than --warn-at "
+                    + "minus 20 points of its limit is known to be below that without a read, and its own count is "
+                    + "re-read this often (default 5; 1 = every second; an ancestor's count of 0 needs no re-read).")
     double warnFarInterval = 5;
 
     @Mixin
@@ -316,8 +317,9 @@ public final class WatchCommand implements Callable<Integer> {
                 selected = selected.substring(0, selected.length() - 1);
             }
         }
-        // New cgroups and changed limits are seen within 30 s (the walk of thousands of cgroups is the costly part).
-        var scanner = new dev.forktrace.limits.LimitScanner(Path.of("/proc"), cgroups, 30_000_000_000L)
+        // New cgroups are seen within 10 s (a walk follows a changed count in /proc/cgroups), changed limits within
+        // a minute (re-read in turn); the walk every 5 minutes is a safety net only.
+        var scanner = new dev.forktrace.limits.LimitScanner(Path.of("/proc"), cgroups, 300_000_000_000L)
                 .sampleFarCgroupsEvery(Math.max(0, warnAt / 100 - 0.2), (long) (Math.max(1, warnFarInterval) * 1e9))
                 .enterNamespaces(false);
         return new dev.forktrace.limits.HeadroomMonitor(scanner, warnAt / 100, warnHysteresis / 100,

@@ -11,6 +11,7 @@ import dev.forktrace.system.ProcessInspector;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -28,14 +29,17 @@ import java.util.concurrent.TimeUnit;
  * pid namespaces without init, memory cgroups and strict overcommit. Needs no BPF and no privilege beyond
  * what the files need; whatever it could not read is listed in {@link Scan#unreadable}.
  *
- * <p>For sampling every second it keeps the counters it reads open ({@link OpenFiles}) and walks the cgroup
- * hierarchies again only every {@code rewalkNanos}; per-process facts that do not change (namespaces,
- * rlimits) are cached per pid. One thread owns a scanner.
+ * <p>For sampling every second it keeps the counters it reads open ({@link OpenFiles}), reads a cgroup's
+ * counter only when its ancestors' counts do not already keep it below the near line
+ * ({@link #sampleFarCgroupsEvery}), re-reads limits a few at a time, and walks the cgroup hierarchies again
+ * only when cgroups came or went or every {@code rewalkNanos}; per-process facts that do not change
+ * (namespaces, rlimits) are cached per pid. One thread owns a scanner.
  */
 public final class LimitScanner implements AutoCloseable {
     /** cgroup v1 memory.limit_in_bytes reads this (PAGE_COUNTER_MAX rounded) when there is no limit. */
     private static final long V1_UNLIMITED = 1L << 62;
     private static final long PER_PID_NANOS = 10_000_000_000L;
+    private static final long PAGE_SIZE = OpenFiles.pageSize(); // /proc/PID/stat's rss is in pages
     private static final long PID_MAX_NANOS = 60_000_000_000L;
     private static final long CAP_SYS_ADMIN = 1L << 21;
     private static final long CAP_SYS_RESOURCE = 1L << 24;
@@ -53,8 +57,6 @@ public final class LimitScanner implements AutoCloseable {
     private final Map<Long, CachedPidMax> namespacePidMax = new HashMap<>();
     private final String ownPidNamespace;
     private final String ownUserNamespace;
-    private List<Path> pidsDirectories = List.of();
-    private List<Path> memoryDirectories = List.of();
     private long walkedAt = Long.MIN_VALUE / 2;
 
     /** One process as the scan saw it. nprocSoft is -1 for unlimited or unreadable. */
@@ -65,7 +67,9 @@ public final class LimitScanner implements AutoCloseable {
     /** What one scan found: scopes with a finite limit, most used first, and what could not be read. */
     public record Scan(long nanos, List<LimitScope> scopes, List<String> unreadable, Map<Integer, ProcRow> processes) {}
 
-    private record PerPid(long readAt, String comm, String pidNamespace, String userNamespace, long nprocSoft,
+    /** What /proc/PID/status, ns and limits said at readAt (statComm: the name as /proc/PID/stat spells it). */
+    private record PerPid(long readAt, String statComm, String comm, int uid, long capEffective, int innermostPid,
+                          int namespaceLevel, String pidNamespace, String userNamespace, long nprocSoft,
                           boolean nprocReadable) {}
 
     private record CachedPidMax(long readAt, long value) {}
@@ -95,16 +99,24 @@ public final class LimitScanner implements AutoCloseable {
         long now = System.nanoTime();
         List<String> unreadable = new ArrayList<>();
         List<LimitScope> scopes = new ArrayList<>();
-        if (now - walkedAt >= rewalkNanos) {
-            pidsDirectories = walk(mounts.get(Hierarchy.PIDS), unifiedPids ? "pids.max" : null);
-            memoryDirectories = walk(mounts.get(Hierarchy.MEMORY), unifiedMemory ? "memory.max" : null);
-            readLimits();
+        if (walkDue(now)) {
+            if (rewalkNanos == 0) { // a reading of its own (limits): every limit afresh
+                pidsByPath.clear();
+                memoryByPath.clear();
+            }
+            pidsNodes = nodes(walk(mounts.get(Hierarchy.PIDS)), mounts.get(Hierarchy.PIDS), "pids.max", pidsByPath);
+            memoryNodes = nodes(walk(mounts.get(Hierarchy.MEMORY)), mounts.get(Hierarchy.MEMORY), memoryLimitFile(),
+                    memoryByPath);
             walkedAt = now;
+            walkWanted = false;
+            countsAtWalk = cgroupCounts();
+        } else {
+            refreshLimits();
         }
         if (!mounts.containsKey(Hierarchy.PIDS)) {
             unreadable.add("pids cgroups: no hierarchy with the pids controller is mounted");
         }
-        pidsCgroups(scopes, unreadable);
+        pidsCgroups(now, scopes, unreadable);
         memoryCgroups(scopes, unreadable);
         Map<Integer, ProcRow> processes = processes(now, unreadable);
         users(processes, scopes);
@@ -119,55 +131,62 @@ public final class LimitScanner implements AutoCloseable {
     // ---- cgroups -------------------------------------------------------------------------------------
 
     /**
-     * A limited cgroup as of the last walk: its limit and which counter files it has are read then (limits
-     * change rarely; a changed limit shows within {@code rewalkNanos}), so a sample reads one counter per
-     * cgroup.
+     * A cgroup directory as of the last walk, limited or not ({@link #limit} Long.MAX_VALUE for "max"). Its limit
+     * is read when first seen and then re-read in turn with the others ({@link #refreshLimits}); its counter is
+     * read only when its ancestors' counts this second cannot rule out that it is near its limit
+     * ({@link #mustRead}).
      */
-    private static final class Limited {
+    private static final class CgroupNode {
         final Path directory;
         final String path;
         final String key;
-        final long limit;
-        final OpenFiles.Handle current;
-        final OpenFiles.Handle peak;
-        long dueNanos = Long.MIN_VALUE; // next read of the counter; until then the last value stands
+        CgroupNode parent; // nearest walked ancestor, null at the top
+        long limit;
+        /** A limited cgroup is below this one: its count bounds theirs, so it is worth a read. */
+        boolean limitedBelow;
+        OpenFiles.Handle current; // opened on the first read; closed while a parent's count of 0 stands for it
+        OpenFiles.Handle peak;    // memory cgroups only
         long lastCurrent = -1;
+        long lastReadNanos;
         long lastPeak = -1;
+        /** This sample: an upper bound on the count of every cgroup below this one. */
+        long boundBelow;
+        LimitScope scope; // the last sample's scope, reused while nothing in it changed
 
-        Limited(Path directory, String path, String key, long limit, OpenFiles.Handle current, OpenFiles.Handle peak) {
+        CgroupNode(Path directory, String path, String key, long limit) {
             this.directory = directory;
             this.path = path;
             this.key = key;
             this.limit = limit;
-            this.current = current;
-            this.peak = peak;
         }
 
-        /** The counter, read when due: every second near the threshold, every farInterval far from it. */
-        long sample(long now, double nearRatio, long farIntervalNanos) {
-            if (now < dueNanos && lastCurrent >= 0) {
-                return lastCurrent;
+        boolean limited() {
+            return limit >= 0 && limit < V1_UNLIMITED;
+        }
+
+        void release() {
+            if (current != null) {
+                current.release();
+                current = null;
             }
-            lastCurrent = current.readLong(-1);
-            lastPeak = peak != null ? peak.readLong(-1) : -1;
-            boolean near = lastCurrent >= nearRatio * limit || nearRatio * limit - lastCurrent < NEAR_UNITS;
-            dueNanos = now + (near || limit <= 0 ? SECOND_NANOS : farIntervalNanos) - SECOND_NANOS / 10;
-            return lastCurrent;
+            if (peak != null) {
+                peak.release();
+                peak = null;
+            }
         }
     }
 
     private static final long SECOND_NANOS = 1_000_000_000L;
-    /** Fewer tasks than this below the near ratio count as near: a small cgroup fills in a blink. */
-    private static final long NEAR_UNITS = 64;
+    /**
+     * New or removed cgroups (a changed count in /proc/cgroups, a counter gone) start a walk at most this often:
+     * a walk stats every cgroup directory (~50 ms for 5,000), and a busy machine creates cgroups every second.
+     */
+    private static final long MIN_WALK_GAP_NANOS = 10 * SECOND_NANOS;
+    /** Every limit is re-read within this long (or at least {@link #LIMITS_PER_SCAN} a scan). */
+    private static final int LIMIT_CYCLE_SCANS = 60;
+    private static final int LIMITS_PER_SCAN = 10;
     private double nearRatio = 0;
     private long farIntervalNanos = SECOND_NANOS;
-
-    /**
-     * Samples pids cgroups whose use is below {@code nearRatio} (and more than a few dozen tasks from it) only
-     * every {@code farIntervalNanos} instead of every scan: thousands of idle cgroups then cost a fraction of
-     * a read each per second, while those near a warning threshold are still read every second. Memory
-     * cgroups are always read.
-     */
     private boolean enterNamespaces = true;
 
     /**
@@ -181,15 +200,89 @@ public final class LimitScanner implements AutoCloseable {
         return this;
     }
 
+    /**
+     * For sampling: a pids cgroup is evaluated every scan, but its counter is read only when it may be at or
+     * above {@code nearRatio} of its limit. The pids controller charges a task to every ancestor, so a cgroup
+     * never counts more than its parent: when an ancestor's count read this scan is below the near line, the
+     * cgroup is below it too and its counter is not read (a count of 0 is exact; a larger bound only caps the
+     * last value, which is then re-read every {@code farIntervalNanos}). Thousands of idle cgroups then cost a
+     * read of their parent. With nearRatio 0 (the default, limits) every counter is read every scan.
+     */
     public LimitScanner sampleFarCgroupsEvery(double nearRatio, long farIntervalNanos) {
         this.nearRatio = nearRatio;
         this.farIntervalNanos = Math.max(SECOND_NANOS, farIntervalNanos);
         return this;
     }
 
-    private Map<Path, OpenFiles.Handle> counters = new HashMap<>();
+    /**
+     * Whether a limited cgroup's counter must be read this scan: never read yet, its ancestors' count
+     * ({@code bound}, Long.MAX_VALUE when none was read) does not keep it below the near line, it was near at
+     * its last read (so that leaving the threshold is seen with its exact count), or its capped last value is
+     * older than {@code refreshNanos}. A bound of 0 is an exact count and never needs a refresh.
+     */
+    static boolean mustRead(long bound, long limit, long lastCurrent, long sinceReadNanos, double nearRatio,
+                            long refreshNanos) {
+        if (lastCurrent < 0) {
+            return true;
+        }
+        double near = nearRatio * limit;
+        if (bound >= near || lastCurrent >= near) {
+            return true;
+        }
+        return bound > 0 && sinceReadNanos >= refreshNanos;
+    }
 
-    /** A file read at each walk only (limits, peaks): not kept open, so the counters get the descriptors. */
+    private Map<Path, CgroupNode> pidsByPath = new HashMap<>();
+    private Map<Path, CgroupNode> memoryByPath = new HashMap<>();
+    private List<CgroupNode> pidsNodes = List.of();
+    private List<CgroupNode> memoryNodes = List.of();
+    private int unreadablePidsLimits;
+    private int unreadableMemoryLimits;
+    private int pidsCursor;
+    private int memoryCursor;
+    private boolean walkWanted;
+    private long countsAtWalk = -1;
+    private Boolean pidsPeakFiles; // pids.peak exists (6.1+), known after the first walk that found a cgroup
+
+    private String memoryLimitFile() {
+        return unifiedMemory ? "memory.max" : "memory.limit_in_bytes";
+    }
+
+    /**
+     * Whether to walk the hierarchies again: the first scan; every {@code rewalkNanos}; and, at most every
+     * {@link #MIN_WALK_GAP_NANOS}, when a cgroup came or went: the kernel's count of cgroups per controller
+     * (/proc/cgroups, one read) changed, or a counter or limit could not be read (a cgroup removed).
+     */
+    private boolean walkDue(long now) {
+        if (walkedAt == Long.MIN_VALUE / 2 || now - walkedAt >= rewalkNanos) {
+            return true;
+        }
+        return now - walkedAt >= Math.min(rewalkNanos, MIN_WALK_GAP_NANOS) && (walkWanted || cgroupCounts() != countsAtWalk);
+    }
+
+    /** The num_cgroups of the pids and memory lines of /proc/cgroups, combined; -1 when unreadable. */
+    private long cgroupCounts() {
+        String text = files.read(proc.resolve("cgroups"));
+        return text == null ? -1 : cgroupCounts(text);
+    }
+
+    /** "#subsys_name hierarchy num_cgroups enabled" lines: pids and memory's num_cgroups, combined. */
+    static long cgroupCounts(String procCgroups) {
+        long combined = 0;
+        for (String line : procCgroups.split("\n")) {
+            String[] f = line.split("\\s+");
+            if (f.length >= 3 && (f[0].equals("pids") || f[0].equals("memory"))) {
+                try {
+                    combined = combined * 1_000_003 + Long.parseLong(f[2]) + (f[0].equals("pids") ? 1 : 2);
+                } catch (NumberFormatException e) {
+                    return -1;
+                }
+            }
+        }
+        return combined;
+    }
+
+    /** A file read when a limit is first seen or refreshed (limits, peaks): not kept open. */
     private long readOnce(Path file) {
         OpenFiles.Handle h = files.handle(file);
         try {
@@ -199,80 +292,149 @@ public final class LimitScanner implements AutoCloseable {
         }
     }
 
-    /** The counter file's handle, reused from the previous walk when it is still wanted. */
-    private OpenFiles.Handle counter(Path file, Map<Path, OpenFiles.Handle> wanted) {
-        OpenFiles.Handle h = counters.remove(file);
-        if (h == null) {
-            h = files.handle(file);
+    /**
+     * The walked directories (preorder: a parent before its children) as nodes; a directory already known
+     * keeps its node (limit, open counter, last value), a new one has its limit read. Nodes of directories
+     * gone are closed.
+     */
+    private List<CgroupNode> nodes(List<Path> directories, Path mount, String limitFile, Map<Path, CgroupNode> known) {
+        Map<Path, CgroupNode> byPath = new HashMap<>(directories.size() * 2);
+        List<CgroupNode> nodes = new ArrayList<>(directories.size());
+        int unreadableLimits = 0;
+        boolean memory = !limitFile.equals("pids.max");
+        for (Path dir : directories) {
+            CgroupNode node = known.remove(dir);
+            if (node == null) {
+                long limit = readOnce(dir.resolve(limitFile));
+                if (limit < 0) {
+                    unreadableLimits += Files.isDirectory(dir) ? 1 : 0;
+                    continue; // its children count as top-level ones: no bound from it
+                }
+                String path = "/" + mount.relativize(dir);
+                node = new CgroupNode(dir, path, (memory ? "memcg " : "pids ") + path, limit);
+            }
+            node.parent = byPath.get(dir.getParent());
+            byPath.put(dir, node);
+            nodes.add(node);
         }
-        wanted.put(file, h);
-        return h;
+        for (CgroupNode gone : known.values()) {
+            gone.release();
+        }
+        known.clear();
+        known.putAll(byPath);
+        markLimitedBelow(nodes);
+        if (memory) {
+            unreadableMemoryLimits = unreadableLimits;
+        } else {
+            unreadablePidsLimits = unreadableLimits;
+            if (pidsPeakFiles == null && !nodes.isEmpty()) {
+                pidsPeakFiles = Files.exists(nodes.get(0).directory.resolve("pids.peak"));
+            }
+        }
+        return nodes;
     }
 
-    private List<Limited> limitedPids = List.of();
-    private List<Limited> limitedMemory = List.of();
-    private int unreadablePidsLimits;
-    private int unreadableMemoryLimits;
-
-    private void readLimits() {
-        Path pidsMount = mounts.get(Hierarchy.PIDS);
-        List<Limited> pids = new ArrayList<>();
-        Map<Path, OpenFiles.Handle> wanted = new HashMap<>();
-        unreadablePidsLimits = 0;
-        boolean peaks = !pidsDirectories.isEmpty() && Files.exists(pidsDirectories.get(0).resolve("pids.peak")); // 6.1+
-        for (Path dir : pidsDirectories) {
-            long limit = readOnce(dir.resolve("pids.max"));
-            if (limit == Long.MAX_VALUE) {
-                continue; // "max": this level refuses nothing (an ancestor's limit is its own scope)
-            }
-            if (limit < 0) {
-                unreadablePidsLimits += Files.isDirectory(dir) ? 1 : 0;
-                continue;
-            }
-            String path = "/" + pidsMount.relativize(dir);
-            Limited limited = new Limited(dir, path, "pids " + path, limit, counter(dir.resolve("pids.current"), wanted),
-                    null);
-            limited.lastPeak = peaks ? readOnce(dir.resolve("pids.peak")) : -1; // as of the walk
-            pids.add(limited);
+    private static void markLimitedBelow(List<CgroupNode> nodes) {
+        for (CgroupNode n : nodes) {
+            n.limitedBelow = false;
         }
-        limitedPids = pids;
-        Path memoryMount = mounts.get(Hierarchy.MEMORY);
-        String limitFile = unifiedMemory ? "memory.max" : "memory.limit_in_bytes";
-        List<Limited> memory = new ArrayList<>();
-        unreadableMemoryLimits = 0;
-        for (Path dir : memoryDirectories) {
-            long limit = readOnce(dir.resolve(limitFile));
-            if (limit == Long.MAX_VALUE || limit >= V1_UNLIMITED) {
-                continue;
+        for (CgroupNode n : nodes) {
+            if (n.limited()) {
+                for (CgroupNode a = n.parent; a != null && !a.limitedBelow; a = a.parent) {
+                    a.limitedBelow = true;
+                }
             }
-            if (limit < 0) {
-                unreadableMemoryLimits += Files.isDirectory(dir) ? 1 : 0;
-                continue;
-            }
-            String path = "/" + memoryMount.relativize(dir);
-            String usage = unifiedMemory ? "memory.current" : "memory.usage_in_bytes";
-            String peak = unifiedMemory ? "memory.peak" : "memory.max_usage_in_bytes";
-            memory.add(new Limited(dir, path, "memcg " + path, limit, counter(dir.resolve(usage), wanted),
-                    counter(dir.resolve(peak), wanted)));
         }
-        limitedMemory = memory;
-        for (OpenFiles.Handle unused : counters.values()) {
-            unused.release(); // cgroups removed or no longer limited
-        }
-        counters = wanted;
     }
 
-    private void pidsCgroups(List<LimitScope> scopes, List<String> unreadable) {
+    /**
+     * Re-reads some limits each scan, in turn, so that a changed pids.max or memory limit shows within
+     * {@link #LIMIT_CYCLE_SCANS} scans without re-reading thousands of them at once; a limit that cannot be read
+     * any more (its cgroup removed) asks for a walk.
+     */
+    private void refreshLimits() {
+        pidsCursor = refreshLimits(pidsNodes, pidsCursor, "pids.max");
+        memoryCursor = refreshLimits(memoryNodes, memoryCursor, memoryLimitFile());
+    }
+
+    private int refreshLimits(List<CgroupNode> nodes, int cursor, String limitFile) {
+        int n = nodes.size();
+        int batch = Math.min(n, Math.max(LIMITS_PER_SCAN, (n + LIMIT_CYCLE_SCANS - 1) / LIMIT_CYCLE_SCANS));
+        boolean limitedChanged = false;
+        for (int i = 0; i < batch; i++) {
+            cursor = cursor >= n - 1 ? 0 : cursor + 1;
+            CgroupNode node = nodes.get(cursor);
+            long limit = readOnce(node.directory.resolve(limitFile));
+            if (limit < 0) {
+                walkWanted = true;
+            } else if (limit != node.limit) {
+                limitedChanged |= node.limited() != (limit >= 0 && limit < V1_UNLIMITED);
+                node.limit = limit;
+                node.scope = null;
+            }
+        }
+        if (limitedChanged) {
+            markLimitedBelow(nodes);
+        }
+        return cursor;
+    }
+
+    /** The node's counter (pids.current), or -1 when it cannot be read (then a walk is wanted). */
+    private long readCurrent(CgroupNode node, String file) {
+        if (node.current == null) {
+            node.current = files.handle(node.directory.resolve(file));
+        }
+        long value = node.current.readLong(-1);
+        if (value < 0) {
+            walkWanted = true;
+        }
+        return value;
+    }
+
+    private void pidsCgroups(long now, List<LimitScope> scopes, List<String> unreadable) {
         int failed = unreadablePidsLimits;
-        long now = System.nanoTime();
-        for (Limited c : limitedPids) {
-            long current = c.sample(now, nearRatio, farIntervalNanos);
-            if (current < 0) {
-                failed++; // removed since the walk, or unreadable
+        for (CgroupNode c : pidsNodes) {
+            long bound = c.parent == null ? Long.MAX_VALUE : c.parent.boundBelow;
+            c.boundBelow = bound;
+            if (!c.limited()) {
+                if (c.limitedBelow && bound > 0) { // its count bounds the limited cgroups below it
+                    long current = readCurrent(c, "pids.current");
+                    if (current >= 0) {
+                        c.boundBelow = Math.min(bound, current);
+                    }
+                } else if (bound == 0) {
+                    c.release();
+                }
                 continue;
             }
-            scopes.add(new LimitScope(c.key, ScopeKind.CGROUP, c.path, "pids.max", current, c.limit, c.lastPeak,
-                    c.directory, null, false, 0, ""));
+            long current;
+            if (mustRead(bound, c.limit, c.lastCurrent, now - c.lastReadNanos, nearRatio, farIntervalNanos)) {
+                current = readCurrent(c, "pids.current");
+                if (current < 0) {
+                    failed++; // removed since the walk, or unreadable
+                    continue;
+                }
+                c.lastCurrent = current;
+                c.lastReadNanos = now;
+                c.boundBelow = Math.min(bound, current);
+                if (pidsPeakFiles == Boolean.TRUE && current >= nearRatio * c.limit) { // shown with near ones only
+                    c.lastPeak = readOnce(c.directory.resolve("pids.peak"));
+                }
+            } else if (bound == 0) { // exact: nothing runs below an ancestor that counts 0
+                current = 0;
+                c.lastCurrent = 0;
+                c.lastReadNanos = now;
+                c.release();
+            } else {
+                current = Math.min(c.lastCurrent, bound);
+            }
+            LimitScope s = c.scope;
+            if (s == null || s.used() != current || s.limit() != c.limit || s.peak() != c.lastPeak) {
+                s = new LimitScope(c.key, ScopeKind.CGROUP, c.path, "pids.max", current, c.limit, c.lastPeak,
+                        c.directory, null, false, 0, "");
+                c.scope = s;
+            }
+            scopes.add(s);
         }
         if (failed > 0) {
             unreadable.add("pids.max/pids.current of " + failed + " cgroups");
@@ -280,13 +442,21 @@ public final class LimitScanner implements AutoCloseable {
     }
 
     private void memoryCgroups(List<LimitScope> scopes, List<String> unreadable) {
-        String limitFile = unifiedMemory ? "memory.max" : "memory.limit_in_bytes";
+        String limitFile = memoryLimitFile();
+        String usageFile = unifiedMemory ? "memory.current" : "memory.usage_in_bytes";
+        String peakFile = unifiedMemory ? "memory.peak" : "memory.max_usage_in_bytes";
         int failed = unreadableMemoryLimits;
-        for (Limited c : limitedMemory) {
-            long usage = c.current.readLong(-1);
+        for (CgroupNode c : memoryNodes) {
+            if (!c.limited()) {
+                continue;
+            }
+            long usage = readCurrent(c, usageFile);
             if (usage < 0) {
                 failed++;
                 continue;
+            }
+            if (c.peak == null) {
+                c.peak = files.handle(c.directory.resolve(peakFile));
             }
             long peak = c.peak.readLong(-1);
             scopes.add(new LimitScope(c.key, ScopeKind.MEMCG, c.path, limitFile, usage, c.limit, peak,
@@ -298,10 +468,12 @@ public final class LimitScanner implements AutoCloseable {
     }
 
     /**
-     * Every cgroup directory below the mount except the root (which has no limit). Entries named like
-     * control files are not stat'ed: a hierarchy of thousands of cgroups holds tens of thousands of files.
+     * Every cgroup directory below the mount except the root (which has no limit), parents before their
+     * children. Entries named like control files are not stat'ed (a hierarchy of thousands of cgroups holds
+     * tens of thousands of files), and a directory whose link count says it has no subdirectories (kernfs,
+     * like most file systems, counts 2 + subdirectories) is not listed.
      */
-    private static List<Path> walk(Path mount, String v2LimitFile) {
+    static List<Path> walk(Path mount) {
         List<Path> found = new ArrayList<>();
         if (mount == null) {
             return found;
@@ -315,7 +487,13 @@ public final class LimitScanner implements AutoCloseable {
             }
             try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
                 for (Path entry : entries) {
-                    if (!isControlFile(entry.getFileName().toString()) && Files.isDirectory(entry)) {
+                    if (isControlFile(entry.getFileName().toString())) {
+                        continue;
+                    }
+                    int links = subdirectoryLinks(entry);
+                    if (links == 2) {
+                        found.add(entry); // a leaf: listed before any sibling's subtree, after its parent
+                    } else if (links > 0) {
                         pending.add(entry);
                     }
                 }
@@ -326,6 +504,15 @@ public final class LimitScanner implements AutoCloseable {
         return found;
     }
 
+    /** A directory's link count (1 where the file system does not count subdirectories), 0 for anything else. */
+    private static int subdirectoryLinks(Path entry) {
+        try {
+            Map<String, Object> a = Files.readAttributes(entry, "unix:isDirectory,nlink", LinkOption.NOFOLLOW_LINKS);
+            return Boolean.TRUE.equals(a.get("isDirectory")) ? Math.max(1, (Integer) a.get("nlink")) : 0;
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
     static boolean isControlFile(String name) {
         int dot = name.indexOf('.');
         if (dot > 0) {
@@ -352,17 +539,27 @@ public final class LimitScanner implements AutoCloseable {
                     continue;
                 }
                 int pid = Integer.parseInt(name);
-                String status = files.read(entry.resolve("status"));
-                if (status == null) {
+                // Every second only /proc/PID/stat (half the kernel's work of status, and a tenth of the text);
+                // status, namespaces and limits every PER_PID_NANOS, or at once when the process exec'd.
+                String stat = files.read(entry.resolve("stat"));
+                int open = stat == null ? -1 : stat.indexOf('(');
+                int close = stat == null ? -1 : stat.lastIndexOf(')');
+                if (open < 0 || close < open) {
                     continue; // exited since the listing
                 }
-                String comm = statusName(status);
+                String statComm = stat.substring(open + 1, close);
                 PerPid cached = perPid.get(pid);
-                if (cached == null || now - cached.readAt() > PER_PID_NANOS || !cached.comm().equals(comm)) {
+                if (cached == null || now - cached.readAt() > PER_PID_NANOS || !cached.statComm().equals(statComm)) {
+                    String status = ProcFs.read(entry.resolve("status"));
+                    if (status == null) {
+                        continue;
+                    }
                     String pidNs = link(entry.resolve("ns/pid"));
                     String userNs = link(entry.resolve("ns/user"));
                     String limits = ProcFs.read(entry.resolve("limits"));
-                    cached = new PerPid(now, comm, pidNs, userNs, nprocSoft(limits), limits != null);
+                    int[] nspid = nspid(status);
+                    cached = new PerPid(now, statComm, statusName(status), (int) ProcFs.field(status, "Uid", -1),
+                            capEffective(status), nspid[0], nspid[1], pidNs, userNs, nprocSoft(limits), limits != null);
                     perPid.put(pid, cached);
                 }
                 if (cached.pidNamespace().isEmpty()) {
@@ -371,11 +568,10 @@ public final class LimitScanner implements AutoCloseable {
                 if (!cached.nprocReadable()) {
                     limitsDenied++;
                 }
-                int[] nspid = nspid(status);
-                rows.put(pid, new ProcRow(pid, (int) ProcFs.field(status, "PPid", 0), (int) ProcFs.field(status, "Uid", -1),
-                        comm, (int) Math.max(0, ProcFs.field(status, "Threads", 0)),
-                        Math.max(0, ProcFs.field(status, "VmRSS", 0)) * 1024, capEffective(status),
-                        cached.pidNamespace(), cached.userNamespace(), nspid[0], nspid[1], cached.nprocSoft()));
+                rows.put(pid, new ProcRow(pid, (int) statField(stat, close, 4), cached.uid(), cached.comm(),
+                        (int) Math.max(0, statField(stat, close, 20)), Math.max(0, statField(stat, close, 24)) * PAGE_SIZE,
+                        cached.capEffective(), cached.pidNamespace(), cached.userNamespace(), cached.innermostPid(),
+                        cached.namespaceLevel(), cached.nprocSoft()));
             }
         } catch (IOException e) {
             unreadable.add(proc + ": " + e.getMessage());
@@ -390,6 +586,32 @@ public final class LimitScanner implements AutoCloseable {
             unreadable.add("/proc/PID/limits of " + limitsDenied + " processes");
         }
         return rows;
+    }
+
+    /** /proc/PID/stat's field number {@code field} (1-based, as in proc(5)), after the comm that ends at close. */
+    static long statField(String stat, int close, int field) {
+        int at = close + 1;
+        for (int f = 3; f < field && at >= 0; f++) { // at: the space before field f
+            at = stat.indexOf(' ', at + 1);
+        }
+        if (at < 0) {
+            return 0;
+        }
+        long value = 0;
+        boolean negative = false;
+        int i = at + 1;
+        if (i < stat.length() && stat.charAt(i) == '-') {
+            negative = true;
+            i++;
+        }
+        for (; i < stat.length(); i++) {
+            char c = stat.charAt(i);
+            if (c < '0' || c > '9') {
+                break;
+            }
+            value = value * 10 + (c - '0');
+        }
+        return negative ? -value : value;
     }
 
     /** The soft "Max processes" of /proc/PID/limits; -1 for unlimited or unreadable. */
@@ -671,7 +893,7 @@ public final class LimitScanner implements AutoCloseable {
     }
 
     static List<Path> withDescendants(Path directory) {
-        List<Path> all = new ArrayList<>(walk(directory, null));
+        List<Path> all = new ArrayList<>(walk(directory));
         all.add(0, directory);
         return all;
     }
@@ -697,7 +919,8 @@ public final class LimitScanner implements AutoCloseable {
 
     @Override
     public void close() {
-        counters.values().forEach(OpenFiles.Handle::release);
+        pidsByPath.values().forEach(CgroupNode::release);
+        memoryByPath.values().forEach(CgroupNode::release);
         files.close();
     }
 }

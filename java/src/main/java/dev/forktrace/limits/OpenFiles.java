@@ -50,6 +50,20 @@ final class OpenFiles implements AutoCloseable {
     private static final MethodHandle CLOSE = LINKER.downcallHandle(LINKER.defaultLookup().find("close").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT));
 
+    private static final int SC_PAGESIZE = 30;
+
+    /** sysconf(_SC_PAGESIZE): 4096 on x86-64, 4096 to 65536 on arm64 kernels. */
+    static long pageSize() {
+        try {
+            MethodHandle sysconf = LINKER.downcallHandle(LINKER.defaultLookup().find("sysconf").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+            long size = (long) sysconf.invokeExact(SC_PAGESIZE);
+            return size > 0 ? size : 4096;
+        } catch (Throwable t) {
+            return 4096;
+        }
+    }
+
     private final Arena arena = Arena.ofShared(); // built on one thread, sampled on another
     private final MemorySegment buffer = arena.allocate(BUFFER);
     private final MemorySegment pathBuffer = arena.allocate(4096);

@@ -1,0 +1,88 @@
+package dev.forktrace.limits;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CgroupSamplingTest {
+    private static final long SECOND = 1_000_000_000L;
+
+    @Test
+    void aCgroupBelowAnAncestorThatCountsLessThanItsNearLineIsNotRead() {
+        // limit 1000, near line 700: the parent counts 3, so this cgroup counts at most 3
+        assertFalse(LimitScanner.mustRead(3, 1000, 2, SECOND, 0.7, 5 * SECOND));
+        assertFalse(LimitScanner.mustRead(0, 1000, 2, 3600 * SECOND, 0.7, 5 * SECOND)); // 0 is exact: no refresh
+    }
+
+    @Test
+    void aCgroupIsReadWhenTheBoundCannotRuleItOut() {
+        assertTrue(LimitScanner.mustRead(700, 1000, 2, 0, 0.7, 5 * SECOND));
+        assertTrue(LimitScanner.mustRead(Long.MAX_VALUE, 1000, 2, 0, 0.7, 5 * SECOND)); // top level: no ancestor read
+        assertTrue(LimitScanner.mustRead(3, 1000, -1, 0, 0.7, 5 * SECOND));            // never read yet
+    }
+
+    @Test
+    void aCgroupThatWasNearIsReadSoThatItsRecoveryHasItsExactCount() {
+        assertTrue(LimitScanner.mustRead(10, 1000, 950, 0, 0.7, 5 * SECOND));
+    }
+
+    @Test
+    void aCappedValueIsRefreshedEveryFarInterval() {
+        assertFalse(LimitScanner.mustRead(50, 1000, 2, 4 * SECOND, 0.7, 5 * SECOND));
+        assertTrue(LimitScanner.mustRead(50, 1000, 2, 5 * SECOND, 0.7, 5 * SECOND));
+    }
+
+    @Test
+    void withoutANearRatioEveryCounterIsRead() { // forktrace limits: exact numbers for every cgroup
+        assertTrue(LimitScanner.mustRead(0, 1000, 0, 0, 0, 5 * SECOND));
+    }
+
+    @Test
+    void procCgroupsCountsChangeWhenAPidsOrMemoryCgroupComesOrGoes() {
+        String before = "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t3\t1\t1\nmemory\t9\t120\t1\npids\t5\t5012\t1\n";
+        String added = before.replace("5012", "5013");
+        String cpuOnly = before.replace("cpuset\t3\t1", "cpuset\t3\t2");
+        assertNotEquals(LimitScanner.cgroupCounts(before), LimitScanner.cgroupCounts(added));
+        assertEquals(LimitScanner.cgroupCounts(before), LimitScanner.cgroupCounts(cpuOnly));
+        // one removed from pids and one added to memory is still a change
+        assertNotEquals(LimitScanner.cgroupCounts(before),
+                LimitScanner.cgroupCounts(before.replace("5012", "5011").replace("\t120\t", "\t121\t")));
+    }
+
+    @Test
+    void theWalkListsEveryDirectoryAfterItsParentAndNoControlFiles(@TempDir Path root) throws Exception {
+        Files.createDirectories(root.resolve("a/b/c"));
+        Files.createDirectories(root.resolve("a/leaf"));
+        Files.createDirectories(root.resolve("d"));
+        Files.writeString(root.resolve("a/pids.max"), "10\n");
+        Files.writeString(root.resolve("a/b/pids.current"), "0\n");
+        List<Path> found = LimitScanner.walk(root);
+        assertEquals(5, found.size(), found.toString());
+        for (String p : List.of("a", "a/b", "a/b/c", "a/leaf", "d")) {
+            assertTrue(found.contains(root.resolve(p)), p);
+        }
+        for (Path p : found) {
+            if (!p.getParent().equals(root)) {
+                assertTrue(found.indexOf(p.getParent()) < found.indexOf(p), p + " before its parent: " + found);
+            }
+        }
+    }
+
+    @Test
+    void statFieldsAreCountedAfterTheCommWhateverItHolds() {
+        String stat = "4242 (a) b (c) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 7 0 12345 1000000 321 "
+                + "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
+        int close = stat.lastIndexOf(')');
+        assertEquals(17, LimitScanner.statField(stat, close, 4));  // ppid
+        assertEquals(-1, LimitScanner.statField(stat, close, 8));  // tpgid
+        assertEquals(7, LimitScanner.statField(stat, close, 20));  // num_threads
+        assertEquals(321, LimitScanner.statField(stat, close, 24)); // rss, pages
+    }
+}
