@@ -128,8 +128,16 @@ static struct hook hook_table[] = {
 static const char *wrapper_progs[] = { "fe_clone", "fx_clone", "kp_clone", "kr_clone",
 				       "fe_clone3", "fx_clone3", "kp_clone3", "kr_clone3" };
 #define WRAPPER_PROGS (sizeof(wrapper_progs) / sizeof(wrapper_progs[0]))
+/* The syscall wrappers are named per architecture; the BPF object is built for the same one. */
+#if defined(__x86_64__)
+#define SYSCALL_WRAPPER(name) "__x64_sys_" #name
+#elif defined(__aarch64__)
+#define SYSCALL_WRAPPER(name) "__arm64_sys_" #name
+#else
+#error "forktrace supports x86_64 and aarch64 (the clone syscall wrappers' names)"
+#endif
 /* The functions the fentry/kprobe flavours of the "syscalls" hook need, all three. */
-static const char *syscall_functions[] = { "kernel_clone", "__x64_sys_clone", "__x64_sys_clone3" };
+static const char *syscall_functions[] = { "kernel_clone", SYSCALL_WRAPPER(clone), SYSCALL_WRAPPER(clone3) };
 #define SYSCALL_FUNCTIONS 3
 
 /* ---- feature probes (the libbpf-tools way: try the real thing on a tiny program) ---- */

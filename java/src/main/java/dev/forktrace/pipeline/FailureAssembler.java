@@ -8,6 +8,7 @@ import dev.forktrace.attribution.KernelNames;
 import dev.forktrace.attribution.RawEvent;
 import dev.forktrace.attribution.SystemState;
 import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.bpf.Libc;
 import dev.forktrace.containers.ContainerRuntimes;
 import dev.forktrace.containers.LimitKnobs;
 import dev.forktrace.proto.v1.Cause;
@@ -35,7 +36,8 @@ import java.util.List;
  * the evidence, the offenders and the one-sentence explanation. Runs only for events that are written.
  */
 public final class FailureAssembler {
-    private static final long PAGE = 4096;
+    /** The kernel counts memcg and page_counter charges in pages of its own size (16K or 64K on some arm64 builds). */
+    private static final long PAGE = Libc.pageSize();
     private final CgroupPaths cgroups;
     private final ProcessInspector processes;
     private final long wallMinusMonotonicNanos;
