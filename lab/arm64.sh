@@ -55,42 +55,37 @@ sys.exit(1)
 EOF
 }
 
-# arm64_packages DIR PACKAGE/SUITE...: unpacks the packages into DIR (cached: DIR is kept while the
-# list and the versions the index offers are the same; the key is in DIR/PACKAGES).
+# arm64_packages DIR PACKAGE[/SUITE]...: unpacks the packages into DIR, cached while apt would fetch the
+# same files (DIR/PACKAGES lists them). Lists are updated when missing, when a package is not in
+# them, or with --refresh.
 arm64_packages() {
 	local dir=$1
 	shift
-	arm64_apt_update_if_missing "$@"
 	local want
-	want=$(for p in "$@"; do echo "$p $(arm64_version "$p")"; done)
-	if [[ -f $dir/PACKAGES && $(cat "$dir/PACKAGES") == "$want" ]]; then return 0; fi
+	# Versions change only when the lists do: the same packages unpacked after the last update are current.
+	if ! ((REFRESH)) && [[ -f $dir/PACKAGES && $(cat "$dir/ARGS" 2>/dev/null) == "$*" &&
+		! $ARM64_APT_DIR/lists -nt $dir/PACKAGES ]]; then
+		return 0
+	fi
+	((REFRESH)) && arm64_apt_update
+	if ! want=$(apt-get "${ARM64_APT_OPTS[@]}" download --print-uris "$@" 2>/dev/null | awk '{print $2}') || [[ -z $want ]]; then
+		arm64_apt_update
+		want=$(apt-get "${ARM64_APT_OPTS[@]}" download --print-uris "$@" | awk '{print $2}') ||
+			die "arm64 packages not in the Debian index: $*"
+	fi
+	if [[ -f $dir/PACKAGES && $(cat "$dir/PACKAGES") == "$want" ]]; then echo "$*" >"$dir/ARGS"; touch "$dir/PACKAGES"; return 0; fi
 	local tmp
+	mkdir -p "$ARM64_DIR"
 	tmp=$(mktemp -d "$ARM64_DIR/fetch.XXXXXX")
 	(cd "$tmp" && apt-get "${ARM64_APT_OPTS[@]}" download "$@" >download.log 2>&1) ||
 		{ tail -5 "$tmp/download.log" >&2; rm -rf "$tmp"; die "cannot download arm64 packages: $*"; }
 	mkdir -p "$tmp/root"
 	local deb
 	for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/root"; done
+	echo "$*" >"$tmp/root/ARGS"
 	echo "$want" >"$tmp/root/PACKAGES"
 	rm -rf "$dir" && mkdir -p "$(dirname "$dir")" && mv "$tmp/root" "$dir" && rm -rf "$tmp"
 	log "cached arm64 packages in $dir: $*"
-}
-
-# arm64_version PACKAGE[/SUITE]: the version apt-get download fetches (the suite's, else the candidate).
-arm64_version() {
-	if [[ $1 == */* ]]; then
-		apt-cache "${ARM64_APT_OPTS[@]}" show "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -1
-	else
-		apt-cache "${ARM64_APT_OPTS[@]}" policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p'
-	fi
-}
-
-# Lists are refreshed only when they are missing, a package is not in them, or with --refresh.
-arm64_apt_update_if_missing() {
-	if ((REFRESH)) || [[ ! -d $ARM64_APT_DIR/lists ]] ||
-		! apt-cache "${ARM64_APT_OPTS[@]}" show "$@" >/dev/null 2>&1; then
-		arm64_apt_update
-	fi
 }
 
 # arm64_sysroot: Debian's arm64 libbpf, libelf and zlib (headers and libraries) for the cross build.
@@ -133,7 +128,7 @@ arm64_java_runtime() {
 		log "jlink arm64 (from $jmods): $modules"
 		rm -rf "$dir.tmp" && mkdir -p "$(dirname "$dir")"
 		"$JDK_HOME/bin/jlink" --module-path "$jmods" --add-modules "$modules" --strip-java-debug-attributes \
-			--strip-native-debug-symbols=objcopy=aarch64-linux-gnu-objcopy --no-header-files --no-man-pages \
+			--strip-native-debug-symbols=objcopy="$(command -v aarch64-linux-gnu-objcopy)" --no-header-files --no-man-pages \
 			--output "$dir.tmp" >&2 || die "jlink for arm64 failed"
 		rm -rf "$dir" && mv "$dir.tmp" "$dir"
 	fi
@@ -145,7 +140,7 @@ arm64_userland() {
 	local root=$1 guest=$ARM64_DIR/guest applet
 	arm64_packages "$guest" "${ARM64_GUEST_PACKAGES[@]}"
 	cp -a "$guest/." "$root/"
-	rm -f "$root/PACKAGES"
+	rm -f "$root/PACKAGES" "$root/ARGS"
 	# Debian 13 is merged-/usr (base-files makes /lib a link, not unpacked here): the ELF interpreter
 	# path /lib/ld-linux-aarch64.so.1 must exist.
 	[[ -e $root/lib/ld-linux-aarch64.so.1 ]] || { mkdir -p "$root/lib"; ln -sfn /usr/lib/ld-linux-aarch64.so.1 "$root/lib/ld-linux-aarch64.so.1"; }
