@@ -140,7 +140,9 @@ arm64_userland() {
 	local root=$1 guest=$ARM64_DIR/guest applet
 	arm64_packages "$guest" "${ARM64_GUEST_PACKAGES[@]}"
 	cp -a "$guest/." "$root/"
-	rm -f "$root/PACKAGES" "$root/ARGS"
+	# documentation, translations and iconv modules: a quarter of the unpacked packages, unused here
+	rm -rf "$root/PACKAGES" "$root/ARGS" "$root"/usr/share/{doc,man,info,locale,lintian,bash-completion} \
+		"$root"/usr/lib/aarch64-linux-gnu/gconv
 	# Debian 13 is merged-/usr (base-files makes /lib a link, not unpacked here): the ELF interpreter
 	# path /lib/ld-linux-aarch64.so.1 must exist.
 	[[ -e $root/lib/ld-linux-aarch64.so.1 ]] || { mkdir -p "$root/lib"; ln -sfn /usr/lib/ld-linux-aarch64.so.1 "$root/lib/ld-linux-aarch64.so.1"; }
