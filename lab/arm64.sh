@@ -145,7 +145,7 @@ arm64_userland() {
 		"$root"/usr/lib/aarch64-linux-gnu/gconv
 	# Debian 13 is merged-/usr (base-files makes /lib a link, not unpacked here): the ELF interpreter
 	# path /lib/ld-linux-aarch64.so.1 must exist.
-	[[ -e $root/lib/ld-linux-aarch64.so.1 ]] || { mkdir -p "$root/lib"; ln -sfn /usr/lib/ld-linux-aarch64.so.1 "$root/lib/ld-linux-aarch64.so.1"; }
+	[[ -e $root/lib/ld-linux-aarch64.so.1 ]] || { mkdir -p "$root/lib"; ln -sfn ../usr/lib/ld-linux-aarch64.so.1 "$root/lib/ld-linux-aarch64.so.1"; }
 	[[ -e $root/bin/bash ]] || ln -sfn /usr/bin/bash "$root/bin/bash"
 	for applet in $(busybox --list-full); do
 		[[ -e $root/$applet || -L $root/$applet ]] || ln -s /bin/busybox "$root/$applet"
