@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test of forktrace: set-up as ./forktrace does, build, unit tests, integration tests against the
-# running kernel, the JUnit example, and the qemu kernel lab (5.10, 6.1, 6.12).
+# running kernel, the JUnit example, and the qemu kernel lab (5.10, 6.1, 6.12, 6.12-fi, and 6.12 on arm64).
 #   ./test.sh           everything (what CI runs)
 #   ./test.sh --quick   without the kernel lab and the slow tests, for your own loop
 set -uo pipefail

@@ -4,8 +4,8 @@
  *
  * Three tiers deliver the same events (the shim loads one per hook, see native/forktrace_shim.c):
  *   tracepoint  tp/syscalls/sys_{enter,exit}_{clone,clone3,fork,vfork}   (taxes every syscall a little)
- *   kprobe      kprobe/kretprobe on kernel_clone and __x64_sys_{clone,clone3} (task creation only)
- *   fentry      fentry/fexit on kernel_clone and __x64_sys_{clone,clone3}     (task creation only, cheapest)
+ *   kprobe      kprobe/kretprobe on kernel_clone and __<arch>_sys_{clone,clone3} (task creation only)
+ *   fentry      fentry/fexit on kernel_clone and __<arch>_sys_{clone,clone3}     (task creation only, cheapest)
  * plus evidence hooks inside copy_process (copy_process, alloc_pid, pids_can_fork, is_rlimit_overlimit,
  * slab_out_of_memory, and on request page_counter_try_charge and __vm_enough_memory) in the fentry or
  * kprobe flavour, and tp_btf/console for kernel messages.
@@ -24,6 +24,20 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* The only variable in .rodata: the shim writes it before load. */
 const volatile struct ft_config cfg = {};
+
+/*
+ * The clone/clone3 syscall wrappers (CONFIG_ARCH_HAS_SYSCALL_WRAPPER) are named per architecture, so
+ * the object is built per architecture (-D__TARGET_ARCH_x86 or arm64, as bpf_tracing.h needs anyway).
+ * Their one argument is the user's saved registers; PT_REGS_PARM1_CORE_SYSCALL reads the syscall's
+ * first argument from them (di on x86, orig_x0 on arm64).
+ */
+#if defined(__TARGET_ARCH_x86)
+#define FT_SYSCALL_WRAPPER(name) "__x64_sys_" #name
+#elif defined(__TARGET_ARCH_arm64)
+#define FT_SYSCALL_WRAPPER(name) "__arm64_sys_" #name
+#else
+#error "build with -D__TARGET_ARCH_x86 or -D__TARGET_ARCH_arm64: the syscall wrappers are named per architecture"
+#endif
 
 #define SIGCHLD 17
 #define CLONE_VM 0x00000100
@@ -680,28 +694,28 @@ static __always_inline void wrapper_returned(long ret, __u32 syscall, __u32 tier
 		record_exit(ret, syscall, tier);
 }
 
-SEC("fentry/__x64_sys_clone")
+SEC("fentry/" FT_SYSCALL_WRAPPER(clone))
 int BPF_PROG(fe_clone, const struct pt_regs *regs)
 {
-	record_entry(BPF_CORE_READ(regs, di), FT_SYS_CLONE);
+	record_entry(PT_REGS_PARM1_CORE_SYSCALL(regs), FT_SYS_CLONE);
 	return 0;
 }
 
-SEC("fexit/__x64_sys_clone")
+SEC("fexit/" FT_SYSCALL_WRAPPER(clone))
 int BPF_PROG(fx_clone, const struct pt_regs *regs, long ret)
 {
 	wrapper_returned(ret, FT_SYS_CLONE, FT_TIER_FENTRY);
 	return 0;
 }
 
-SEC("fentry/__x64_sys_clone3")
+SEC("fentry/" FT_SYSCALL_WRAPPER(clone3))
 int BPF_PROG(fe_clone3, const struct pt_regs *regs)
 {
-	record_entry(clone3_flags((const void *)BPF_CORE_READ(regs, di)), FT_SYS_CLONE3);
+	record_entry(clone3_flags((const void *)PT_REGS_PARM1_CORE_SYSCALL(regs)), FT_SYS_CLONE3);
 	return 0;
 }
 
-SEC("fexit/__x64_sys_clone3")
+SEC("fexit/" FT_SYSCALL_WRAPPER(clone3))
 int BPF_PROG(fx_clone3, const struct pt_regs *regs, long ret)
 {
 	wrapper_returned(ret, FT_SYS_CLONE3, FT_TIER_FENTRY);
@@ -722,28 +736,28 @@ int BPF_PROG(fx_kernel_clone, struct kernel_clone_args *args, pid_t ret)
 	return 0;
 }
 
-SEC("kprobe/__x64_sys_clone")
+SEC("kprobe/" FT_SYSCALL_WRAPPER(clone))
 int BPF_KPROBE(kp_clone, const struct pt_regs *regs)
 {
-	record_entry(BPF_CORE_READ(regs, di), FT_SYS_CLONE);
+	record_entry(PT_REGS_PARM1_CORE_SYSCALL(regs), FT_SYS_CLONE);
 	return 0;
 }
 
-SEC("kretprobe/__x64_sys_clone")
+SEC("kretprobe/" FT_SYSCALL_WRAPPER(clone))
 int BPF_KRETPROBE(kr_clone, long ret)
 {
 	wrapper_returned(ret, FT_SYS_CLONE, FT_TIER_KPROBE);
 	return 0;
 }
 
-SEC("kprobe/__x64_sys_clone3")
+SEC("kprobe/" FT_SYSCALL_WRAPPER(clone3))
 int BPF_KPROBE(kp_clone3, const struct pt_regs *regs)
 {
-	record_entry(clone3_flags((const void *)BPF_CORE_READ(regs, di)), FT_SYS_CLONE3);
+	record_entry(clone3_flags((const void *)PT_REGS_PARM1_CORE_SYSCALL(regs)), FT_SYS_CLONE3);
 	return 0;
 }
 
-SEC("kretprobe/__x64_sys_clone3")
+SEC("kretprobe/" FT_SYSCALL_WRAPPER(clone3))
 int BPF_KRETPROBE(kr_clone3, long ret)
 {
 	wrapper_returned(ret, FT_SYS_CLONE3, FT_TIER_KPROBE);

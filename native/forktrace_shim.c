@@ -123,9 +123,18 @@ static const struct {
 };
 #define EXTRA_ATTACH_POINTS (sizeof(extra_attach_points) / sizeof(extra_attach_points[0]))
 
+/* The syscall wrappers are named per architecture; the BPF object is built for the same one. */
+#if defined(__x86_64__)
+#define SYSCALL_WRAPPER(name) "__x64_sys_" #name
+#elif defined(__aarch64__)
+#define SYSCALL_WRAPPER(name) "__arm64_sys_" #name
+#else
+#error "forktrace supports x86_64 and aarch64 (the clone syscall wrappers' names)"
+#endif
+
 /* The functions doctor's feature report probes for the fentry and kprobe tiers. */
 static const char *const probed_functions[] = {
-	"kernel_clone", "__x64_sys_clone", "__x64_sys_clone3", "copy_process", "alloc_pid", "pids_can_fork",
+	"kernel_clone", SYSCALL_WRAPPER(clone), SYSCALL_WRAPPER(clone3), "copy_process", "alloc_pid", "pids_can_fork",
 	"slab_out_of_memory", "is_rlimit_overlimit", "page_counter_try_charge", "__vm_enough_memory",
 	"should_failslab", "should_fail_alloc_page",
 };

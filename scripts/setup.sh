@@ -18,6 +18,9 @@ TEST_PACKAGES+=(debootstrap git systemd)
 TEST_PACKAGES+=(prometheus curl podman runc debootstrap python3-yaml nodejs)
 # The lab's fault-injection kernel (lab/kernel/build): Debian's 6.12 source and what building it needs.
 TEST_PACKAGES+=(linux-source-6.12 dwarves flex bison bc libssl-dev xz-utils)
+# The lab's arm64 guest (lab/arm64.sh): qemu-system-aarch64, and the cross compiler for forktrace's shim and
+# the static helpers (libc6-dev-arm64-cross is only a recommendation of gcc-aarch64-linux-gnu).
+TEST_PACKAGES+=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross python3)
 
 say() { printf 'forktrace-setup: %s\n' "$*" >&2; }
 

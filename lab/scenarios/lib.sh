@@ -245,8 +245,8 @@ lab_watch_start() {
 			cat "$LAB_TMP/watch.err"
 			return 1
 		fi
-		if [ $_waited -ge 1800 ]; then
-			lab_log "forktrace watch did not attach in 180 s:"
+		if [ $_waited -ge $((1800 * ${LAB_TIME_SCALE:-1})) ]; then
+			lab_log "forktrace watch did not attach in $((180 * ${LAB_TIME_SCALE:-1})) s:"
 			cat "$LAB_TMP/watch.err"
 			return 1
 		fi
@@ -265,7 +265,7 @@ lab_watch_stop() {
 	sleep 1 # the last failures' records reach the ring buffer consumer before the stop
 	kill -TERM "$LAB_WATCH_PID" 2>/dev/null
 	_waited=0 _beat=""
-	while kill -0 "$LAB_WATCH_PID" 2>/dev/null && [ $_waited -lt 600 ]; do
+	while kill -0 "$LAB_WATCH_PID" 2>/dev/null && [ $_waited -lt $((600 * ${LAB_TIME_SCALE:-1})) ]; do
 		sleep 0.1
 		_waited=$((_waited + 1))
 		[ $((_waited % 10)) -eq 0 ] && lab_heartbeat "$_stop_began" "waiting for forktrace watch to stop"

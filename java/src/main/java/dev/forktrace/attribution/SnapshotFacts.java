@@ -1,6 +1,7 @@
 package dev.forktrace.attribution;
 
 import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.bpf.Libc;
 import dev.forktrace.proto.v1.ForkFailure;
 import dev.forktrace.proto.v1.KernelSnapshot;
 import dev.forktrace.proto.v1.PidNamespaceLevel;
@@ -10,7 +11,8 @@ import java.util.List;
 
 /** FailureFacts read back from a recorded ForkFailure: replays (report, tests) attribute the same way as live. */
 public final class SnapshotFacts implements FailureFacts {
-    private static final long PAGE = 4096;
+    /** The kernel counts memcg and page_counter charges in pages of its own size (16K or 64K on some arm64 builds). */
+    private static final long PAGE = Libc.pageSize();
     private static final List<String> EVIDENCE_NAMES = Arrays.asList(EventLayout.EVIDENCE_NAMES);
 
     private final ForkFailure failure;

@@ -28,8 +28,10 @@ public final class Libc {
     public static final int EPOLLIN = 1;
     public static final int EINTR = 4;
     public static final int CLOCK_MONOTONIC = 1;
-    /** struct epoll_event is packed on x86_64: u32 events, u64 data. */
-    public static final long EPOLL_EVENT_SIZE = 12;
+    /** struct epoll_event is u32 events, u64 data: packed on x86_64 only (uapi eventpoll.h's EPOLL_PACKED). */
+    private static final boolean EPOLL_PACKED = "amd64".equals(System.getProperty("os.arch"));
+    private static final long EPOLL_DATA_OFFSET = EPOLL_PACKED ? 4 : 8;
+    public static final long EPOLL_EVENT_SIZE = EPOLL_PACKED ? 12 : 16;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -130,7 +132,7 @@ public final class Libc {
             MemorySegment state = arena.allocate(CAPTURE);
             MemorySegment event = arena.allocate(EPOLL_EVENT_SIZE, 8);
             event.set(JAVA_INT, 0, EPOLLIN);
-            event.set(ValueLayout.JAVA_LONG_UNALIGNED, 4, fd);
+            event.set(ValueLayout.JAVA_LONG_UNALIGNED, EPOLL_DATA_OFFSET, fd);
             int rc = (int) EPOLL_CTL.invokeExact(state, epollFd, EPOLL_CTL_ADD, fd, event);
             if (rc < 0) {
                 throw failure("epoll_ctl(ADD, fd " + fd + ")", errno(state));

@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Locates the BPF object and the shim. They travel inside the jar under native/linux-x86_64 and are
+ * Locates the BPF object and the shim. They travel inside the jar under native/linux-<arch> and are
  * copied once per process into anonymous memory files (memfd_create), loaded through /proc/self/fd/N:
  * nothing is written to disk, so no run, not even one ended by SIGKILL, leaves a file behind.
  * FORKTRACE_NATIVE_DIR (e.g. build/out) overrides the jar copy for development.
@@ -21,7 +21,10 @@ import java.util.Set;
 public final class NativeLibraries {
     public static final String BPF_OBJECT = "forktrace.bpf.o";
     public static final String SHIM = "libforktrace_shim.so";
-    private static final String RESOURCE_DIR = "/native/linux-x86_64/";
+    /** The jar holds the x86_64 build; an aarch64 one (cmake/aarch64-linux-gnu.cmake) goes in linux-aarch64. */
+    private static final String PLATFORM = "linux-" + ("amd64".equals(System.getProperty("os.arch"))
+            ? "x86_64" : System.getProperty("os.arch"));
+    private static final String RESOURCE_DIR = "/native/" + PLATFORM + "/";
     /** Left-overs older than this are not an older forktrace that is starting right now. */
     private static final long STALE_MILLIS = 60_000;
 
@@ -66,8 +69,9 @@ public final class NativeLibraries {
     private static Path extract(String name) {
         try (InputStream in = NativeLibraries.class.getResourceAsStream(RESOURCE_DIR + name)) {
             if (in == null) {
-                throw new BpfException("this forktrace.jar was built without " + name
-                        + " (CMake output missing at package time)", 0, BpfException.EXIT_RUNTIME);
+                throw new BpfException("this forktrace.jar was built without " + name + " for " + PLATFORM
+                        + " (CMake output missing at package time; FORKTRACE_NATIVE_DIR names a directory with"
+                        + " a build for this platform)", 0, BpfException.EXIT_RUNTIME);
             }
             int fd = Libc.memfdCreate(name, Libc.MFD_CLOEXEC);
             if (fd < 0) {

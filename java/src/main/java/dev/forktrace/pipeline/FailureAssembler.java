@@ -7,6 +7,7 @@ import dev.forktrace.attribution.KernelNames;
 import dev.forktrace.attribution.RawEvent;
 import dev.forktrace.attribution.SystemState;
 import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.bpf.Libc;
 import dev.forktrace.containers.ContainerRuntimes;
 import dev.forktrace.containers.LimitKnobs;
 import dev.forktrace.proto.v1.Cause;
@@ -33,7 +34,8 @@ import java.util.List;
  * instances (whose encoded bytes they keep) event after event.
  */
 public final class FailureAssembler {
-    private static final long PAGE = 4096;
+    /** The kernel counts memcg and page_counter charges in pages of its own size (16K or 64K on some arm64 builds). */
+    private static final long PAGE = Libc.pageSize();
     private final Enrichment enrichment;
     private final long wallMinusMonotonicNanos;
     private final ContainerRuntimes containers; // null: no container identity
