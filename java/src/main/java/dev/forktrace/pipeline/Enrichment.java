@@ -361,29 +361,24 @@ public final class Enrichment implements AutoCloseable {
 
     /** The ranking read on the consumer thread; null when the cgroup is not indexed yet (that needs a walk). */
     private List<Offender> rankAtFirstSight(Scan scan) {
-        return switch (scan.kind()) {
-            case CGROUP, MEMCG -> {
-                CgroupPaths.Cgroup cgroup = cgroups.known(scan.kind() == ScopeKind.CGROUP ? Hierarchy.PIDS : Hierarchy.MEMORY,
-                        scan.id());
-                yield cgroup == null ? null : firstSight.inCgroup(cgroup.directory(), scan.flag());
-            }
-            case USER -> firstSight.ofUser((int) scan.id());
-            case PID_NAMESPACE -> firstSight.inPidNamespace(scan.id(), scan.flag());
-            case SYSTEM -> firstSight.onSystem(scan.flag());
-            default -> List.of();
-        };
+        return rank(scan, firstSight, false);
     }
 
     private List<Offender> rank(Scan scan) {
+        return rank(scan, processes, true);
+    }
+
+    /** @param mayWalk whether an unknown cgroup id may be looked for by walking its hierarchy (else: null) */
+    private List<Offender> rank(Scan scan, ProcessInspector inspector, boolean mayWalk) {
         return switch (scan.kind()) {
             case CGROUP, MEMCG -> {
-                CgroupPaths.Cgroup cgroup = cgroups.find(scan.kind() == ScopeKind.CGROUP ? Hierarchy.PIDS : Hierarchy.MEMORY,
-                        scan.id());
-                yield cgroup == null ? List.of() : processes.inCgroup(cgroup.directory(), scan.flag());
+                Hierarchy hierarchy = scan.kind() == ScopeKind.CGROUP ? Hierarchy.PIDS : Hierarchy.MEMORY;
+                CgroupPaths.Cgroup cgroup = mayWalk ? cgroups.find(hierarchy, scan.id()) : cgroups.known(hierarchy, scan.id());
+                yield cgroup != null ? inspector.inCgroup(cgroup.directory(), scan.flag()) : mayWalk ? List.of() : null;
             }
-            case USER -> processes.ofUser((int) scan.id());
-            case PID_NAMESPACE -> processes.inPidNamespace(scan.id(), scan.flag());
-            case SYSTEM -> processes.onSystem(scan.flag());
+            case USER -> inspector.ofUser((int) scan.id());
+            case PID_NAMESPACE -> inspector.inPidNamespace(scan.id(), scan.flag());
+            case SYSTEM -> inspector.onSystem(scan.flag());
             default -> List.of();
         };
     }
