@@ -256,8 +256,8 @@ public final class FailureAssembler {
                     }
                     d.scopeContainer = owner;
                     long limit = d.pidsLimit[a.scopeLevel];
-                    d.scopeKnob = pidsKnob.matches(path, owner, null, limit, 0) ? pidsKnob.knob
-                            : pidsKnob.keep(path, owner, null, limit, 0,
+                    d.scopeKnob = pidsKnob.matches(path, owner, limit, 0) ? pidsKnob.knob
+                            : pidsKnob.keep(path, owner, limit, 0,
                                     LimitKnobs.pidsLimit(path, owner, pidsMount, limit));
                 }
             }
@@ -268,8 +268,8 @@ public final class FailureAssembler {
                 if (a.cause == Cause.RLIMIT_NPROC) {
                     String ownPath = d.pidsCgroupCount > 0 ? d.pidsCgroupPaths[0] : null;
                     long limit = e.rlimitNproc();
-                    d.scopeKnob = nprocKnob.matches(ownPath, failing, null, limit, e.uid()) ? nprocKnob.knob
-                            : nprocKnob.keep(ownPath, failing, null, limit, e.uid(),
+                    d.scopeKnob = nprocKnob.matches(ownPath, failing, limit, e.uid()) ? nprocKnob.knob
+                            : nprocKnob.keep(ownPath, failing, limit, e.uid(),
                                     LimitKnobs.rlimitNproc(limit, ownPath, failing, e.uid()));
                 }
             }
@@ -474,12 +474,12 @@ public final class FailureAssembler {
         private boolean set;
         String knob;
 
-        boolean matches(String path, Container container, Object unused, long limit, int uid) {
+        boolean matches(String path, Container container, long limit, int uid) {
             return set && java.util.Objects.equals(this.path, path) && this.container == container && this.limit == limit
                     && this.uid == uid;
         }
 
-        String keep(String path, Container container, Object unused, long limit, int uid, String knob) {
+        String keep(String path, Container container, long limit, int uid, String knob) {
             this.path = path;
             this.container = container;
             this.limit = limit;
