@@ -19,6 +19,11 @@ public final class Attribution {
     public long current = -1;
     /** True when the errno names a different resource than the real cause (ENOMEM without memory trouble...). */
     public boolean errnoMisleading;
+    /**
+     * True when the verdict compared nr_threads, which changes by the moment, with kernel.threads-max: it
+     * holds only for a reading of /proc taken after the failure, not one from just before it.
+     */
+    public boolean readNrThreads;
 
     void set(Cause cause, Confidence confidence, ScopeKind kind, int level, long limit, long current) {
         this.cause = cause;
@@ -32,6 +37,7 @@ public final class Attribution {
     public void reset() {
         set(Cause.UNKNOWN, Confidence.INFERRED, ScopeKind.SCOPE_KIND_UNSPECIFIED, -1, -1, -1);
         errnoMisleading = false;
+        readNrThreads = false;
     }
 
     /** Key for storm collapsing: same cause and scope. */

@@ -155,6 +155,7 @@ public final class Attributor {
             out.set(Cause.RLIMIT_NPROC, Confidence.INFERRED, ScopeKind.USER, -1, rlimit, f.nprocCount());
             return;
         }
+        out.readNrThreads = true;
         if (system.threadsMax() > 0 && system.nrThreads() >= system.threadsMax() - threadsSlack(system.threadsMax())) {
             out.set(Cause.THREADS_MAX, Confidence.INFERRED, ScopeKind.SYSTEM, -1, system.threadsMax(),
                     system.nrThreads());

@@ -46,6 +46,8 @@ public final class Enrichment implements AutoCloseable {
     static final long PROCESS_REFRESH_NANOS = 250_000_000L;
     static final long SYSTEM_REFRESH_NANOS = 100_000_000L;
     static final long ZONES_REFRESH_NANOS = 100_000_000L;
+    /** A storm of failures newer than the last reading re-reads the global limits at most this often. */
+    static final long SYSTEM_REREAD_NANOS = 1_000_000L;
     /** At most this often /etc/passwd is re-read for a uid it did not name (well inside the consumer's hold). */
     static final long USERS_REREAD_NANOS = 100_000_000L;
     private static final int ASKED_UIDS_MAX = 4096;
@@ -75,7 +77,11 @@ public final class Enrichment implements AutoCloseable {
     private final ProcessInspector processFactsReader; // the process thread's own (ProcessInspector is not thread-safe)
     private ProcessInspector firstSight; // the consumer thread's own: first reads of a new scope or process
     private final SystemStateReader systemReader;
-    private volatile SystemState system;
+    /** The global limits and when the reading began (System.nanoTime, the clock bpf_ktime_get_ns reads). */
+    private record SystemReading(SystemState state, long beganAt) {}
+    private volatile SystemReading system;
+    /** A failure newer than the last reading asked for another; read at most every SYSTEM_REREAD_NANOS. */
+    private volatile boolean systemWanted;
     private final Map<Scan, Slot<List<Offender>>> rankings = new ConcurrentHashMap<>();
     private final Map<Integer, Slot<ProcessFacts>> processFacts = new ConcurrentHashMap<>();
     /** When a walk did not find the id (System.nanoTime), or one of the two sentinels: a walk is requested. */
@@ -106,7 +112,8 @@ public final class Enrichment implements AutoCloseable {
         this.processFactsReader = new ProcessInspector(proc, 0);
         this.proc = proc;
         this.systemReader = new SystemStateReader(proc);
-        this.system = systemReader.current();
+        long began = System.nanoTime();
+        this.system = new SystemReading(systemReader.read(), began);
     }
 
     /** Indexes the cgroup hierarchies and /etc/passwd on the calling thread, then starts the refresher. */
@@ -144,7 +151,24 @@ public final class Enrichment implements AutoCloseable {
 
     /** The global limits as last read (at most {@link #SYSTEM_REFRESH_NANOS} old). */
     public SystemState system() {
-        return system;
+        return system.state();
+    }
+
+    /**
+     * The global limits as read after {@code monotonicNanos} (a failure's ktime). While the last reading
+     * began before it, that reading is returned, a new one is requested, and the lookup is a miss: a
+     * fork loop can exhaust threads-max between a periodic reading and the failure.
+     */
+    public SystemState systemAfter(long monotonicNanos) {
+        SystemReading reading = system;
+        if (reading.beganAt() - monotonicNanos < 0) {
+            if (!systemWanted) {
+                systemWanted = true;
+                LockSupport.unpark(refresher);
+            }
+            missed = true;
+        }
+        return reading.state();
     }
 
     public Path mount(Hierarchy hierarchy) {
@@ -293,7 +317,6 @@ public final class Enrichment implements AutoCloseable {
     // ---- the refresher thread
 
     private void refreshLoop() {
-        long systemReadAt = System.nanoTime();
         while (!closed) {
             try {
                 for (Object what; (what = requests.poll()) != null; ) {
@@ -301,9 +324,14 @@ public final class Enrichment implements AutoCloseable {
                     published.incrementAndGet();
                 }
                 long now = System.nanoTime();
-                if (now - systemReadAt >= SYSTEM_REFRESH_NANOS) {
-                    system = systemReader.current();
-                    systemReadAt = now;
+                long sinceReading = now - system.beganAt();
+                boolean wanted = systemWanted && sinceReading >= SYSTEM_REREAD_NANOS;
+                if (wanted || sinceReading >= SYSTEM_REFRESH_NANOS) {
+                    systemWanted = false; // before the read: a failure during it asks again
+                    system = new SystemReading(systemReader.read(), now);
+                    if (wanted) {
+                        published.incrementAndGet();
+                    }
                 }
                 if (userMissed && now - usersReadAt >= USERS_REREAD_NANOS) {
                     userMissed = false;
@@ -315,7 +343,8 @@ public final class Enrichment implements AutoCloseable {
             } catch (RuntimeException e) {
                 // one unreadable fact must not end the refreshing of all the others
             }
-            LockSupport.parkNanos(this, 10_000_000L); // woken at once by a request
+            // woken at once by a request; a wanted system reading waits out its minimum interval
+            LockSupport.parkNanos(this, systemWanted ? SYSTEM_REREAD_NANOS : 10_000_000L);
         }
     }
 

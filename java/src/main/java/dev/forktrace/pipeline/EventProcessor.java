@@ -51,7 +51,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     private long malformed;
 
     /** An event copied out of the ring to wait for its enrichment, with the limits as they were when it arrived. */
-    private record Held(MemorySegment record, SystemState system, long deadline) {}
+    private record Held(MemorySegment record, long deadline) {}
 
     /** The form the JMH fixtures use: the system state now comes from the assembler's enrichment stage. */
     public EventProcessor(SystemStateReader unused, FailureAssembler assembler, List<FailureSink> sinks, Summary summary) {
@@ -80,11 +80,10 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
         if (!held.isEmpty()) {
             releaseHeld();
         }
-        SystemState system = enrichment.system();
         if (held.isEmpty()) {
             raw.copyOf(ring, offset); // every field is read: one copy, then plain array loads
             long answered = enrichment.published(); // before the lookups: an answer during them is not missed
-            if (process(raw, system, false)) {
+            if (process(raw, false)) {
                 return;
             }
             heldPublished = answered;
@@ -94,13 +93,21 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
         }
         MemorySegment copy = MemorySegment.ofArray(new long[(length + 7) / 8]); // long[]: 8-byte aligned like the ring
         MemorySegment.copy(ring, offset, copy, 0, length);
-        held.addLast(new Held(copy, system, System.nanoTime() + holdNanos));
+        held.addLast(new Held(copy, System.nanoTime() + holdNanos));
     }
 
     /** Attributes, enriches and delivers one event; false (nothing delivered) when its enrichment is missing and it may wait. */
-    private boolean process(RawEvent raw, SystemState system, boolean late) {
-        attributor.attribute(raw, system, attribution);
+    private boolean process(RawEvent raw, boolean late) {
         enrichment.beginEvent();
+        SystemState system = enrichment.system();
+        attributor.attribute(raw, system, attribution);
+        if (attribution.readNrThreads) {
+            SystemState after = enrichment.systemAfter(raw.ktimeNanos()); // a miss while only older readings exist
+            if (after != system) {
+                system = after;
+                attributor.attribute(raw, system, attribution);
+            }
+        }
         Diagnosis d = assembler.diagnose(sequence + 1, raw, attribution, system, diagnosis);
         if (enrichment.missed()) {
             if (!late) {
@@ -137,7 +144,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
                 return; // nothing new published: the head is still incomplete
             }
             raw.copyOf(head.record(), 0);
-            if (!process(raw, head.system(), expired)) {
+            if (!process(raw, expired)) {
                 heldPublished = answered;
                 return;
             }

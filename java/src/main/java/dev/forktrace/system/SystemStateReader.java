@@ -30,7 +30,8 @@ public final class SystemStateReader {
         return cached;
     }
 
-    private SystemState read() {
+    /** A reading now, past the cache: for a failure that a reading from before it cannot explain. */
+    public SystemState read() {
         long threadsMax = ProcFs.readLong(proc.resolve("sys/kernel/threads-max"), -1);
         long pidMax = ProcFs.readLong(proc.resolve("sys/kernel/pid_max"), -1);
         long overcommit = ProcFs.readLong(proc.resolve("sys/vm/overcommit_memory"), -1);

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.forktrace.bpf.EventLayout;
 import dev.forktrace.output.FailureSink;
+import dev.forktrace.proto.v1.Cause;
 import dev.forktrace.proto.v1.ForkFailure;
 import dev.forktrace.proto.v1.Offender;
 import dev.forktrace.system.CgroupPaths;
@@ -117,5 +118,67 @@ class EnrichmentHoldTest {
         assertEquals(1, written.size());
         assertEquals(0, written.get(0).getOffendersCount());
         assertEquals(1, processor.late());
+    }
+
+    /** EAGAIN from root (exempt from RLIMIT_NPROC) with no pids cgroup: only threads-max can explain it. */
+    private MemorySegment threadsEvent(long ktimeNanos) {
+        MemorySegment e = arena.allocate(EventLayout.EVENT_SIZE, 8);
+        e.set(JAVA_INT, EventLayout.PID, 4100);
+        e.set(JAVA_INT, EventLayout.UID, 0);
+        e.set(JAVA_INT, EventLayout.ERROR, -11);
+        e.set(JAVA_INT, EventLayout.EVIDENCE, EventLayout.EV_ENTRY_SNAPSHOT);
+        e.set(JAVA_LONG, EventLayout.RLIMIT_NPROC, -1);
+        e.set(JAVA_LONG, EventLayout.KTIME_NS, ktimeNanos);
+        return e;
+    }
+
+    private void systemFiles(int nrThreads) throws IOException {
+        Files.createDirectories(proc.resolve("sys/kernel"));
+        Files.writeString(proc.resolve("sys/kernel/threads-max"), "125\n");
+        Files.writeString(proc.resolve("loadavg"), "0.00 0.00 0.00 1/" + nrThreads + " 4100\n");
+    }
+
+    private ForkFailure waitForOne(EventProcessor processor) throws InterruptedException {
+        long giveUp = System.nanoTime() + 30_000_000_000L; // bounds a hang only
+        while (written.isEmpty() && System.nanoTime() < giveUp) {
+            processor.releaseHeld();
+            Thread.sleep(1);
+        }
+        assertEquals(1, written.size());
+        return written.get(0);
+    }
+
+    @Test
+    void aThreadsMaxFailureIsJudgedByAReadingTakenAfterIt() throws Exception {
+        process(4100, 7);
+        systemFiles(80); // what the periodic reading sees before the fork loop
+        Enrichment enrichment = enrichment().start();
+        try {
+            systemFiles(125); // the loop reached threads-max, then failed
+            EventProcessor processor = processor(enrichment, 60_000_000_000L);
+            offer(processor, threadsEvent(System.nanoTime()));
+            ForkFailure failure = waitForOne(processor);
+            assertEquals(Cause.THREADS_MAX, failure.getCause());
+            assertEquals(125, failure.getSnapshot().getNrThreads());
+            assertEquals(0, processor.late());
+        } finally {
+            enrichment.close();
+        }
+    }
+
+    @Test
+    void aFailureOlderThanTheLastReadingUsesIt() throws Exception {
+        process(4100, 7);
+        systemFiles(80);
+        Enrichment enrichment = enrichment().start();
+        try {
+            EventProcessor processor = processor(enrichment, 60_000_000_000L);
+            offer(processor, threadsEvent(1)); // long before the reading: nr_threads 80 of 125 explains nothing
+            ForkFailure failure = waitForOne(processor);
+            assertEquals(Cause.UNKNOWN, failure.getCause());
+            assertEquals(80, failure.getSnapshot().getNrThreads());
+        } finally {
+            enrichment.close();
+        }
     }
 }
