@@ -11,9 +11,6 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -35,13 +32,9 @@ public final class ForktraceProbe implements AutoCloseable {
     private final ProbeSession session;
     private final Capture capture;
     private final Thread thread;
-    private final List<Consumer<Failure>> listeners = new CopyOnWriteArrayList<>();
-    private final LinkedBlockingQueue<Failure> queue = new LinkedBlockingQueue<>(QUEUE_LIMIT);
-    private final List<Failure> all = new ArrayList<>(); // guarded by itself; appended, never copied per add
-    private volatile long notKept;
+    private final FailureInbox inbox = new FailureInbox(KEPT_LIMIT, QUEUE_LIMIT);
     private volatile boolean open = true;
     private volatile Throwable captureError;
-    private volatile long notQueued;
 
     /** Attaches with the default tier choice and no extra output. */
     public static ForktraceProbe attach(Target target) {
@@ -93,7 +86,7 @@ public final class ForktraceProbe implements AutoCloseable {
         sinks.add(new FailureSink() {
             @Override
             public void accept(ForkFailure failure) {
-                deliver(Failure.of(failure));
+                inbox.deliver(Failure.of(failure));
             }
 
             @Override
@@ -114,41 +107,23 @@ public final class ForktraceProbe implements AutoCloseable {
         }
     }
 
-    private void deliver(Failure failure) {
-        synchronized (all) {
-            if (all.size() < KEPT_LIMIT) {
-                all.add(failure);
-            } else {
-                notKept++;
-            }
-        }
-        if (!queue.offer(failure)) {
-            notQueued++; // poll() users fell behind; failures() and listeners still see it
-        }
-        for (Consumer<Failure> listener : listeners) {
-            listener.accept(failure);
-        }
-    }
-
     public void addListener(Consumer<Failure> listener) {
-        listeners.add(listener);
+        inbox.addListener(listener);
     }
 
     /** The next failure, waiting up to timeout; null when none arrived. */
     public Failure poll(Duration timeout) throws InterruptedException {
-        return queue.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        return inbox.poll(timeout);
     }
 
     /** Every failure seen so far, in order (the first {@link #KEPT_LIMIT}; see {@link #notKept}). */
     public List<Failure> failures() {
-        synchronized (all) {
-            return List.copyOf(all);
-        }
+        return inbox.kept();
     }
 
     /** Failures beyond {@link #KEPT_LIMIT} that failures() does not hold (listeners saw them). */
     public long notKept() {
-        return notKept;
+        return inbox.notKept();
     }
 
     /**
@@ -198,7 +173,7 @@ public final class ForktraceProbe implements AutoCloseable {
 
     /** Failures that did not fit the poll() queue (still in failures() and given to listeners). */
     public long notQueued() {
-        return notQueued;
+        return inbox.notQueued();
     }
 
     public Capture capture() {
