@@ -20,10 +20,11 @@ public final class Attribution {
     /** True when the errno names a different resource than the real cause (ENOMEM without memory trouble...). */
     public boolean errnoMisleading;
     /**
-     * True when the verdict compared nr_threads, which changes by the moment, with kernel.threads-max: it
-     * holds only for a reading of /proc taken after the failure, not one from just before it.
+     * True when nothing explained an EAGAIN: nr_threads changes by the moment, and a /proc reading taken
+     * after the failure may show threads-max reached where one from before it did not. (A pids or
+     * RLIMIT_NPROC verdict needs no such reading, so their storms are never held for one.)
      */
-    public boolean readNrThreads;
+    public boolean explainableByLaterReading;
 
     void set(Cause cause, Confidence confidence, ScopeKind kind, int level, long limit, long current) {
         this.cause = cause;
@@ -37,7 +38,7 @@ public final class Attribution {
     public void reset() {
         set(Cause.UNKNOWN, Confidence.INFERRED, ScopeKind.SCOPE_KIND_UNSPECIFIED, -1, -1, -1);
         errnoMisleading = false;
-        readNrThreads = false;
+        explainableByLaterReading = false;
     }
 
     /** Key for storm collapsing: same cause and scope. */

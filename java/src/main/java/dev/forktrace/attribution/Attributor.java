@@ -155,7 +155,6 @@ public final class Attributor {
             out.set(Cause.RLIMIT_NPROC, Confidence.INFERRED, ScopeKind.USER, -1, rlimit, f.nprocCount());
             return;
         }
-        out.readNrThreads = true;
         if (system.threadsMax() > 0 && system.nrThreads() >= system.threadsMax() - threadsSlack(system.threadsMax())) {
             out.set(Cause.THREADS_MAX, Confidence.INFERRED, ScopeKind.SYSTEM, -1, system.threadsMax(),
                     system.nrThreads());
@@ -168,7 +167,9 @@ public final class Attributor {
         if (pidsLevel >= 0) {
             out.set(Cause.PIDS_CGROUP_LIMIT, Confidence.INFERRED, ScopeKind.CGROUP, pidsLevel, f.pidsLimit(pidsLevel),
                     f.pidsCounter(pidsLevel));
+            return;
         }
+        out.explainableByLaterReading = true;
     }
 
     /** ENOMEM without proof: memcg near its limit, overcommit policy, or (3.10) a full pid range. */

@@ -101,7 +101,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
         enrichment.beginEvent();
         SystemState system = enrichment.system();
         attributor.attribute(raw, system, attribution);
-        if (attribution.readNrThreads) {
+        if (attribution.explainableByLaterReading) {
             SystemState after = enrichment.systemAfter(raw.ktimeNanos()); // a miss while only older readings exist
             if (after != system) {
                 system = after;

@@ -187,6 +187,20 @@ class AttributorTest {
     }
 
     @Test
+    void onlyAnUnexplainedEagainAsksForAReadingOfNrThreadsTakenAfterTheFailure() {
+        Attribution unexplained = attribute(failure(EAGAIN, 0), snapshot());
+        assertEquals(Cause.UNKNOWN, unexplained.cause);
+        assertTrue(unexplained.explainableByLaterReading);
+        // a pids storm inferred from the counters is never held for a reading
+        Attribution pids = attribute(failure(EAGAIN, 0), snapshot().addPidsCgroups(pids(6, "/ex", 40, 40, 2, 2)));
+        assertEquals(Cause.PIDS_CGROUP_LIMIT, pids.cause);
+        assertFalse(pids.explainableByLaterReading);
+        Attribution nproc = attribute(failure(EAGAIN, 1000), snapshot().setRlimitNproc(30).setNprocCount(30));
+        assertEquals(Cause.RLIMIT_NPROC, nproc.cause);
+        assertFalse(nproc.explainableByLaterReading);
+    }
+
+    @Test
     void threadsMaxComesBeforePidNamespaceInTheKernelsOrder() {
         KernelSnapshot.Builder s = KernelSnapshot.newBuilder().setRlimitNproc(-1)
                 .addPidNamespaces(PidNamespaceLevel.newBuilder().setInum(1).setLevel(0).setPidsAllocated(4095)
