@@ -8,7 +8,6 @@ import dev.forktrace.bpf.EventLayout;
 import dev.forktrace.bpf.RingBuffer;
 import dev.forktrace.output.FailureSink;
 import dev.forktrace.proto.v1.ForkFailure;
-import dev.forktrace.system.SystemStateReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -50,13 +49,8 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     private long sequence;
     private long malformed;
 
-    /** An event copied out of the ring to wait for its enrichment, with the limits as they were when it arrived. */
+    /** An event copied out of the ring to wait for its enrichment. */
     private record Held(MemorySegment record, long deadline) {}
-
-    /** The form the JMH fixtures use: the system state now comes from the assembler's enrichment stage. */
-    public EventProcessor(SystemStateReader unused, FailureAssembler assembler, List<FailureSink> sinks, Summary summary) {
-        this(assembler, sinks, summary);
-    }
 
     public EventProcessor(FailureAssembler assembler, List<FailureSink> sinks, Summary summary) {
         this(assembler, sinks, summary, HOLD_NANOS);

@@ -9,7 +9,6 @@ import dev.forktrace.pipeline.Summary;
 import dev.forktrace.stream.StreamWriter;
 import dev.forktrace.system.CgroupPaths;
 import dev.forktrace.system.ProcessInspector;
-import dev.forktrace.system.SystemStateReader;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
@@ -75,7 +74,7 @@ public class PathBench {
             case "machine" -> Fixtures.assembler();
             default -> throw new IllegalArgumentException("enrichment must be none or machine, not " + enrichment);
         };
-        processor = new EventProcessor(new SystemStateReader(), assembler, List.of(sink), new Summary());
+        processor = new EventProcessor(assembler, List.of(sink), new Summary());
     }
 
     private static java.nio.file.Path emptyProc() {

@@ -5,7 +5,6 @@ import dev.forktrace.output.FailureSink;
 import dev.forktrace.output.JsonLinesSink;
 import dev.forktrace.pipeline.EventProcessor;
 import dev.forktrace.pipeline.Summary;
-import dev.forktrace.system.SystemStateReader;
 import java.io.Writer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -25,7 +24,7 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * The whole per-event path of `watch --format json` as one op: EventProcessor.onRecord (decode,
- * SystemStateReader, attribute, assemble, summary) and JsonLinesSink into a discarding writer.
+ * attribute, assemble from the enrichment stage, summary) and JsonLinesSink into a discarding writer.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -47,7 +46,7 @@ public class ProcessorBench {
         events = Fixtures.events(arena, pids);
         count = RecordedEvents.count(events);
         List<FailureSink> sinks = List.of(new JsonLinesSink(java.io.OutputStream.nullOutputStream(), false));
-        processor = new EventProcessor(new SystemStateReader(), Fixtures.assembler(), sinks, new Summary());
+        processor = new EventProcessor(Fixtures.assembler(), sinks, new Summary());
     }
 
     @TearDown(Level.Trial)
