@@ -42,6 +42,8 @@ public final class LimitScanner implements AutoCloseable {
     private static final long PAGE_SIZE = OpenFiles.pageSize(); // /proc/PID/stat's rss is in pages
     private static final long PID_MAX_NANOS = 60_000_000_000L;
     private static final long CAP_SYS_ADMIN = 1L << 21;
+    /** include/linux/proc_ns.h: the initial pid namespace's inode. */
+    private static final long PROC_PID_INIT_INO = 0xEFFFFFFCL;
     private static final long CAP_SYS_RESOURCE = 1L << 24;
     /** Linux 6.14 made pid_max per pid namespace ("pid: allow pid_max to be set per pid namespace"). */
     private static final boolean PER_NAMESPACE_PID_MAX = kernelAtLeast(6, 14);
@@ -58,6 +60,15 @@ public final class LimitScanner implements AutoCloseable {
     private final String ownPidNamespace;
     private final String ownUserNamespace;
     private long walkedAt = Long.MIN_VALUE / 2;
+    /** Whether this scanner sees the initial pid namespace, whose last allocated pid counts every fork. */
+    private final boolean initialPidNamespace;
+    private Map<Integer, ProcRow> lastProcesses;
+    private List<LimitScope> lastProcessScopes = List.of();
+    private List<String> lastProcessUnreadable = List.of();
+    private long processesReadAt;
+    private long lastPidAtProcesses = -1;
+    /** At the last process scan: how many tasks the users and pid namespaces could gain before one is near. */
+    private long processScopesSlack;
 
     /** One process as the scan saw it. nprocSoft is -1 for unlimited or unreadable. */
     public record ProcRow(int pid, int ppid, int uid, String comm, int threads, long rssBytes, long capEffective,
@@ -88,6 +99,7 @@ public final class LimitScanner implements AutoCloseable {
         this.inspector = new ProcessInspector(proc);
         this.ownPidNamespace = link(proc.resolve("self/ns/pid"));
         this.ownUserNamespace = link(proc.resolve("self/ns/user"));
+        this.initialPidNamespace = inode(ownPidNamespace) == PROC_PID_INIT_INO;
     }
 
     /** A scanner for one reading (limits) or for sampling (watch) with the hierarchy walked every 10 s. */
@@ -118,10 +130,27 @@ public final class LimitScanner implements AutoCloseable {
         }
         pidsCgroups(now, scopes, unreadable);
         memoryCgroups(scopes, unreadable);
-        Map<Integer, ProcRow> processes = processes(now, unreadable);
-        users(processes, scopes);
-        pidNamespaces(now, processes, scopes, unreadable);
-        system(scopes, unreadable);
+        String loadavg = files.read(proc.resolve("loadavg"));
+        system(scopes, unreadable, loadavg);
+        long lastPid = initialPidNamespace ? lastPid(loadavg) : -1;
+        // a scope near its line may cross it this second, and its holders are named from this scan's processes
+        boolean processesRead = processScanDue(now, lastPid) || anyNear(scopes);
+        if (processesRead) {
+            List<String> processUnreadable = new ArrayList<>();
+            Map<Integer, ProcRow> rows = processes(now, processUnreadable);
+            List<LimitScope> processScopes = new ArrayList<>();
+            users(rows, processScopes);
+            pidNamespaces(now, rows, processScopes, processUnreadable);
+            lastProcesses = rows;
+            lastProcessScopes = List.copyOf(processScopes);
+            lastProcessUnreadable = List.copyOf(processUnreadable);
+            processScopesSlack = slack(processScopes);
+            processesReadAt = now;
+            lastPidAtProcesses = lastPid;
+        }
+        Map<Integer, ProcRow> processes = lastProcesses;
+        scopes.addAll(lastProcessScopes); // unchanged since the last process scan: its users and pid namespaces
+        unreadable.addAll(lastProcessUnreadable);
         files.sweep();
         // Ties keep the walk's order: comparing keys of thousands of idle cgroups cost more than the reads.
         scopes.sort(Comparator.comparingDouble(LimitScope::ratio).reversed().thenComparingLong(s -> s.limit() - s.used()));
@@ -588,6 +617,54 @@ public final class LimitScanner implements AutoCloseable {
         return rows;
     }
 
+    /**
+     * Whether the per-process scan (/proc/PID/stat of every process, ~40 us each) must run this scan. The
+     * users' RLIMIT_NPROC counts and the pid namespaces' counts grow only by task creation, and each new task
+     * takes the next pid: the growth of the last allocated pid (/proc/loadavg) bounds how many tasks any of
+     * them gained. While that stays below the slack the last scan left them, none can be near its line, and
+     * their last counts stand, re-read every {@code farIntervalNanos} like a far cgroup's. What a pid does
+     * not count (a process changing its uid, a lowered rlimit) is seen within that interval.
+     */
+    private boolean processScanDue(long now, long lastPid) {
+        if (lastProcesses == null || nearRatio == 0 || lastPid < 0 || lastPidAtProcesses < 0) {
+            return true;
+        }
+        long created = lastPid - lastPidAtProcesses; // negative after pids wrapped: unknown
+        return created < 0 || created >= processScopesSlack || now - processesReadAt >= farIntervalNanos;
+    }
+
+    private boolean anyNear(List<LimitScope> scopes) {
+        for (LimitScope scope : scopes) {
+            if (scope.ratio() >= nearRatio) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The fewest tasks any of these scopes could gain before reaching the near line; 0 when one is there. */
+    private long slack(List<LimitScope> processScopes) {
+        long slack = Long.MAX_VALUE;
+        for (LimitScope scope : processScopes) {
+            long nearLine = (long) Math.floor(nearRatio * scope.limit());
+            slack = Math.min(slack, Math.max(0, nearLine - scope.used()));
+        }
+        return slack;
+    }
+
+    /** /proc/loadavg's last field: the pid most recently allocated in the reader's pid namespace; -1 unread. */
+    static long lastPid(String loadavg) {
+        if (loadavg == null) {
+            return -1;
+        }
+        int at = loadavg.trim().lastIndexOf(' ');
+        try {
+            return at < 0 ? -1 : Long.parseLong(loadavg.trim().substring(at + 1));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** /proc/PID/stat's field number {@code field} (1-based, as in proc(5)), after the comm that ends at close. */
     static long statField(String stat, int close, int field) {
         int at = close + 1;
@@ -814,10 +891,9 @@ public final class LimitScanner implements AutoCloseable {
 
     // ---- system-wide ---------------------------------------------------------------------------------
 
-    private void system(List<LimitScope> scopes, List<String> unreadable) {
+    private void system(List<LimitScope> scopes, List<String> unreadable, String loadavg) {
         long threadsMax = files.readLong(proc.resolve("sys/kernel/threads-max"), -1);
         long nrThreads = -1;
-        String loadavg = files.read(proc.resolve("loadavg"));
         if (loadavg != null) { // "0.00 0.01 0.05 1/123 4567": 123 is nr_threads
             String[] parts = loadavg.trim().split("\\s+");
             if (parts.length >= 4 && parts[3].contains("/")) {

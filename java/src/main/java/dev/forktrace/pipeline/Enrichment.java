@@ -44,7 +44,10 @@ import java.util.concurrent.locks.LockSupport;
 public final class Enrichment implements AutoCloseable {
     static final long RANKING_REFRESH_NANOS = 250_000_000L;
     static final long PROCESS_REFRESH_NANOS = 250_000_000L;
-    static final long SYSTEM_REFRESH_NANOS = 100_000_000L;
+    /** While failures arrive the global limits are re-read this often, so that their readings stay fresh. */
+    static final long SYSTEM_REFRESH_NANOS = 50_000_000L;
+    /** A failure is judged by a reading of the global limits begun at most this long before it. */
+    static final long SYSTEM_MAX_AGE_NANOS = 100_000_000L;
     static final long ZONES_REFRESH_NANOS = 100_000_000L;
     /** A storm of failures newer than the last reading re-reads the global limits at most this often. */
     static final long SYSTEM_REREAD_NANOS = 1_000_000L;
@@ -54,6 +57,10 @@ public final class Enrichment implements AutoCloseable {
     /** An id the hierarchy walk did not find is not looked for again for this long (cgroups come and go). */
     static final long CGROUP_ABSENT_NANOS = 1_000_000_000L;
     static final long IDLE_NANOS = 5_000_000_000L;
+    /** How late a periodic re-read may be: the threads wake this often while something is in use ... */
+    private static final long PERIOD_IN_USE_NANOS = 10_000_000L;
+    /** ... and this often when nothing is (a request wakes them at once either way). */
+    private static final long PERIOD_IDLE_NANOS = 1_000_000_000L;
     private static final int PROCESS_SLOTS_MAX = 4096;
 
     /** Whose processes an offender ranking ranks: a pids cgroup or memcg id, a uid, a pid namespace inode, or the system. */
@@ -80,6 +87,7 @@ public final class Enrichment implements AutoCloseable {
     /** The global limits and when the reading began (System.nanoTime, the clock bpf_ktime_get_ns reads). */
     private record SystemReading(SystemState state, long beganAt) {}
     private volatile SystemReading system;
+    private volatile long systemUsedAt = Long.MIN_VALUE / 2;
     /** A failure newer than the last reading asked for another; read at most every SYSTEM_REREAD_NANOS. */
     private volatile boolean systemWanted;
     private final Map<Scan, Slot<List<Offender>>> rankings = new ConcurrentHashMap<>();
@@ -149,19 +157,32 @@ public final class Enrichment implements AutoCloseable {
         return published.get();
     }
 
-    /** The global limits as last read (at most {@link #SYSTEM_REFRESH_NANOS} old). */
+    /** The global limits as last read, however old (for what is not one failure's verdict). */
     public SystemState system() {
         return system.state();
     }
 
     /**
-     * The global limits as read after {@code monotonicNanos} (a failure's ktime). While the last reading
-     * began before it, that reading is returned, a new one is requested, and the lookup is a miss: a
-     * fork loop can exhaust threads-max between a periodic reading and the failure.
+     * The global limits for a failure at {@code failureNanos} (its ktime, CLOCK_MONOTONIC like
+     * System.nanoTime): the last reading, a miss (and a new reading requested) when it began more than
+     * {@link #SYSTEM_MAX_AGE_NANOS} before the failure. Idle, nothing is re-read.
      */
-    public SystemState systemAfter(long monotonicNanos) {
+    public SystemState system(long failureNanos) {
+        return systemReadSince(failureNanos - SYSTEM_MAX_AGE_NANOS);
+    }
+
+    /**
+     * The global limits as read after the failure at {@code failureNanos}; a miss while the last reading
+     * began before it: a fork loop can exhaust threads-max between a reading and the failure.
+     */
+    public SystemState systemAfter(long failureNanos) {
+        return systemReadSince(failureNanos);
+    }
+
+    private SystemState systemReadSince(long beganBy) {
+        systemUsedAt = System.nanoTime();
         SystemReading reading = system;
-        if (reading.beganAt() - monotonicNanos < 0) {
+        if (reading.beganAt() - beganBy < 0) {
             if (!systemWanted) {
                 systemWanted = true;
                 LockSupport.unpark(refresher);
@@ -326,7 +347,8 @@ public final class Enrichment implements AutoCloseable {
                 long now = System.nanoTime();
                 long sinceReading = now - system.beganAt();
                 boolean wanted = systemWanted && sinceReading >= SYSTEM_REREAD_NANOS;
-                if (wanted || sinceReading >= SYSTEM_REFRESH_NANOS) {
+                boolean inUse = now - systemUsedAt <= IDLE_NANOS;
+                if (wanted || inUse && sinceReading >= SYSTEM_REFRESH_NANOS) {
                     systemWanted = false; // before the read: a failure during it asks again
                     system = new SystemReading(systemReader.read(), now);
                     if (wanted) {
@@ -343,8 +365,9 @@ public final class Enrichment implements AutoCloseable {
             } catch (RuntimeException e) {
                 // one unreadable fact must not end the refreshing of all the others
             }
-            // woken at once by a request; a wanted system reading waits out its minimum interval
-            LockSupport.parkNanos(this, systemWanted ? SYSTEM_REREAD_NANOS : 10_000_000L);
+            // Woken at once by a request. Idle, it sleeps: a timer wakeup costs ~50 us of CPU in a VM, and
+            // 100 of them a second were most of an idle watch's CPU.
+            LockSupport.parkNanos(this, systemWanted ? SYSTEM_REREAD_NANOS : refresherInUse() ? PERIOD_IN_USE_NANOS : PERIOD_IDLE_NANOS);
         }
     }
 
@@ -433,8 +456,14 @@ public final class Enrichment implements AutoCloseable {
             } catch (RuntimeException e) {
                 // one unreadable process must not end the reading of all the others
             }
-            LockSupport.parkNanos(this, 10_000_000L); // woken at once by a request
+            LockSupport.parkNanos(this, processFacts.isEmpty() ? PERIOD_IDLE_NANOS : PERIOD_IN_USE_NANOS); // woken at once by a request
         }
+    }
+
+    /** Whether the refresher has anything to re-read on its period: rankings, zones or the global limits in use. */
+    private boolean refresherInUse() {
+        return !rankings.isEmpty() || zones.value != null || userMissed
+                || System.nanoTime() - systemUsedAt <= IDLE_NANOS;
     }
 
     private ProcessFacts readProcess(int pid, String processComm) {
