@@ -26,8 +26,8 @@ import java.util.concurrent.locks.LockSupport;
  * lookup returns what a failed read returned before ("cgroup id N", no offenders), marking the event
  * as {@link #missed()}: the consumer holds such an event briefly for the fact (see EventProcessor)
  * rather than write it without the offenders of the moment. Facts in use are re-read on the same
- * periods the consumer-side caches had (rankings and process facts 250 ms, limits 100 ms), and dropped
- * when unused for {@link #IDLE_NANOS}.
+ * periods the consumer-side caches had (rankings and process facts 250 ms, limits 50 ms), and dropped
+ * when unused for {@link #IDLE_NANOS}; idle, nothing is re-read and the threads sleep.
  *
  * <p>The first sight of a scope or a process is the exception: the consumer reads it at once (cgroups
  * it knows without a walk, /proc), because the process that failed, or that holds the limit, may be
@@ -46,8 +46,11 @@ public final class Enrichment implements AutoCloseable {
     static final long PROCESS_REFRESH_NANOS = 250_000_000L;
     /** While failures arrive the global limits are re-read this often, so that their readings stay fresh. */
     static final long SYSTEM_REFRESH_NANOS = 50_000_000L;
-    /** A failure is judged by a reading of the global limits begun at most this long before it. */
-    static final long SYSTEM_MAX_AGE_NANOS = 100_000_000L;
+    /**
+     * A failure is judged by a reading of the global limits begun at most this long before it: five
+     * refresh periods, so that only the first failure after an idle spell (or a starved refresher) waits.
+     */
+    static final long SYSTEM_MAX_AGE_NANOS = 250_000_000L;
     static final long ZONES_REFRESH_NANOS = 100_000_000L;
     /** A storm of failures newer than the last reading re-reads the global limits at most this often. */
     static final long SYSTEM_REREAD_NANOS = 1_000_000L;

@@ -93,7 +93,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     /** Attributes, enriches and delivers one event; false (nothing delivered) when its enrichment is missing and it may wait. */
     private boolean process(RawEvent raw, boolean late) {
         enrichment.beginEvent();
-        SystemState system = enrichment.system(raw.ktimeNanos()); // a miss when older than the failure by 100 ms
+        SystemState system = enrichment.system(raw.ktimeNanos()); // a miss when begun 250 ms or more before the failure
         attributor.attribute(raw, system, attribution);
         if (attribution.explainableByLaterReading) {
             SystemState after = enrichment.systemAfter(raw.ktimeNanos()); // a miss while only older readings exist
