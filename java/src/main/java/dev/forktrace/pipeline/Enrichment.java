@@ -354,9 +354,7 @@ public final class Enrichment implements AutoCloseable {
                 if (wanted || inUse && sinceReading >= SYSTEM_REFRESH_NANOS) {
                     systemWanted = false; // before the read: a failure during it asks again
                     system = new SystemReading(systemReader.read(), now);
-                    if (wanted) {
-                        published.incrementAndGet();
-                    }
+                    published.incrementAndGet(); // a held failure may have waited for any reading, asked or not
                 }
                 if (userMissed && now - usersReadAt >= USERS_REREAD_NANOS) {
                     userMissed = false;
