@@ -25,9 +25,15 @@ containers_cleanup() {
         for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     done
+    # A `podman container cleanup` that conmon starts after a container exits can still hold (or re-make) a
+    # mount under the root for a moment: rm -rf then fails with EBUSY, which once failed a passing test.
     for dir in "${DIR_CLEANUPS[@]}"; do
-        grep -q " $dir" /proc/mounts && awk -v d="$dir" '$2 ~ "^"d {print $2}' /proc/mounts | sort -r | xargs -r umount -l
-        rm -rf "$dir"
+        for _ in $(seq 1 20); do
+            awk -v d="$dir" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | xargs -r umount -l 2>/dev/null
+            rm -rf "$dir" 2>/dev/null && break
+            sleep 0.5
+        done
+        [ ! -e "$dir" ] || echo "-- cleanup: could not remove $dir (still mounted): $(awk -v d="$dir" 'index($2, d) == 1 {print $2}' /proc/mounts | head -3)" >&2
     done
     cleanup
 }
