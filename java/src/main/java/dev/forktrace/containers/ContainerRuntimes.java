@@ -48,6 +48,11 @@ public final class ContainerRuntimes implements AutoCloseable {
     private final Map<Long, Container> byCgroupId = new ConcurrentHashMap<>();
     private final Set<String> reported = ConcurrentHashMap.newKeySet();
     private final Set<String> unresolved = ConcurrentHashMap.newKeySet();
+    /** Container ids a cgroup path showed before the state held them, and how many refreshes had completed then. */
+    private final Map<String, Long> firstMissedAt = new ConcurrentHashMap<>();
+    private volatile long completedRefreshes;
+    private volatile boolean refreshing; // a refresh under way may have read the state before the container was in it
+    private volatile Runnable onRefresh = () -> { };
     private Set<Path> dockerRoots = Set.of();
     private Set<Path> containerdStates = Set.of();
     private Set<Path> storageRoots = Set.of();
@@ -96,6 +101,7 @@ public final class ContainerRuntimes implements AutoCloseable {
 
     /** Reads the runtime state now, on this thread (command-line filters need it before attaching). */
     public synchronized void refresh() {
+        refreshing = true;
         if (refreshes++ % DISCOVER_EVERY == 0) {
             discoverDaemons();
         }
@@ -113,6 +119,27 @@ public final class ContainerRuntimes implements AutoCloseable {
         byId = Map.copyOf(next);
         lookedIn = Set.copyOf(places);
         byCgroupId.values().removeIf(c -> !c.getId().isEmpty() && c.getName().isEmpty() && next.containsKey(c.getId()));
+        completedRefreshes++; // synchronized: one writer
+        refreshing = false;
+        onRefresh.run();
+    }
+
+    /** Called after every refresh (on the refreshing thread): failures held for a container's name may go. */
+    public void onRefresh(Runnable listener) {
+        this.onRefresh = listener;
+    }
+
+    /**
+     * Whether this container's name may still come: its id is not in the runtime state, and no refresh has
+     * completed since a cgroup path first showed it (a container that failed in its first moments, before
+     * the runtime state was re-read). False once one has: a container no state holds is not waited for again.
+     */
+    public boolean nameMayCome(Container container) {
+        if (container == null || container.getId().isEmpty() || !container.getName().isEmpty()) {
+            return false;
+        }
+        Long missedAt = firstMissedAt.get(container.getId());
+        return missedAt != null && completedRefreshes <= missedAt;
     }
 
     private void loop() {
@@ -173,6 +200,10 @@ public final class ContainerRuntimes implements AutoCloseable {
         }
         Entry entry = identity.isContainer() ? byId.get(identity.id()) : null;
         if (identity.isContainer() && entry == null) {
+            if (firstMissedAt.size() > 8192) {
+                firstMissedAt.clear();
+            }
+            firstMissedAt.putIfAbsent(identity.id(), completedRefreshes + (refreshing ? 1 : 0));
             unresolved.add(identity.runtime() + "|" + identity.id());
             synchronized (wake) {
                 wake.notifyAll();

@@ -63,6 +63,7 @@ public final class Capture {
         ProcessInspector processes = new ProcessInspector(java.nio.file.Path.of("/proc"), 0);
         processes.identifyContainers(this.containers::forPath);
         this.enrichment = new Enrichment(cgroups, processes).start();
+        this.containers.onRefresh(enrichment::publishedElsewhere); // a failure held for a container's name may go
         this.processor = new EventProcessor(new FailureAssembler(enrichment, wallMinusMonotonic, this.containers), sinks,
                 summary);
         processor.warmUp();

@@ -155,6 +155,16 @@ public final class Enrichment implements AutoCloseable {
         return missed;
     }
 
+    /** Marks this event as missing a fact read elsewhere (a container's name, from the runtime state). */
+    void missedElsewhere() {
+        missed = true;
+    }
+
+    /** Another reader published facts a held event may be waiting for (the container runtime state). */
+    void publishedElsewhere() {
+        published.incrementAndGet();
+    }
+
     /** How many requests the refresher has answered: when it moves, a held event may now be complete. */
     long published() {
         return published.get();

@@ -108,6 +108,9 @@ public final class FailureAssembler {
         d.pidNamespaceLevel = nested ? e.pidNamespaceLevel(0) : 0;
         snapshot(e, system, d);
         Container container = failingContainer(e, d);
+        if (containers != null && containers.nameMayCome(container)) {
+            enrichment.missedElsewhere(); // held for the runtime state's next reading, which the lookup asked for
+        }
         d.container = container;
         int nsPid = e.nsTgid() != 0 ? e.nsTgid() : enrichment.nsPid(e.pid(), d.processComm);
         d.nsPid = Math.max(nsPid, 0);

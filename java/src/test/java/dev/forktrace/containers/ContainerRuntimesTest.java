@@ -1,6 +1,7 @@
 package dev.forktrace.containers;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -104,6 +105,31 @@ class ContainerRuntimesTest {
         assertEquals("systemd", c.getCgroupDriver());
         assertEquals(c, r.forCgroup(42, "ignored once cached"));
         assertNull(r.forCgroup(43, "/"));
+    }
+
+    @Test
+    void aContainerTheStateDoesNotHoldYetIsWaitedForUntilTheNextRefreshOnly() throws IOException {
+        ContainerRuntimes r = runtimes(new ArrayList<>());
+        List<String> refreshed = new ArrayList<>();
+        r.onRefresh(() -> refreshed.add("refreshed"));
+        String late = "a".repeat(64); // started a moment ago: its first failure came before its state was read
+        Container first = r.forCgroup(50, "/libpod_parent/libpod-" + late);
+        assertEquals("", first.getName());
+        assertTrue(r.nameMayCome(first), "no refresh since it was first seen: its name may come");
+        write("var/lib/ft-podman/overlay-containers/containers.json", "[{\"id\":\"" + late + "\",\"names\":[\"victim\"],"
+                + "\"metadata\":\"{\\\"image-name\\\":\\\"localhost/ft-img:latest\\\",\\\"name\\\":\\\"victim\\\"}\"}]");
+        r.refresh();
+        assertEquals(List.of("refreshed"), refreshed);
+        assertFalse(r.nameMayCome(first));
+        assertEquals("victim", r.forCgroup(50, "/libpod_parent/libpod-" + late).getName(), "the unnamed cache entry is gone");
+
+        String never = "f".repeat(64); // in no state forktrace can read
+        Container unknown = r.forCgroup(51, "/libpod_parent/libpod-" + never);
+        assertTrue(r.nameMayCome(unknown));
+        r.refresh();
+        assertFalse(r.nameMayCome(unknown), "after one refresh it is not waited for again");
+        assertFalse(r.nameMayCome(r.forCgroup(51, "/libpod_parent/libpod-" + never)));
+        assertFalse(r.nameMayCome(null));
     }
 
     @Test
