@@ -80,6 +80,9 @@ start_host b --cgroup /ft17-kafka-b --output "$WORK/b.pb" --kafka "$BROKER" --ka
 
 forks "$cga" 14 a
 forks "$cgb" 10 b
+# Cgroup a at 6 of 6 tasks for 3 s: the once-a-second headroom sampler warns, then sees it recover; the
+# warning must reach the topic as it reaches a.pb.
+in_cgroup "$cga" sh -c 'sleep 3 & sleep 3 & sleep 3 & sleep 3 & sleep 3 & wait'
 sleep 1.5 # a Stats record each second
 note "phase 1 (broker up): forkloop saw a=${OBSERVED[a]} b=${OBSERVED[b]} failures"
 
@@ -111,6 +114,8 @@ note "kafka summaries: $(grep '^forktrace: kafka' "$WORK/a.err"); $(grep '^forkt
 
 "$FORKTRACE" report --format json "kafka://$BROKER/$TOPIC" >"$WORK/fleet.json" 2>"$WORK/fleet.err" ||
     { cat "$WORK/fleet.err"; fail "report kafka:// failed"; }
+expect_eq "headroom warnings for /ft17-kafka-a in the topic (CROSSED)" 1 \
+    "$(jq '[.headroom[] | select(.name == "/ft17-kafka-a" and .state == "CROSSED")] | length' "$WORK/fleet.json")"
 host_count() { jq -r --arg h "ft17-host-$1" '.by_host[] | select(.host == $h) | .count' "$WORK/fleet.json"; }
 capture_of() { jq -c --arg h "ft17-host-$1" '.captures[] | select(.host == $h)' "$WORK/fleet.json"; }
 for h in a b; do
@@ -153,7 +158,9 @@ if [ "$ua" -eq 0 ] && [ "$ub" -eq 0 ]; then
 fi
 "$FORKTRACE" export --json "kafka://$BROKER/$TOPIC" "$WORK/fleet-events.json" 2>/dev/null || fail "export --json kafka:// failed"
 expect_eq "export --json kafka://: failures" "$(jq '.by_host | map(.count) | add' "$WORK/fleet.json")" \
-    "$(jq -s length "$WORK/fleet-events.json")"
+    "$(failure_lines "$WORK/fleet-events.json" | jq -s length)"
+expect_eq "export --json kafka://: headroom lines (the warning for /ft17-kafka-a and its recovery)" 2 \
+    "$(jq -c 'select(.headroom) | .headroom | select(.name == "/ft17-kafka-a") | .state' "$WORK/fleet-events.json" | wc -l)"
 
 # An independent client (kcat, librdkafka in C) sees the documented layout: key = the forktrace.host header,
 # forktrace.seq numbering each capture's records 0..n-1 with no gap or repeat.
@@ -217,7 +224,7 @@ note "the .pb file's final Stats: $in_file undeliverable"
 kafka_stop # everything below reads files only
 if grep -Eq '(src|href)=|https?://|@import|url\(' "$WORK/fleet.html"; then fail "the page refers to something outside itself"; fi
 listed=$(grep -c '<details class="failure"' "$WORK/fleet.html")
-expect_eq "failures listed on the page" "$(jq -s length "$WORK/fleet-events.json")" "$listed"
+expect_eq "failures listed on the page" "$(failure_lines "$WORK/fleet-events.json" | jq -s length)" "$listed"
 grep -q 'Hosts by failures' "$WORK/fleet.html" || fail "no hosts table for a fleet"
 echo "not forktrace's" >"$WORK/mine.html"
 rc=0; "$FORKTRACE" report --html "$WORK/mine.html" "$WORK/a.pb" 2>/dev/null || rc=$?

@@ -100,6 +100,12 @@ public final class KafkaSink implements FailureSink {
     }
 
     @Override
+    public void headroom(dev.forktrace.proto.v1.Headroom headroom) {
+        // the fleet's stream carries the warnings too, as the .pb file does: report reads them from either
+        offer(StreamRecord.newBuilder().setHeadroom(headroom).build());
+    }
+
+    @Override
     public void stats(Stats stats) {
         offer(StreamRecord.newBuilder().setStats(stats.toBuilder().setUndeliverable(undeliverable())).build());
     }
