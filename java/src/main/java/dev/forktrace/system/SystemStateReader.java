@@ -5,32 +5,16 @@ import java.nio.file.Path;
 
 /**
  * Reads the global limits BPF does not see (threads-max, nr_threads, pid_max, overcommit) from /proc.
- * Cached briefly, because a storm of failures would otherwise read the same files thousands of times.
+ * Uncached: the enrichment stage decides how often (see Enrichment's refresher and its readings' age).
  */
 public final class SystemStateReader {
-    private static final long CACHE_NANOS = 100_000_000L;
     private final Path proc;
-    private SystemState cached = SystemState.UNKNOWN;
-    private long readAt = Long.MIN_VALUE / 2;
 
     public SystemStateReader(Path proc) {
         this.proc = proc;
     }
 
-    public SystemStateReader() {
-        this(Path.of("/proc"));
-    }
-
-    public SystemState current() {
-        long now = System.nanoTime();
-        if (now - readAt > CACHE_NANOS) {
-            cached = read();
-            readAt = now;
-        }
-        return cached;
-    }
-
-    /** A reading now, past the cache: for a failure that a reading from before it cannot explain. */
+    /** A reading now. */
     public SystemState read() {
         long threadsMax = ProcFs.readLong(proc.resolve("sys/kernel/threads-max"), -1);
         long pidMax = ProcFs.readLong(proc.resolve("sys/kernel/pid_max"), -1);
