@@ -87,7 +87,7 @@ public final class Enrichment implements AutoCloseable {
     private final ProcessInspector processFactsReader; // the process thread's own (ProcessInspector is not thread-safe)
     private ProcessInspector firstSight; // the consumer thread's own: first reads of a new scope or process
     private final SystemStateReader systemReader;
-    /** The global limits and when the reading began (System.nanoTime, the clock bpf_ktime_get_ns reads). */
+    /** The global limits and when the reading began (CLOCK_MONOTONIC, as bpf_ktime_get_ns; not System.nanoTime). */
     private record SystemReading(SystemState state, long beganAt) {}
     private volatile SystemReading system;
     private volatile long systemUsedAt = Long.MIN_VALUE / 2;
@@ -123,7 +123,7 @@ public final class Enrichment implements AutoCloseable {
         this.processFactsReader = new ProcessInspector(proc, 0);
         this.proc = proc;
         this.systemReader = new SystemStateReader(proc);
-        long began = System.nanoTime();
+        long began = dev.forktrace.bpf.Libc.monotonicNanos();
         this.system = new SystemReading(systemReader.read(), began);
     }
 
@@ -176,8 +176,7 @@ public final class Enrichment implements AutoCloseable {
     }
 
     /**
-     * The global limits for a failure at {@code failureNanos} (its ktime, CLOCK_MONOTONIC like
-     * System.nanoTime): the last reading, a miss (and a new reading requested) when it began more than
+     * The global limits for a failure at {@code failureNanos} (its ktime, CLOCK_MONOTONIC): the last reading, a miss (and a new reading requested) when it began more than
      * {@link #SYSTEM_MAX_AGE_NANOS} before the failure. Idle, nothing is re-read.
      */
     public SystemState system(long failureNanos) {
@@ -358,12 +357,13 @@ public final class Enrichment implements AutoCloseable {
                     published.incrementAndGet();
                 }
                 long now = System.nanoTime();
-                long sinceReading = now - system.beganAt();
+                long monotonic = dev.forktrace.bpf.Libc.monotonicNanos(); // the events' clock, not System.nanoTime's
+                long sinceReading = monotonic - system.beganAt();
                 boolean wanted = systemWanted && sinceReading >= SYSTEM_REREAD_NANOS;
                 boolean inUse = now - systemUsedAt <= IDLE_NANOS;
                 if (wanted || inUse && sinceReading >= SYSTEM_REFRESH_NANOS) {
                     systemWanted = false; // before the read: a failure during it asks again
-                    system = new SystemReading(systemReader.read(), now);
+                    system = new SystemReading(systemReader.read(), monotonic);
                     published.incrementAndGet(); // a held failure may have waited for any reading, asked or not
                 }
                 if (userMissed && now - usersReadAt >= USERS_REREAD_NANOS) {

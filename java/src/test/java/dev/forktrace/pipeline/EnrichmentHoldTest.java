@@ -156,7 +156,7 @@ class EnrichmentHoldTest {
         try {
             systemFiles(125); // the loop reached threads-max, then failed
             EventProcessor processor = processor(enrichment, 60_000_000_000L);
-            offer(processor, threadsEvent(System.nanoTime()));
+            offer(processor, threadsEvent(dev.forktrace.bpf.Libc.monotonicNanos()));
             ForkFailure failure = waitForOne(processor);
             assertEquals(Cause.THREADS_MAX, failure.getCause());
             assertEquals(125, failure.getSnapshot().getNrThreads());
