@@ -105,15 +105,11 @@ public final class JavaJoiner {
 
     /** Hands the failure to out now, or holds it for its report (released by {@link #poll}). Consumer thread. */
     public void offer(ForkFailure failure, Consumer<ForkFailure> out) {
-        if (agents.isEmpty() && held.isEmpty() && unmatched.isEmpty() && inbox.isEmpty()) {
+        if (passesThrough(failure.getThread(), failure.getPid())) {
             out.accept(failure);
             return;
         }
-        boolean waits = failure.getThread() && (agents.containsKey(failure.getPid()) || reportPendingFor(failure));
-        if (!waits && held.isEmpty()) {
-            out.accept(failure);
-            return;
-        }
+        boolean waits = waitsForReport(failure.getThread(), failure.getPid());
         long now = monotonic.getAsLong();
         held.add(new Held(failure, now + HOLD_NANOS, !waits));
         while (held.size() > MAX_HELD) {
@@ -122,14 +118,30 @@ public final class JavaJoiner {
         releaseReady(now, out); // no matching here: see poll
     }
 
-    private boolean reportPendingFor(ForkFailure f) {
+    /**
+     * Whether {@link #offer} would hand this failure straight on: nothing is held and no report can be
+     * waiting for it. The consumer then writes it without building the ForkFailure message the joiner keeps.
+     * Consumer thread.
+     */
+    public boolean passesThrough(boolean thread, int pid) {
+        return held.isEmpty() && !waitsForReport(thread, pid);
+    }
+
+    private boolean waitsForReport(boolean thread, int pid) {
+        if (agents.isEmpty() && unmatched.isEmpty() && inbox.isEmpty()) {
+            return false;
+        }
+        return thread && (agents.containsKey(pid) || reportPendingFor(pid));
+    }
+
+    private boolean reportPendingFor(int pid) {
         for (Report r : unmatched) {
-            if (r.message.pid() == f.getPid()) {
+            if (r.message.pid() == pid) {
                 return true;
             }
         }
         for (Report r : inbox) {
-            if (r.message.pid() == f.getPid()) {
+            if (r.message.pid() == pid) {
                 return true;
             }
         }

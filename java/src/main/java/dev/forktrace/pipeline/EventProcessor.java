@@ -113,8 +113,8 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
         summary.record(d);
         SignatureTally tally = summary.signatures();
         tally.delivered(tally.scratch().of(raw), d.cause(), d.scopeKind(), d.scopeName());
-        if (joiner != null) {
-            joiner.offer(d.toForkFailure(), deliver); // may hold it for the Java agent's report: a copy it keeps
+        if (joiner != null && !joiner.passesThrough(d.thread(), d.pid())) {
+            joiner.offer(d.toForkFailure(), deliver); // held for the Java agent's report: a copy it keeps
         } else {
             outputs.accept(d);
             written();

@@ -40,6 +40,17 @@ class JavaJoinerTest {
     }
 
     @Test
+    void onlyAFailureTheJoinerWouldHoldIsBuiltForIt() {
+        assertTrue(joiner.passesThrough(true, 100), "no agent: written directly");
+        joiner.agentConnected(100);
+        assertFalse(joiner.passesThrough(true, 100), "a thread failure of a JVM with an agent waits for its report");
+        assertTrue(joiner.passesThrough(false, 100), "a fork failure gets no report");
+        assertTrue(joiner.passesThrough(true, 200), "another process's thread failure gets none either");
+        joiner.offer(thread(1, 100, 101, now), out::add);
+        assertFalse(joiner.passesThrough(false, 200), "behind a held failure everything waits, to keep the order");
+    }
+
+    @Test
     void reportAfterTheKernelEventIsJoinedIntoIt() {
         joiner.agentConnected(100);
         long k = now;
