@@ -79,9 +79,16 @@ public final class HeadroomMonitor implements AutoCloseable {
 
     private void sampleUntilClosed() {
         long next = System.nanoTime();
+        boolean warm = false;
         while (running) {
             try {
                 sample();
+                if (!warm) {
+                    warm = true;
+                    // The sinks encode warnings on the consumer thread; JsonFormat's first print costs ~45 ms
+                    // of class loading, which stalled the failures queued behind the first warning.
+                    HeadroomText.warmUp();
+                }
             } catch (RuntimeException e) { // one bad read must not end the warnings for the rest of the capture
                 lastError = e.toString();
             }

@@ -107,6 +107,15 @@ public final class HeadroomText {
         return String.format("%.0f days", seconds / 86400);
     }
 
+    /** Encodes one complete warning as the sinks do, so their first real one does not pay for loading the encoders. */
+    static void warmUp() {
+        Headroom sample = record(new LimitScope("warm-up", ScopeKind.CGROUP, "/warm-up", "pids.max", 19, 20, 19, null, List.of(), false, 0, ""),
+                List.of(Offender.newBuilder().setPid(1).setComm("warm-up").setTasks(19).build()),
+                new Trends.Trend(1, 60, 2), 0.9, Headroom.State.CROSSED, Instant.EPOCH);
+        json(sample);
+        sentence(sample);
+    }
+
     public static String json(Headroom h) {
         try {
             return JSON.print(h);
