@@ -29,7 +29,8 @@ import java.util.concurrent.locks.LockSupport;
  * periods the consumer-side caches had (rankings and process facts 250 ms, limits 50 ms), and dropped
  * when unused for {@link #IDLE_NANOS}; idle, nothing is re-read and the threads sleep.
  *
- * <p>The first sight of a scope or a process is the exception: the consumer reads it at once (cgroups
+ * <p>The first sight of a scope or a process, and the global limits of the first failure after an idle
+ * spell, are the exception: the consumer reads them at once (cgroups
  * it knows without a walk, /proc), because the process that failed, or that holds the limit, may be
  * gone milliseconds later (a JVM that cannot start a thread often exits at once) and a ranking read
  * after that names nobody. This is bounded by the number of distinct scopes and processes, not by the
@@ -86,7 +87,8 @@ public final class Enrichment implements AutoCloseable {
     private final ProcessInspector processes; // the refresher's alone: it keeps no cache of its own
     private final ProcessInspector processFactsReader; // the process thread's own (ProcessInspector is not thread-safe)
     private ProcessInspector firstSight; // the consumer thread's own: first reads of a new scope or process
-    private final SystemStateReader systemReader;
+    private final SystemStateReader systemReader; // the refresher's
+    private SystemStateReader firstSightSystem; // the consumer thread's own: the first failure after an idle spell
     /** The global limits and when the reading began (CLOCK_MONOTONIC, as bpf_ktime_get_ns; not System.nanoTime). */
     private record SystemReading(SystemState state, long beganAt) {}
     private volatile SystemReading system;
@@ -137,6 +139,7 @@ public final class Enrichment implements AutoCloseable {
         users = Users.read();
         usersReadAt = System.nanoTime();
         processes.onSystem(false); // loads the /proc scanning code before the first failure needs it
+        firstSightSystem = new SystemStateReader(proc);
         firstSight = processes.uncachedCopy(); // after identifyContainers: offenders read at first sight are named alike
         refresher = Thread.ofPlatform().daemon().name("forktrace-enrichment").start(this::refreshLoop);
         processReader = Thread.ofPlatform().daemon().name("forktrace-enrichment-processes").start(this::processLoop);
@@ -180,6 +183,17 @@ public final class Enrichment implements AutoCloseable {
      * {@link #SYSTEM_MAX_AGE_NANOS} before the failure. Idle, nothing is re-read.
      */
     public SystemState system(long failureNanos) {
+        SystemReading reading = system;
+        if (reading.beganAt() - (failureNanos - SYSTEM_MAX_AGE_NANOS) < 0 && firstSightSystem != null) {
+            // Idle, nothing is re-read: the first failure after an idle spell reads the limits itself (~0.3 ms)
+            // rather than wait for the refresher, as a new scope's first ranking is read. The refresher keeps
+            // them fresh from then on, so a storm reads nothing here.
+            long began = dev.forktrace.bpf.Libc.monotonicNanos();
+            reading = new SystemReading(firstSightSystem.read(), began);
+            if (reading.beganAt() - system.beganAt() > 0) {
+                system = reading;
+            }
+        }
         return systemReadSince(failureNanos - SYSTEM_MAX_AGE_NANOS);
     }
 

@@ -181,4 +181,23 @@ class EnrichmentHoldTest {
             enrichment.close();
         }
     }
+
+    @Test
+    void theFirstFailureAfterAnIdleSpellReadsTheLimitsItselfInsteadOfWaiting() throws Exception {
+        process(4100, 7);
+        systemFiles(80);
+        Enrichment enrichment = enrichment().start(); // reads 80 once; idle, the refresher re-reads nothing
+        try {
+            Thread.sleep(Enrichment.SYSTEM_MAX_AGE_NANOS / 1_000_000 + 50); // that reading is now too old
+            systemFiles(125);
+            EventProcessor processor = processor(enrichment, 60_000_000_000L);
+            offer(processor, threadsEvent(dev.forktrace.bpf.Libc.monotonicNanos()));
+            assertFalse(processor.holding(), "written at once, not held for the refresher");
+            assertEquals(1, written.size());
+            assertEquals(Cause.THREADS_MAX, written.get(0).getCause());
+            assertEquals(125, written.get(0).getSnapshot().getNrThreads());
+        } finally {
+            enrichment.close();
+        }
+    }
 }
