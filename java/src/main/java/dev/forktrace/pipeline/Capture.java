@@ -114,6 +114,7 @@ public final class Capture {
      */
     public void run(BooleanSupplier keepGoing, long deadlineNanos) throws IOException {
         var ring = session.ringBuffer();
+        processor.trainJit(); // after attach: a failure meanwhile waits in the ring, rather than every start waiting
         long nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
         while (keepGoing.getAsBoolean() && System.nanoTime() < deadlineNanos && !processor.outputs().allFailed()) {
             long waitMillis = Math.min(250, Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000));

@@ -200,4 +200,35 @@ class EnrichmentHoldTest {
             enrichment.close();
         }
     }
+
+    @Test
+    void trainingTheJitDeliversCountsAndAsksForNothing() throws Exception {
+        process(4100, 7);
+        Enrichment enrichment = enrichment().start();
+        try {
+            Summary summary = new Summary();
+            FailureSink sink = new FailureSink() {
+                @Override
+                public void accept(ForkFailure failure) {
+                    written.add(failure);
+                }
+
+                @Override
+                public void close() {}
+            };
+            EventProcessor processor = new EventProcessor(new FailureAssembler(enrichment, 0, null), List.of(sink), summary);
+            long published = enrichment.published();
+            processor.trainJit();
+            assertTrue(written.isEmpty());
+            assertEquals(0, processor.delivered());
+            assertEquals(0, summary.delivered());
+            assertEquals(published, enrichment.published(), "the capture's enrichment stage was not asked for anything");
+            offer(processor, nprocEvent(4100)); // and the first real failure is the first one numbered
+            processor.flushHeld();
+            assertEquals(1, written.size());
+            assertEquals(1, written.get(0).getSequence());
+        } finally {
+            enrichment.close();
+        }
+    }
 }
