@@ -184,11 +184,13 @@ public final class Enrichment implements AutoCloseable {
      */
     public SystemState system(long failureNanos) {
         SystemReading reading = system;
-        if (reading.beganAt() - (failureNanos - SYSTEM_MAX_AGE_NANOS) < 0 && firstSightSystem != null) {
+        long began;
+        if (reading.beganAt() - (failureNanos - SYSTEM_MAX_AGE_NANOS) < 0 && firstSightSystem != null
+                && failureNanos - (began = dev.forktrace.bpf.Libc.monotonicNanos()) <= 0) {
             // Idle, nothing is re-read: the first failure after an idle spell reads the limits itself (~0.3 ms)
             // rather than wait for the refresher, as a new scope's first ranking is read. The refresher keeps
-            // them fresh from then on, so a storm reads nothing here.
-            long began = dev.forktrace.bpf.Libc.monotonicNanos();
+            // them fresh from then on, so a storm reads nothing here. (A ktime ahead of the clock, from a
+            // record of another boot, is left to the miss below: no reading can be taken after it.)
             reading = new SystemReading(firstSightSystem.read(), began);
             if (reading.beganAt() - system.beganAt() > 0) {
                 system = reading;

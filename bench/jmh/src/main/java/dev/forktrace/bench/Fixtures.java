@@ -29,6 +29,18 @@ final class Fixtures {
      */
     static MemorySegment events(Arena arena, String pids) {
         MemorySegment events = RecordedEvents.load(arena);
+        // Recorded on another boot: moved onto this one's clock, the newest at now, as a live ring's would be
+        // (a failure "from the future" can be judged by no reading of the global limits and would be held).
+        int count = RecordedEvents.count(events);
+        long newest = Long.MIN_VALUE;
+        for (int i = 0; i < count; i++) {
+            newest = Math.max(newest, events.get(java.lang.foreign.ValueLayout.JAVA_LONG, (long) i * EventLayout.EVENT_SIZE + EventLayout.KTIME_NS));
+        }
+        long shift = dev.forktrace.bpf.Libc.monotonicNanos() - newest;
+        for (int i = 0; i < count; i++) {
+            long at = (long) i * EventLayout.EVENT_SIZE + EventLayout.KTIME_NS;
+            events.set(java.lang.foreign.ValueLayout.JAVA_LONG, at, events.get(java.lang.foreign.ValueLayout.JAVA_LONG, at) + shift);
+        }
         return switch (pids) {
             case "live" -> RecordedEvents.withPid(arena, events, (int) ProcessHandle.current().pid());
             case "recorded" -> events;
