@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  * config file, conmon -b).
  *
  * <p>All file reading happens on one background thread, which rebuilds an immutable index by container id
- * every second (files are re-parsed only when their mtime changes). The per-event path only parses the
+ * every second (files are re-parsed only when their mtime, size or inode changes). The per-event path only parses the
  * cgroup path and looks the id up in that index, so a runtime whose state cannot be read costs nothing;
  * such a container is reported once per runtime.
  */
@@ -63,7 +63,17 @@ public final class ContainerRuntimes implements AutoCloseable {
     private volatile boolean closed;
     private Thread thread;
 
-    private record Parsed(long mtime, Object value) {}
+    /**
+     * A parsed file and the version it was parsed from. mtime alone misses a rewrite within one timestamp tick
+     * (the kernel stamps files with a coarse clock, a few ms): a rewrite almost always changes the size, and a
+     * runtime that writes a new file and renames it over the old (podman, containerd) changes the inode.
+     */
+    private record Parsed(java.nio.file.attribute.FileTime mtime, long size, Object fileKey, Object value) {
+        boolean parsedFrom(java.nio.file.attribute.BasicFileAttributes file) {
+            return mtime.equals(file.lastModifiedTime()) && size == file.size()
+                    && java.util.Objects.equals(fileKey, file.fileKey());
+        }
+    }
 
     public ContainerRuntimes(Path root, Path proc, Consumer<String> warnings) {
         this.root = root;
@@ -465,12 +475,12 @@ public final class ContainerRuntimes implements AutoCloseable {
         return out;
     }
 
-    /** A JSON file parsed once per mtime; null when absent or malformed (said once per file). */
+    /** A JSON file parsed once per version (mtime, size, inode); null when absent or malformed (said once per file). */
     private Object parsed(Path file) {
         try {
-            long mtime = Files.getLastModifiedTime(file).toMillis();
+            var version = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
             Parsed cached = parsedFiles.get(file);
-            if (cached != null && cached.mtime() == mtime) {
+            if (cached != null && cached.parsedFrom(version)) {
                 return cached.value();
             }
             String text = Files.readString(file);
@@ -484,7 +494,7 @@ public final class ContainerRuntimes implements AutoCloseable {
             if (parsedFiles.size() > 4096) {
                 parsedFiles.clear();
             }
-            parsedFiles.put(file, new Parsed(mtime, value));
+            parsedFiles.put(file, new Parsed(version.lastModifiedTime(), version.size(), version.fileKey(), value));
             return value;
         } catch (IOException | RuntimeException e) {
             return null;

@@ -108,6 +108,20 @@ class ContainerRuntimesTest {
     }
 
     @Test
+    void aStateFileRewrittenWithinOneTimestampTickIsReadAgain() throws IOException {
+        ContainerRuntimes r = runtimes(new ArrayList<>());
+        String late = "9".repeat(64);
+        assertEquals("", r.forCgroup(60, "/libpod_parent/libpod-" + late).getName());
+        Path state = root.resolve("var/lib/ft-podman/overlay-containers/containers.json");
+        var stamp = Files.getLastModifiedTime(state);
+        write("var/lib/ft-podman/overlay-containers/containers.json", "[{\"id\":\"" + late + "\",\"names\":[\"late\"],"
+                + "\"metadata\":\"{\\\"name\\\":\\\"late\\\"}\"}]");
+        Files.setLastModifiedTime(state, stamp); // the kernel's coarse clock gave the rewrite the same mtime
+        r.refresh();
+        assertEquals("late", r.forCgroup(60, "/libpod_parent/libpod-" + late).getName());
+    }
+
+    @Test
     void aContainerTheStateDoesNotHoldYetIsWaitedForUntilTheNextRefreshOnly() throws IOException {
         ContainerRuntimes r = runtimes(new ArrayList<>());
         List<String> refreshed = new ArrayList<>();
