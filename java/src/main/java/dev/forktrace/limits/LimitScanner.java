@@ -128,11 +128,11 @@ public final class LimitScanner implements AutoCloseable {
         if (!mounts.containsKey(Hierarchy.PIDS)) {
             unreadable.add("pids cgroups: no hierarchy with the pids controller is mounted");
         }
-        pidsCgroups(now, scopes, unreadable);
-        memoryCgroups(scopes, unreadable);
         String loadavg = files.read(proc.resolve("loadavg"));
-        system(scopes, unreadable, loadavg);
         long lastPid = initialPidNamespace ? lastPid(loadavg) : -1;
+        pidsCgroups(now, lastPid, scopes, unreadable);
+        memoryCgroups(scopes, unreadable);
+        system(scopes, unreadable, loadavg);
         // a scope near its line may cross it this second, and its holders are named from this scan's processes
         boolean processesRead = processScanDue(now, lastPid) || anyNear(scopes);
         if (processesRead) {
@@ -177,6 +177,7 @@ public final class LimitScanner implements AutoCloseable {
         OpenFiles.Handle peak;    // memory cgroups only
         long lastCurrent = -1;
         long lastReadNanos;
+        long lastPidAtRead = -1; // /proc/loadavg's last pid when lastCurrent was read
         long lastPeak = -1;
         /** This sample: an upper bound on the count of every cgroup below this one. */
         long boundBelow;
@@ -235,12 +236,21 @@ public final class LimitScanner implements AutoCloseable {
      * never counts more than its parent: when an ancestor's count read this scan is below the near line, the
      * cgroup is below it too and its counter is not read (a count of 0 is exact; a larger bound only caps the
      * last value, which is then re-read every {@code farIntervalNanos}). Thousands of idle cgroups then cost a
-     * read of their parent. With nearRatio 0 (the default, limits) every counter is read every scan.
+     * read of their parent. A populated cgroup's count is bounded as well by its last count plus the tasks
+     * created since (the growth of /proc/loadavg's last pid, in the initial pid namespace): siblings that
+     * together pass the near line of each (1,000 cgroups of one task under one parent) are not read every
+     * second while the machine creates few tasks. A process moved into a cgroup (cgroup.procs) creates no pid:
+     * its tasks are seen at the next re-read, within {@code farIntervalNanos}. With nearRatio 0 (the default, limits) every counter is read every scan.
      */
     public LimitScanner sampleFarCgroupsEvery(double nearRatio, long farIntervalNanos) {
         this.nearRatio = nearRatio;
         this.farIntervalNanos = Math.max(SECOND_NANOS, farIntervalNanos);
         return this;
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        long sum = a + b;
+        return ((a ^ sum) & (b ^ sum)) < 0 ? Long.MAX_VALUE : sum;
     }
 
     /**
@@ -251,11 +261,21 @@ public final class LimitScanner implements AutoCloseable {
      */
     static boolean mustRead(long bound, long limit, long lastCurrent, long sinceReadNanos, double nearRatio,
                             long refreshNanos) {
+        return mustRead(bound, limit, lastCurrent, Long.MAX_VALUE, sinceReadNanos, nearRatio, refreshNanos);
+    }
+
+    /**
+     * @param createdSinceRead tasks created on the machine since the last read (Long.MAX_VALUE: unknown); the
+     *                         count cannot have grown by more, except by a move into the cgroup, which the
+     *                         refresh catches. Unlike an ancestor's count of 0, it never makes a value exact.
+     */
+    static boolean mustRead(long bound, long limit, long lastCurrent, long createdSinceRead, long sinceReadNanos,
+                            double nearRatio, long refreshNanos) {
         if (lastCurrent < 0) {
             return true;
         }
         double near = nearRatio * limit;
-        if (bound >= near || lastCurrent >= near) {
+        if (lastCurrent >= near || Math.min(bound, saturatedAdd(lastCurrent, createdSinceRead)) >= near) {
             return true;
         }
         return bound > 0 && sinceReadNanos >= refreshNanos;
@@ -420,7 +440,7 @@ public final class LimitScanner implements AutoCloseable {
         return value;
     }
 
-    private void pidsCgroups(long now, List<LimitScope> scopes, List<String> unreadable) {
+    private void pidsCgroups(long now, long lastPid, List<LimitScope> scopes, List<String> unreadable) {
         int failed = unreadablePidsLimits;
         for (CgroupNode c : pidsNodes) {
             long bound = c.parent == null ? Long.MAX_VALUE : c.parent.boundBelow;
@@ -437,7 +457,9 @@ public final class LimitScanner implements AutoCloseable {
                 continue;
             }
             long current;
-            if (mustRead(bound, c.limit, c.lastCurrent, now - c.lastReadNanos, nearRatio, farIntervalNanos)) {
+            long created = lastPid >= 0 && c.lastPidAtRead >= 0 && lastPid >= c.lastPidAtRead
+                    ? lastPid - c.lastPidAtRead : Long.MAX_VALUE; // pids wrapped, or not the initial namespace: unknown
+            if (mustRead(bound, c.limit, c.lastCurrent, created, now - c.lastReadNanos, nearRatio, farIntervalNanos)) {
                 current = readCurrent(c, "pids.current");
                 if (current < 0) {
                     failed++; // removed since the walk, or unreadable
@@ -445,6 +467,7 @@ public final class LimitScanner implements AutoCloseable {
                 }
                 c.lastCurrent = current;
                 c.lastReadNanos = now;
+                c.lastPidAtRead = lastPid;
                 c.boundBelow = Math.min(bound, current);
                 if (pidsPeakFiles == Boolean.TRUE && current >= nearRatio * c.limit) { // shown with near ones only
                     c.lastPeak = readOnce(c.directory.resolve("pids.peak"));
@@ -453,6 +476,7 @@ public final class LimitScanner implements AutoCloseable {
                 current = 0;
                 c.lastCurrent = 0;
                 c.lastReadNanos = now;
+                c.lastPidAtRead = lastPid;
                 c.release();
             } else {
                 current = Math.min(c.lastCurrent, bound);

@@ -40,6 +40,20 @@ class CgroupSamplingTest {
     }
 
     @Test
+    void siblingsThatTogetherPassTheirNearLineAreNotReadWhileTheMachineCreatesFewTasks() {
+        // 1,000 cgroups of one task under one parent: the parent's 1,000 bounds none of them below 700
+        assertTrue(LimitScanner.mustRead(1000, 1000, 1, Long.MAX_VALUE, SECOND, 0.7, 5 * SECOND)); // unknown: read
+        assertFalse(LimitScanner.mustRead(1000, 1000, 1, 5, SECOND, 0.7, 5 * SECOND));  // 5 tasks created since
+        assertTrue(LimitScanner.mustRead(1000, 1000, 1, 699, SECOND, 0.7, 5 * SECOND)); // 1 + 699 may reach 700
+    }
+
+    @Test
+    void aCountBoundedByTaskCreationIsStillRefreshedForMovesIntoTheCgroup() {
+        assertFalse(LimitScanner.mustRead(1000, 1000, 0, 0, 4 * SECOND, 0.7, 5 * SECOND));
+        assertTrue(LimitScanner.mustRead(1000, 1000, 0, 0, 5 * SECOND, 0.7, 5 * SECOND), "no fork, but a move");
+    }
+
+    @Test
     void withoutANearRatioEveryCounterIsRead() { // forktrace limits: exact numbers for every cgroup
         assertTrue(LimitScanner.mustRead(0, 1000, 0, 0, 0, 5 * SECOND));
     }
