@@ -58,6 +58,10 @@ class EnrichmentHoldTest {
     }
 
     private EventProcessor processor(Enrichment enrichment, long holdNanos) {
+        return processor(enrichment, holdNanos, new Summary());
+    }
+
+    private EventProcessor processor(Enrichment enrichment, long holdNanos, Summary summary) {
         FailureSink sink = new FailureSink() {
             @Override
             public void accept(ForkFailure failure) {
@@ -67,7 +71,7 @@ class EnrichmentHoldTest {
             @Override
             public void close() {}
         };
-        return new EventProcessor(new FailureAssembler(enrichment, 0, null), List.of(sink), new Summary(), holdNanos);
+        return new EventProcessor(new FailureAssembler(enrichment, 0, null), List.of(sink), summary, holdNanos);
     }
 
     private Enrichment enrichment() {
@@ -207,16 +211,7 @@ class EnrichmentHoldTest {
         Enrichment enrichment = enrichment().start();
         try {
             Summary summary = new Summary();
-            FailureSink sink = new FailureSink() {
-                @Override
-                public void accept(ForkFailure failure) {
-                    written.add(failure);
-                }
-
-                @Override
-                public void close() {}
-            };
-            EventProcessor processor = new EventProcessor(new FailureAssembler(enrichment, 0, null), List.of(sink), summary);
+            EventProcessor processor = processor(enrichment, EventProcessor.HOLD_NANOS, summary);
             long published = enrichment.published();
             processor.trainJit();
             assertTrue(written.isEmpty());
