@@ -1278,6 +1278,25 @@ int BPF_PROG(tpb_console, const char *text, size_t len)
 	return 0;
 }
 
+/* ---- cgroup moves ---- */
+
+/* The headroom sampler bounds a far pids cgroup's count by the pids created since its last read; a move
+ * into the cgroup charges it without creating one, so the sampler re-reads cgroups only after moves. Both
+ * tracepoints fire once per operation, which may move a whole thread group: only "none since" is used. */
+SEC("tracepoint/cgroup/cgroup_attach_task")
+int tp_cgroup_attach(void *ctx)
+{
+	count(FT_CNT_CGROUP_MOVES);
+	return 0;
+}
+
+SEC("tracepoint/cgroup/cgroup_transfer_tasks")
+int tp_cgroup_transfer(void *ctx)
+{
+	count(FT_CNT_CGROUP_MOVES);
+	return 0;
+}
+
 /* ---- process tree tracking ---- */
 
 SEC("tp_btf/sched_process_fork")

@@ -180,7 +180,9 @@ enum ft_counter {
 	FT_CNT_CLONE3_ENOSYS = 7, /* clone3 answered ENOSYS (a seccomp profile, or a pre-5.3 kernel): glibc retries with clone */
 	FT_CNT_TREE_FULL = 8,     /* descendants not tracked: traced_tgids was full */
 	FT_CNT_ERRNO_BASE = 9,    /* + errno (see FT_ERRNO_SLOTS) */
-	FT_CNT_SLOTS = FT_CNT_ERRNO_BASE + FT_ERRNO_SLOTS,
+	/* tasks moved into a cgroup (attach operations): a move charges pids.current without creating a pid */
+	FT_CNT_CGROUP_MOVES = FT_CNT_ERRNO_BASE + FT_ERRNO_SLOTS,
+	FT_CNT_SLOTS,
 };
 
 /*

@@ -111,6 +111,8 @@ static const struct hook hook_table[FT_HOOK_COUNT] = {
 		"message (verbose) confirms an injected failure instead" },
 	[FT_HOOK_CONSOLE] = { { [FT_TIER_TRACEPOINT] = { "tpb_console" } } },
 	[FT_HOOK_PROCESS_TREE] = { { [FT_TIER_TRACEPOINT] = { "tpb_fork", "tpb_exit" } } },
+	/* the second program is optional: cgroup_transfer_tasks moves tasks only out of an emptied v1 cpuset */
+	[FT_HOOK_CGROUP_MOVES] = { { [FT_TIER_TRACEPOINT] = { "tp_cgroup_attach", "tp_cgroup_transfer" } } },
 };
 
 /* Tracepoints a program is attached to besides its own section's: one exit program serves four syscalls. */

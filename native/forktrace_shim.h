@@ -74,7 +74,8 @@ int ft_read_signatures(struct ft_session *s, struct ft_signature *keys, uint64_t
 	X(SHOULD_FAILSLAB, "should_failslab")               \
 	X(SHOULD_FAIL_ALLOC_PAGE, "should_fail_alloc_page") \
 	X(CONSOLE, "console")                               \
-	X(PROCESS_TREE, "process_tree")
+	X(PROCESS_TREE, "process_tree")                     \
+	X(CGROUP_MOVES, "cgroup_attach_task")
 
 enum ft_hook {
 #define FT_HOOK_ENUM(id, name) FT_HOOK_##id,

@@ -100,6 +100,7 @@ int main(void)
 	CONST(FT_CNT_AGGREGATED);
 	CONST(FT_CNT_SIGNATURE_OVERFLOW);
 	CONST(FT_CNT_CLONE3_ENOSYS);
+	CONST(FT_CNT_CGROUP_MOVES);
 	CONST(FT_SIGNATURE_SLOTS);
 	FIELD(ft_signature, pids_moved_cgroup_id);
 	FIELD(ft_signature, pids_limit_cgroup_id);

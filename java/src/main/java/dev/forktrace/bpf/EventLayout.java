@@ -33,7 +33,8 @@ public final class EventLayout {
     public static final int CNT_CLONE3_ENOSYS = 7;
     public static final int CNT_TREE_FULL = 8;
     public static final int CNT_ERRNO_BASE = 9;
-    public static final int CNT_SLOTS = CNT_ERRNO_BASE + ERRNO_SLOTS;
+    public static final int CNT_CGROUP_MOVES = CNT_ERRNO_BASE + ERRNO_SLOTS;
+    public static final int CNT_SLOTS = CNT_CGROUP_MOVES + 1;
 
     /** enum ft_syscall */
     public static final int SYS_CLONE = 1, SYS_CLONE3 = 2, SYS_FORK = 3, SYS_VFORK = 4, SYS_KERNEL = 5;
@@ -57,7 +58,7 @@ public final class EventLayout {
     public static final int TIER_TRACEPOINT = 0, TIER_KPROBE = 1, TIER_FENTRY = 2, TIER_NONE = -1;
 
     /** native/forktrace_shim.h: enum ft_hook (see HookPoint) and struct ft_hook_status */
-    public static final int HOOK_COUNT = 12;
+    public static final int HOOK_COUNT = 13;
     public static final int HOOK_NOTE_LEN = 512;
     public static final StructLayout HOOK_STATUS = MemoryLayout.structLayout(
             JAVA_INT.withName("hook"),

@@ -17,7 +17,8 @@ public enum HookPoint {
     SHOULD_FAILSLAB("should_failslab"),
     SHOULD_FAIL_ALLOC_PAGE("should_fail_alloc_page"),
     CONSOLE("console"),
-    PROCESS_TREE("process_tree");
+    PROCESS_TREE("process_tree"),
+    CGROUP_MOVES("cgroup_attach_task");
 
     private static final HookPoint[] BY_ID = values();
 

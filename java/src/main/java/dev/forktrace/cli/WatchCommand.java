@@ -253,7 +253,7 @@ public final class WatchCommand implements Callable<Integer> {
             capture.bind(session);
             kafkaOptions.countUndeliverable(capture);
             capture.outputs().warnTo(message -> err.println("forktrace: " + message));
-            headroom = warnAt > 0 ? startHeadroom(cgroups) : null;
+            headroom = warnAt > 0 ? startHeadroom(cgroups, capture) : null;
             if (headroom != null) {
                 capture.watchHeadroom(headroom);
                 metricsOptions.headroom(headroom::latest);
@@ -303,7 +303,7 @@ public final class WatchCommand implements Callable<Integer> {
     }
 
     /** Headroom sampling on its own thread, for the scopes this watch's filters select. */
-    private dev.forktrace.limits.HeadroomMonitor startHeadroom(CgroupPaths cgroups) {
+    private dev.forktrace.limits.HeadroomMonitor startHeadroom(CgroupPaths cgroups, Capture capture) {
         String selected = null;
         if (cgroup != null) {
             selected = cgroup.startsWith("/") ? cgroup : "/" + cgroup;
@@ -319,8 +319,10 @@ public final class WatchCommand implements Callable<Integer> {
         }
         // New cgroups are seen within 10 s (a walk follows a changed count in /proc/cgroups), changed limits within
         // a minute (re-read in turn); the walk every 5 minutes is a safety net only.
-        var scanner = new dev.forktrace.limits.LimitScanner(Path.of("/proc"), cgroups, 300_000_000_000L)
+        var scanner = new dev.forktrace.limits.LimitScanner(Path.of("/proc"), cgroups,
+                        dev.forktrace.limits.LimitScanner.SAMPLING_REWALK_NANOS)
                 .sampleFarCgroupsEvery(Math.max(0, warnAt / 100 - 0.2), (long) (Math.max(1, warnFarInterval) * 1e9))
+                .countMovesWith(capture::cgroupMoves)
                 .enterNamespaces(false);
         return new dev.forktrace.limits.HeadroomMonitor(scanner, warnAt / 100, warnHysteresis / 100,
                 new dev.forktrace.limits.HeadroomMonitor.Selection(selected, pid == null ? 0 : pid, comm)).start();

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * Samples every limit once a second on its own thread and turns threshold crossings into Headroom
@@ -106,17 +107,22 @@ public final class HeadroomMonitor implements AutoCloseable {
         }
     }
 
+    /**
+     * Every this many samples every watched scope is looked at; in between only those that changed, since an
+     * unchanged scope cannot cross a line (with 5,000 idle cgroups, looking at each every second was a third
+     * of the sampler's CPU). Trends keep a point per {@link Trends#RESOLUTION_NANOS} anyway.
+     */
+    static final int FULL_PASS_SAMPLES = (int) (Trends.RESOLUTION_NANOS / PERIOD_NANOS);
+
     /** One sample: read every limit, note trends, queue the crossings and recoveries. Public for tests and bench. */
     public void sample() {
         LimitScanner.Scan scan = scanner.scan();
         Instant now = Instant.now();
-        List<LimitScope> watched = select(scan);
-        boolean tidy = samples % 10 == 0; // forgetting vanished scopes can wait ten seconds
-        Set<String> keys = tidy ? new HashSet<>(watched.size() * 2) : null;
-        for (LimitScope s : watched) {
-            if (tidy) {
-                keys.add(s.key());
-            }
+        Predicate<LimitScope> watches = watchedBy(scan);
+        List<LimitScope> watched = watches == null ? scan.scopes() : filter(scan.scopes(), watches);
+        boolean full = samples % FULL_PASS_SAMPLES == 0;
+        List<LimitScope> looked = full ? watched : watches == null ? scan.changed() : filter(scan.changed(), watches);
+        for (LimitScope s : looked) {
             trends.add(s.key(), scan.nanos(), s.used());
             boolean above = !warned.isEmpty() && warned.containsKey(s.key());
             Headroom.State state = Headroom.State.STATE_UNSPECIFIED;
@@ -132,7 +138,11 @@ public final class HeadroomMonitor implements AutoCloseable {
                         trends.trend(s.key(), s.used(), s.limit()), threshold, state, now));
             }
         }
-        if (tidy) {
+        if (full && samples % (2 * FULL_PASS_SAMPLES) == 0) { // forgetting vanished scopes can wait ten seconds
+            Set<String> keys = new HashSet<>(watched.size() * 2);
+            for (LimitScope s : watched) {
+                keys.add(s.key());
+            }
             warned.keySet().retainAll(keys); // a removed cgroup or an exited user is neither warned nor recovered
             trends.retain(keys);
         }
@@ -140,12 +150,22 @@ public final class HeadroomMonitor implements AutoCloseable {
         samples++;
     }
 
-    /** The scopes a filtered watch cares about: the filter's cgroups (with ancestors and descendants), the users
-     * and pid namespaces of its processes, and every system-wide limit. */
-    private List<LimitScope> select(LimitScanner.Scan scan) {
+    private static List<LimitScope> filter(List<LimitScope> scopes, Predicate<LimitScope> keep) {
+        List<LimitScope> kept = new ArrayList<>();
+        for (LimitScope s : scopes) {
+            if (keep.test(s)) {
+                kept.add(s);
+            }
+        }
+        return kept;
+    }
+
+    /** Which scopes a filtered watch cares about (null: all of them): the filter's cgroups (with ancestors and
+     * descendants), the users and pid namespaces of its processes, and every system-wide limit. */
+    private Predicate<LimitScope> watchedBy(LimitScanner.Scan scan) {
         boolean byComm = selection.comm() != null && !selection.comm().isEmpty();
         if (selection.cgroupPath() == null && selection.pid() == 0 && !byComm) {
-            return scan.scopes();
+            return null;
         }
         Set<Integer> pids = new HashSet<>();
         List<String> cgroupPaths = new ArrayList<>();
@@ -178,19 +198,12 @@ public final class HeadroomMonitor implements AutoCloseable {
                 }
             }
         }
-        List<LimitScope> kept = new ArrayList<>();
-        for (LimitScope s : scan.scopes()) {
-            boolean keep = switch (s.kind()) {
-                case CGROUP, MEMCG -> cgroupPaths.stream().anyMatch(p -> related(s.name(), p,
-                        p.equals(selection.cgroupPath())));
-                case USER, PID_NAMESPACE -> s.members() == null || s.members().stream().anyMatch(pids::contains);
-                default -> true;
-            };
-            if (keep) {
-                kept.add(s);
-            }
-        }
-        return kept;
+        return s -> switch (s.kind()) {
+            case CGROUP, MEMCG -> cgroupPaths.stream().anyMatch(p -> related(s.name(), p,
+                    p.equals(selection.cgroupPath())));
+            case USER, PID_NAMESPACE -> s.members() == null || s.members().stream().anyMatch(pids::contains);
+            default -> true;
+        };
     }
 
     /** a is p or an ancestor of p, or (for --cgroup) below p. */

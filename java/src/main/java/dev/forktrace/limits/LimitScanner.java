@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -64,6 +65,8 @@ public final class LimitScanner implements AutoCloseable {
     private final boolean initialPidNamespace;
     private Map<Integer, ProcRow> lastProcesses;
     private List<LimitScope> lastProcessScopes = List.of();
+    private List<LimitScope> lastSystemScopes = List.of();
+    private List<LimitScope> previousSorted = List.of();
     private List<String> lastProcessUnreadable = List.of();
     private long processesReadAt;
     private long lastPidAtProcesses = -1;
@@ -76,7 +79,13 @@ public final class LimitScanner implements AutoCloseable {
                           long nprocSoft) {}
 
     /** What one scan found: scopes with a finite limit, most used first, and what could not be read. */
-    public record Scan(long nanos, List<LimitScope> scopes, List<String> unreadable, Map<Integer, ProcRow> processes) {}
+    /**
+     * @param changed the scopes that differ from the previous scan's (new, or a number changed); every other
+     *                scope is the previous scan's instance, so a sampler need not look at thousands of idle
+     *                cgroups again to know that none of them crossed a line
+     */
+    public record Scan(long nanos, List<LimitScope> scopes, List<LimitScope> changed, List<String> unreadable,
+                       Map<Integer, ProcRow> processes) {}
 
     /** What /proc/PID/status, ns and limits said at readAt (statComm: the name as /proc/PID/stat spells it). */
     private record PerPid(long readAt, String statComm, String comm, int uid, long capEffective, int innermostPid,
@@ -102,16 +111,26 @@ public final class LimitScanner implements AutoCloseable {
         this.initialPidNamespace = inode(ownPidNamespace) == PROC_PID_INIT_INO;
     }
 
-    /** A scanner for one reading (limits) or for sampling (watch) with the hierarchy walked every 10 s. */
+    /** A scanner for one reading (limits) or for sampling (limits --watch) like watch's. */
     public static LimitScanner forThisMachine(boolean sampling) {
-        return new LimitScanner(Path.of("/proc"), CgroupPaths.forThisMachine(), sampling ? 10_000_000_000L : 0);
+        return new LimitScanner(Path.of("/proc"), CgroupPaths.forThisMachine(), sampling ? SAMPLING_REWALK_NANOS : 0);
     }
+
+    /**
+     * A sampler walks the hierarchy when the count of cgroups changed (within {@link #MIN_WALK_GAP_NANOS}), and
+     * otherwise every 5 minutes for what no count shows (a renamed cgroup, a controller newly enabled in a
+     * cgroup2 subtree_control). A walk of 5,000 cgroups costs ~85 ms of CPU here: every 10 s it was 0.85% of a
+     * core on its own.
+     */
+    public static final long SAMPLING_REWALK_NANOS = 300_000_000_000L;
 
     public Scan scan() {
         long now = System.nanoTime();
         List<String> unreadable = new ArrayList<>();
         List<LimitScope> scopes = new ArrayList<>();
-        if (walkDue(now)) {
+        List<LimitScope> changed = new ArrayList<>();
+        boolean walked = walkDue(now);
+        if (walked) {
             if (rewalkNanos == 0) { // a reading of its own (limits): every limit afresh
                 pidsByPath.clear();
                 memoryByPath.clear();
@@ -130,9 +149,9 @@ public final class LimitScanner implements AutoCloseable {
         }
         String loadavg = files.read(proc.resolve("loadavg"));
         long lastPid = initialPidNamespace ? lastPid(loadavg) : -1;
-        pidsCgroups(now, lastPid, scopes, unreadable);
-        memoryCgroups(scopes, unreadable);
-        system(scopes, unreadable, loadavg);
+        pidsCgroups(now, lastPid, scopes, changed, unreadable);
+        memoryCgroups(scopes, changed, unreadable);
+        system(scopes, changed, unreadable, loadavg);
         // a scope near its line may cross it this second, and its holders are named from this scan's processes
         boolean processesRead = processScanDue(now, lastPid) || anyNear(scopes);
         if (processesRead) {
@@ -142,7 +161,7 @@ public final class LimitScanner implements AutoCloseable {
             users(rows, processScopes);
             pidNamespaces(now, rows, processScopes, processUnreadable);
             lastProcesses = rows;
-            lastProcessScopes = List.copyOf(processScopes);
+            lastProcessScopes = reuseUnchanged(lastProcessScopes, processScopes, changed);
             lastProcessUnreadable = List.copyOf(processUnreadable);
             processScopesSlack = slack(processScopes);
             processesReadAt = now;
@@ -152,9 +171,13 @@ public final class LimitScanner implements AutoCloseable {
         scopes.addAll(lastProcessScopes); // unchanged since the last process scan: its users and pid namespaces
         unreadable.addAll(lastProcessUnreadable);
         files.sweep();
+        if (!walked && changed.isEmpty() && scopes.size() == previousSorted.size()) {
+            return new Scan(now, previousSorted, List.of(), List.copyOf(unreadable), processes); // same order as before
+        }
         // Ties keep the walk's order: comparing keys of thousands of idle cgroups cost more than the reads.
         scopes.sort(Comparator.comparingDouble(LimitScope::ratio).reversed().thenComparingLong(s -> s.limit() - s.used()));
-        return new Scan(now, List.copyOf(scopes), List.copyOf(unreadable), processes);
+        previousSorted = List.copyOf(scopes);
+        return new Scan(now, previousSorted, List.copyOf(changed), List.copyOf(unreadable), processes);
     }
 
     // ---- cgroups -------------------------------------------------------------------------------------
@@ -178,6 +201,7 @@ public final class LimitScanner implements AutoCloseable {
         long lastCurrent = -1;
         long lastReadNanos;
         long lastPidAtRead = -1; // /proc/loadavg's last pid when lastCurrent was read
+        long movesAtRead = -1;   // the kernel's count of cgroup moves when lastCurrent was read
         long lastPeak = -1;
         /** This sample: an upper bound on the count of every cgroup below this one. */
         long boundBelow;
@@ -240,8 +264,32 @@ public final class LimitScanner implements AutoCloseable {
      * created since (the growth of /proc/loadavg's last pid, in the initial pid namespace): siblings that
      * together pass the near line of each (1,000 cgroups of one task under one parent) are not read every
      * second while the machine creates few tasks. A process moved into a cgroup (cgroup.procs) creates no pid:
-     * its tasks are seen at the next re-read, within {@code farIntervalNanos}. With nearRatio 0 (the default, limits) every counter is read every scan.
+     * its tasks are seen at the next re-read, within {@code farIntervalNanos} of the move where moves are
+     * counted ({@link #countMovesWith}), else within {@code farIntervalNanos}. With nearRatio 0 (the default,
+     * limits) every counter is read every scan.
      */
+    /**
+     * The kernel's count of moves between cgroups (watch's cgroup_attach_task tracepoint), -1 while unknown.
+     * A far cgroup read after the last move can only have grown by the tasks created since, which the last
+     * pid bounds: it is then re-read every {@link #QUIET_REFRESH_NANOS} instead of every far interval, so
+     * that exits show in its gauge. A count behind the kernel's is safe: a move it has not seen yet shows as
+     * a change at a later scan.
+     */
+    public LimitScanner countMovesWith(LongSupplier cgroupMoves) {
+        this.cgroupMoves = cgroupMoves;
+        return this;
+    }
+
+    /** How stale a far cgroup's count may grow when no task moved between cgroups since it was read. */
+    static final long QUIET_REFRESH_NANOS = 60 * SECOND_NANOS;
+
+    /** How often a far cgroup is re-read: every far interval, unless no move happened since its last read. */
+    static long refreshNanos(long moves, long movesAtRead, long farIntervalNanos) {
+        boolean noMoveSinceRead = moves >= 0 && movesAtRead == moves;
+        return noMoveSinceRead ? Math.max(farIntervalNanos, QUIET_REFRESH_NANOS) : farIntervalNanos;
+    }
+    private LongSupplier cgroupMoves = () -> -1;
+
     public LimitScanner sampleFarCgroupsEvery(double nearRatio, long farIntervalNanos) {
         this.nearRatio = nearRatio;
         this.farIntervalNanos = Math.max(SECOND_NANOS, farIntervalNanos);
@@ -440,8 +488,33 @@ public final class LimitScanner implements AutoCloseable {
         return value;
     }
 
-    private void pidsCgroups(long now, long lastPid, List<LimitScope> scopes, List<String> unreadable) {
+    /**
+     * The fresh scopes, with each one equal to its previous reading replaced by that instance; the others are
+     * added to {@code changed}. A few hundred users and namespaces at most: a map per call is cheap.
+     */
+    private static List<LimitScope> reuseUnchanged(List<LimitScope> previous, List<LimitScope> fresh,
+                                                   List<LimitScope> changed) {
+        Map<String, LimitScope> byKey = new HashMap<>(previous.size() * 2);
+        for (LimitScope s : previous) {
+            byKey.put(s.key(), s);
+        }
+        List<LimitScope> kept = new ArrayList<>(fresh.size());
+        for (LimitScope s : fresh) {
+            LimitScope before = byKey.get(s.key());
+            if (s.equals(before)) {
+                kept.add(before);
+            } else {
+                kept.add(s);
+                changed.add(s);
+            }
+        }
+        return List.copyOf(kept);
+    }
+
+    private void pidsCgroups(long now, long lastPid, List<LimitScope> scopes, List<LimitScope> changed,
+                             List<String> unreadable) {
         int failed = unreadablePidsLimits;
+        long moves = cgroupMoves.getAsLong();
         for (CgroupNode c : pidsNodes) {
             long bound = c.parent == null ? Long.MAX_VALUE : c.parent.boundBelow;
             c.boundBelow = bound;
@@ -459,7 +532,8 @@ public final class LimitScanner implements AutoCloseable {
             long current;
             long created = lastPid >= 0 && c.lastPidAtRead >= 0 && lastPid >= c.lastPidAtRead
                     ? lastPid - c.lastPidAtRead : Long.MAX_VALUE; // pids wrapped, or not the initial namespace: unknown
-            if (mustRead(bound, c.limit, c.lastCurrent, created, now - c.lastReadNanos, nearRatio, farIntervalNanos)) {
+            long refresh = refreshNanos(moves, c.movesAtRead, farIntervalNanos);
+            if (mustRead(bound, c.limit, c.lastCurrent, created, now - c.lastReadNanos, nearRatio, refresh)) {
                 current = readCurrent(c, "pids.current");
                 if (current < 0) {
                     failed++; // removed since the walk, or unreadable
@@ -468,6 +542,7 @@ public final class LimitScanner implements AutoCloseable {
                 c.lastCurrent = current;
                 c.lastReadNanos = now;
                 c.lastPidAtRead = lastPid;
+                c.movesAtRead = moves;
                 c.boundBelow = Math.min(bound, current);
                 if (pidsPeakFiles == Boolean.TRUE && current >= nearRatio * c.limit) { // shown with near ones only
                     c.lastPeak = readOnce(c.directory.resolve("pids.peak"));
@@ -477,6 +552,7 @@ public final class LimitScanner implements AutoCloseable {
                 c.lastCurrent = 0;
                 c.lastReadNanos = now;
                 c.lastPidAtRead = lastPid;
+                c.movesAtRead = moves;
                 c.release();
             } else {
                 current = Math.min(c.lastCurrent, bound);
@@ -486,6 +562,7 @@ public final class LimitScanner implements AutoCloseable {
                 s = new LimitScope(c.key, ScopeKind.CGROUP, c.path, "pids.max", current, c.limit, c.lastPeak,
                         c.directory, null, false, 0, "");
                 c.scope = s;
+                changed.add(s);
             }
             scopes.add(s);
         }
@@ -494,7 +571,7 @@ public final class LimitScanner implements AutoCloseable {
         }
     }
 
-    private void memoryCgroups(List<LimitScope> scopes, List<String> unreadable) {
+    private void memoryCgroups(List<LimitScope> scopes, List<LimitScope> changed, List<String> unreadable) {
         String limitFile = memoryLimitFile();
         String usageFile = unifiedMemory ? "memory.current" : "memory.usage_in_bytes";
         String peakFile = unifiedMemory ? "memory.peak" : "memory.max_usage_in_bytes";
@@ -512,8 +589,14 @@ public final class LimitScanner implements AutoCloseable {
                 c.peak = files.handle(c.directory.resolve(peakFile));
             }
             long peak = c.peak.readLong(-1);
-            scopes.add(new LimitScope(c.key, ScopeKind.MEMCG, c.path, limitFile, usage, c.limit, peak,
-                    c.directory, null, true, 0, ""));
+            LimitScope s = c.scope;
+            if (s == null || s.used() != usage || s.limit() != c.limit || s.peak() != peak) {
+                s = new LimitScope(c.key, ScopeKind.MEMCG, c.path, limitFile, usage, c.limit, peak, c.directory,
+                        null, true, 0, "");
+                c.scope = s;
+                changed.add(s);
+            }
+            scopes.add(s);
         }
         if (failed > 0) {
             unreadable.add(limitFile + " of " + failed + " memory cgroups");
@@ -915,7 +998,8 @@ public final class LimitScanner implements AutoCloseable {
 
     // ---- system-wide ---------------------------------------------------------------------------------
 
-    private void system(List<LimitScope> scopes, List<String> unreadable, String loadavg) {
+    private void system(List<LimitScope> all, List<LimitScope> changed, List<String> unreadable, String loadavg) {
+        List<LimitScope> scopes = new ArrayList<>(3);
         long threadsMax = files.readLong(proc.resolve("sys/kernel/threads-max"), -1);
         long nrThreads = -1;
         if (loadavg != null) { // "0.00 0.01 0.05 1/123 4567": 123 is nr_threads
@@ -946,6 +1030,8 @@ public final class LimitScanner implements AutoCloseable {
                         "CommitLimit", committed * 1024, limit * 1024, -1, null, null, true, 0, ""));
             }
         }
+        lastSystemScopes = reuseUnchanged(lastSystemScopes, scopes, changed);
+        all.addAll(lastSystemScopes);
     }
 
     // ---- holders -------------------------------------------------------------------------------------

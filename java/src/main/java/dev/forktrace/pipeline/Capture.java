@@ -75,6 +75,8 @@ public final class Capture {
             throw new IllegalStateException("capture already bound to a session");
         }
         this.session = session;
+        this.cgroupMovesCounted = session.hooks().stream()
+                .anyMatch(h -> h.point() == dev.forktrace.bpf.HookPoint.CGROUP_MOVES && h.attached());
     }
 
     /** Joins the Java agent's reports into the failures (call before {@link #run}). */
@@ -141,6 +143,9 @@ public final class Capture {
             if (System.nanoTime() >= nextStats) {
                 nextStats = System.nanoTime() + STATS_INTERVAL_NANOS;
                 session.readCounters(counters);
+                if (cgroupMovesCounted) {
+                    cgroupMoves = counters[EventLayout.CNT_CGROUP_MOVES];
+                }
                 readSignatures();
                 emit(withUndeliverable(summary.stats(counters, collapsed.getAsLong(), false)));
             }
@@ -148,6 +153,17 @@ public final class Capture {
         ring.drain(processor); // what arrived before the stop is delivered, not lost
         processor.flushHeld();
         processor.endOfBatch();
+    }
+
+    private volatile long cgroupMoves = -1;
+    private boolean cgroupMovesCounted;
+
+    /**
+     * Tasks moved between cgroups since attach, as of the last Stats (up to a second old, and never ahead of
+     * the kernel's count); -1 when the kernel's move tracepoint is not attached. Any thread.
+     */
+    public long cgroupMoves() {
+        return cgroupMoves;
     }
 
     /** Loop iterations completed so far: one that starts after a call has seen everything then in the ring. */
