@@ -198,6 +198,7 @@ public final class LimitScanner implements AutoCloseable {
         boolean limitedBelow;
         OpenFiles.Handle current; // opened on the first read; closed while a parent's count of 0 stands for it
         OpenFiles.Handle peak;    // memory cgroups only
+        OpenFiles.Handle limitFile; // re-read in turn: kept open, a pread costs a fifth of open, read and close
         long lastCurrent = -1;
         long lastReadNanos;
         long lastPidAtRead = -1; // /proc/loadavg's last pid when lastCurrent was read
@@ -226,6 +227,10 @@ public final class LimitScanner implements AutoCloseable {
             if (peak != null) {
                 peak.release();
                 peak = null;
+            }
+            if (limitFile != null) {
+                limitFile.release();
+                limitFile = null;
             }
         }
     }
@@ -461,7 +466,10 @@ public final class LimitScanner implements AutoCloseable {
         for (int i = 0; i < batch; i++) {
             cursor = cursor >= n - 1 ? 0 : cursor + 1;
             CgroupNode node = nodes.get(cursor);
-            long limit = readOnce(node.directory.resolve(limitFile));
+            if (node.limitFile == null) {
+                node.limitFile = files.handle(node.directory.resolve(limitFile));
+            }
+            long limit = node.limitFile.readLong(-1);
             if (limit < 0) {
                 walkWanted = true;
             } else if (limit != node.limit) {
