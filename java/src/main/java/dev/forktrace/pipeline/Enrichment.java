@@ -76,6 +76,7 @@ public final class Enrichment implements AutoCloseable {
         volatile long readAt;
         volatile long usedAt;
         volatile boolean queued;
+        volatile boolean forgotten; // removed from its map: whoever kept it looks it up again
     }
 
     /** What /proc says of one process, for the comm it had when asked (a pid reused under another comm is a miss). */
@@ -226,9 +227,30 @@ public final class Enrichment implements AutoCloseable {
 
     /** The cgroup's path, or "cgroup id N" when it is gone (or not indexed yet: then requested, and missed). */
     public String cgroupPath(Hierarchy hierarchy, long id) {
+        long walks = cgroups.walks();
+        if (walks != recentCgroupPathsWalks) { // a walk may have renamed one
+            recentCgroupPaths.clear();
+            recentCgroupPathsWalks = walks;
+        }
+        String path = recentCgroupPaths.get(hierarchy.ordinal(), id);
+        if (path != null) {
+            return path;
+        }
         CgroupPaths.Cgroup cgroup = cgroup(hierarchy, id);
-        return cgroup != null ? cgroup.path() : "cgroup id " + id;
+        if (cgroup != null) {
+            path = cgroup.path();
+        } else {
+            path = "cgroup id " + id;
+            if (cgroups.mount(hierarchy) != null) {
+                return path; // looked for again in a while: not an answer to keep
+            }
+        }
+        recentCgroupPaths.put(hierarchy.ordinal(), id, path);
+        return path;
     }
+
+    private final RecentAnswers<String> recentCgroupPaths = new RecentAnswers<>();
+    private long recentCgroupPathsWalks = -1;
 
     private CgroupPaths.Cgroup cgroup(Hierarchy hierarchy, long id) {
         CgroupPaths.Cgroup cgroup = cgroups.known(hierarchy, id);
@@ -249,6 +271,19 @@ public final class Enrichment implements AutoCloseable {
         }
         return null; // looked for and not there: gone
     }
+
+    /** {@link #offenders(Scan)} for the scope of that kind, id and flag, without building its key each time. */
+    public List<Offender> offenders(ScopeKind kind, long id, boolean flag) {
+        int kindAndFlag = kind.ordinal() * 2 + (flag ? 1 : 0);
+        Scan scan = recentScans.get(kindAndFlag, id);
+        if (scan == null) {
+            scan = new Scan(kind, id, flag);
+            recentScans.put(kindAndFlag, id, scan);
+        }
+        return offenders(scan);
+    }
+
+    private final RecentAnswers<Scan> recentScans = new RecentAnswers<>();
 
     /** The processes holding the scope's resource as last ranked, or an empty list when not ranked yet (missed). */
     public List<Offender> offenders(Scan scan) {
@@ -272,12 +307,16 @@ public final class Enrichment implements AutoCloseable {
 
     /** The pid's facts as last read; null when not read yet for this comm (requested, missed). */
     private ProcessFacts process(int pid, String processComm) {
-        Slot<ProcessFacts> slot = processFacts.get(pid);
-        if (slot == null) {
-            if (processFacts.size() >= PROCESS_SLOTS_MAX) { // a pid storm: read nothing rather than grow without end
-                return null;
+        Slot<ProcessFacts> slot = recentProcessSlots.get(0, pid);
+        if (slot == null || slot.forgotten) {
+            slot = processFacts.get(pid);
+            if (slot == null) {
+                if (processFacts.size() >= PROCESS_SLOTS_MAX) { // a pid storm: read nothing rather than grow without end
+                    return null;
+                }
+                slot = processFacts.computeIfAbsent(pid, k -> new Slot<>());
             }
-            slot = processFacts.computeIfAbsent(pid, k -> new Slot<>());
+            recentProcessSlots.put(0, pid, slot);
         }
         slot.usedAt = System.nanoTime();
         ProcessFacts facts = slot.value;
@@ -298,6 +337,8 @@ public final class Enrichment implements AutoCloseable {
         }
         return facts;
     }
+
+    private final RecentAnswers<Slot<ProcessFacts>> recentProcessSlots = new RecentAnswers<>();
 
     private record ProcessRequest(int pid, String processComm, Slot<ProcessFacts> slot) {}
 
@@ -320,8 +361,18 @@ public final class Enrichment implements AutoCloseable {
      * re-read after the uid was first asked for: a user created a moment ago is then named.
      */
     public String user(int uid) {
+        long readAt = usersReadAt; // before users: a newer read's names are never kept as an older read's
+        if (readAt != recentUsersReadAt) {
+            recentUsers.clear();
+            recentUsersReadAt = readAt;
+        }
+        String known = recentUsers.get(0, uid);
+        if (known != null) {
+            return known;
+        }
         String name = users.get(uid);
         if (name != null) {
+            recentUsers.put(0, uid, name);
             return name;
         }
         Long askedAt = unnamedUidAskedAt.get(uid);
@@ -335,9 +386,16 @@ public final class Enrichment implements AutoCloseable {
             missed = true;
         } else if (usersReadAt - askedAt < 0) {
             missed = true; // the re-read it asked for has not happened yet
+        } else {
+            String unnamed = "uid " + uid;
+            recentUsers.put(0, uid, unnamed); // re-read since it was asked for: nameless until the next read
+            return unnamed;
         }
         return "uid " + uid;
     }
+
+    private final RecentAnswers<String> recentUsers = new RecentAnswers<>();
+    private long recentUsersReadAt = Long.MIN_VALUE;
 
     /** Each zone's free pages and watermarks as last read; empty when not read yet (requested, missed). */
     public List<MemoryZones.Zone> zones() {
@@ -475,6 +533,7 @@ public final class Enrichment implements AutoCloseable {
                     Slot<ProcessFacts> slot = entry.getValue();
                     ProcessFacts facts = slot.value;
                     if (now - slot.usedAt > IDLE_NANOS) {
+                        slot.forgotten = true;
                         processFacts.remove(entry.getKey(), slot);
                     } else if (facts != null && now - slot.readAt >= PROCESS_REFRESH_NANOS) {
                         publish(slot, readProcess(entry.getKey(), facts.processComm()), System.nanoTime());

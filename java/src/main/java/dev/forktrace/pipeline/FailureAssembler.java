@@ -428,16 +428,15 @@ public final class FailureAssembler {
     }
 
     private List<Offender> offenders(RawEvent e, Attribution a, boolean byMemory) {
-        Enrichment.Scan scan = switch (a.scopeKind) {
-            case CGROUP -> a.scopeLevel >= 0 ? new Enrichment.Scan(ScopeKind.CGROUP, e.pidsCgroupId(a.scopeLevel), false) : null;
-            case MEMCG -> e.memcgId() != 0 ? new Enrichment.Scan(ScopeKind.MEMCG, e.memcgId(), true) : null;
-            case USER -> new Enrichment.Scan(ScopeKind.USER, e.uid(), false);
-            case PID_NAMESPACE -> new Enrichment.Scan(ScopeKind.PID_NAMESPACE, e.pidNamespaceInum(a.scopeLevel),
+        return switch (a.scopeKind) {
+            case CGROUP -> a.scopeLevel >= 0 ? enrichment.offenders(ScopeKind.CGROUP, e.pidsCgroupId(a.scopeLevel), false) : List.of();
+            case MEMCG -> e.memcgId() != 0 ? enrichment.offenders(ScopeKind.MEMCG, e.memcgId(), true) : List.of();
+            case USER -> enrichment.offenders(ScopeKind.USER, e.uid(), false);
+            case PID_NAMESPACE -> enrichment.offenders(ScopeKind.PID_NAMESPACE, e.pidNamespaceInum(a.scopeLevel),
                     e.pidNamespaceLevel(a.scopeLevel) == 0);
-            case SYSTEM -> new Enrichment.Scan(ScopeKind.SYSTEM, 0, byMemory);
-            default -> null;
+            case SYSTEM -> enrichment.offenders(ScopeKind.SYSTEM, 0, byMemory);
+            default -> List.of();
         };
-        return scan == null ? List.of() : enrichment.offenders(scan);
     }
 
     /** "uid 1000 (alice)" as the enrichment stage last read /etc/passwd (the same instance each time). */

@@ -196,6 +196,13 @@ public final class CgroupPaths {
         throw new IOException("no cgroup '" + path + "' in the cgroup hierarchies " + mounts.values());
     }
 
+    private volatile long walks;
+
+    /** How many walks indexed the hierarchies so far: a path remembered from before a walk may have changed. */
+    public long walks() {
+        return walks;
+    }
+
     /** Walks the hierarchy; directories that vanish during the walk are skipped, not fatal. */
     private void refresh(Hierarchy hierarchy) {
         Path mount = mounts.get(hierarchy);
@@ -225,6 +232,8 @@ public final class CgroupPaths {
             });
         } catch (IOException | RuntimeException e) {
             // a hierarchy that vanished or cannot be read contributes nothing
+        } finally {
+            walks++; // after the walk (callers hold the lock): a path read during it is not kept past it
         }
     }
 }
