@@ -14,7 +14,7 @@ import java.time.Instant;
 
 /** Running totals for the periodic Stats message and the summary printed at exit. */
 public final class Summary {
-    static final int MAX_KEYS = 10_000; // bound memory when every failure is a new process
+    static final int MAX_KEYS = 10_000; // bound memory when every failure is a new process or scope
     private static final Cause[] CAUSES = Cause.values();
     private final long[] byCause = new long[CAUSES.length]; // by ordinal: counting boxes nothing
     private final Tally<CauseScope, Tally.Counter> byCauseAndScope = Tally.counting(MAX_KEYS, Tally.BY_NAME);
@@ -33,14 +33,13 @@ public final class Summary {
         delivered++;
         byCause[d.cause().ordinal()]++;
         CauseScope scope = lastScope;
-        if (scope == null || scope.cause() != d.cause() || scope.kind() != d.scopeKind()
-                || !scope.scope().equals(d.scopeName())) {
+        if (scope == null || !scope.is(d.cause(), d.scopeKind(), d.scopeName())) {
             lastScope = scope = new CauseScope(d.cause(), d.scopeKind(), d.scopeName());
             lastScopeCount = byCauseAndScope.counter(scope);
         }
         lastScopeCount.add();
         Process process = lastProcess;
-        if (process == null || process.pid() != d.pid() || !process.comm().equals(d.processComm())) {
+        if (process == null || !process.is(d.processComm(), d.pid())) {
             lastProcess = process = new Process(d.processComm(), d.pid());
             lastProcessCount = byProcess.counter(process);
         }

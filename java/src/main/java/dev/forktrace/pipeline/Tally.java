@@ -43,6 +43,11 @@ public final class Tally<K, C extends Tally.Counter> {
 
     /** A cause and the scope it was found in. Kept as fields, not a string, so counting builds no text. */
     public record CauseScope(Cause cause, ScopeKind kind, String scope) {
+        /** Whether this key is the one these fields would make: a repeat is found without making a key. */
+        public boolean is(Cause cause, ScopeKind kind, String scope) {
+            return this.cause == cause && this.kind == kind && this.scope.equals(scope);
+        }
+
         @Override
         public String toString() {
             return cause + " " + kind + " " + scope;
@@ -51,6 +56,11 @@ public final class Tally<K, C extends Tally.Counter> {
 
     /** A process by its name and pid, as "comm (pid N)" names it. */
     public record Process(String comm, int pid) {
+        /** Whether this key is the one these fields would make. */
+        public boolean is(String comm, int pid) {
+            return this.pid == pid && this.comm.equals(comm);
+        }
+
         @Override
         public String toString() {
             return comm + " (pid " + pid + ")";

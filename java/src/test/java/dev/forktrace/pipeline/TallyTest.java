@@ -109,4 +109,17 @@ class TallyTest {
         assertEquals("PIDS_CGROUP_LIMIT CGROUP /ex",
                 new Tally.CauseScope(Cause.PIDS_CGROUP_LIMIT, ScopeKind.CGROUP, "/ex").toString());
     }
+
+    @Test
+    void aKeyMatchesTheFieldsThatWouldMakeIt() {
+        Tally.CauseScope key = new Tally.CauseScope(Cause.PIDS_CGROUP_LIMIT, ScopeKind.CGROUP, "/ex");
+        assertTrue(key.is(Cause.PIDS_CGROUP_LIMIT, ScopeKind.CGROUP, new String("/ex")), "by value, not identity");
+        assertFalse(key.is(Cause.RLIMIT_NPROC, ScopeKind.CGROUP, "/ex"));
+        assertFalse(key.is(Cause.PIDS_CGROUP_LIMIT, ScopeKind.USER, "/ex"));
+        assertFalse(key.is(Cause.PIDS_CGROUP_LIMIT, ScopeKind.CGROUP, "/other"));
+        Tally.Process process = new Tally.Process("app", 42);
+        assertTrue(process.is("app", 42));
+        assertFalse(process.is("app", 43));
+        assertFalse(process.is("web", 42));
+    }
 }
