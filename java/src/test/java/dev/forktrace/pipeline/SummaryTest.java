@@ -68,4 +68,22 @@ class SummaryTest {
         assertTrue(lines.contains("forktrace:     (5 failures of further causes and scopes not itemised)"), lines.toString());
         assertEquals("forktrace:     (5 failures of further processes not itemised)", lines.get(lines.size() - 1));
     }
+
+    @Test
+    void aStormOfOneCauseScopeAndProcessAllocatesNothing() {
+        Summary summary = new Summary();
+        Diagnosis d = new Diagnosis();
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long thread = Thread.currentThread().threadId();
+        for (int i = 0; i < 10_000; i++) { // the first failure makes its keys; the rest repeat them
+            record(summary, d, Cause.PIDS_CGROUP_LIMIT, "/storm", "app", 42);
+        }
+        long before = threads.getThreadAllocatedBytes(thread);
+        for (int i = 0; i < 100_000; i++) {
+            record(summary, d, Cause.PIDS_CGROUP_LIMIT, "/storm", "app", 42);
+        }
+        long allocated = threads.getThreadAllocatedBytes(thread) - before;
+        assertTrue(allocated < 10_000, allocated + " bytes for 100,000 failures"); // a key each would be megabytes
+        assertEquals(110_000, summary.delivered());
+    }
 }
