@@ -1,14 +1,13 @@
 package dev.forktrace.output;
 
+import dev.forktrace.pipeline.Tally;
+import dev.forktrace.pipeline.Tally.CauseScope;
 import dev.forktrace.proto.v1.ForkFailure;
 import dev.forktrace.proto.v1.Offender;
 import dev.forktrace.proto.v1.Stats;
 import java.io.IOException;
 import java.io.Writer;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,11 +21,12 @@ import java.util.Map;
 public final class TextSink implements FailureSink {
     static final long WINDOW_NANOS = 1_000_000_000L;
     private static final long RATE_WINDOW_NANOS = 10_000_000_000L;
+    static final int MAX_ROWS = 10_000; // the live table's memory, when every failure has a new scope
 
     private final Writer out; // not a PrintWriter: that swallows write errors
     private final boolean live;
     private final Map<String, Burst> bursts = new LinkedHashMap<>();
-    private final Map<String, Row> rows = new HashMap<>();
+    private final Tally<CauseScope, Row> rows = new Tally<>(MAX_ROWS, Tally.BY_NAME, Row::new);
     private long collapsed;
 
     private static final class Burst {
@@ -40,20 +40,13 @@ public final class TextSink implements FailureSink {
         }
     }
 
-    private static final class Row {
-        final String cause;
-        final String scope;
-        long count;
+    /** A live table row: its count, its rate over the last window and the latest failure's offender and message. */
+    private static final class Row extends Tally.Counter {
         long windowStartNanos;
         long windowCount;
         double rate;
         String topOffender = "";
         String message = "";
-
-        Row(String cause, String scope) {
-            this.cause = cause;
-            this.scope = scope;
-        }
     }
 
     /** @param out where the lines go; its write errors end this sink (a PrintWriter's would be lost) */
@@ -184,9 +177,8 @@ public final class TextSink implements FailureSink {
     }
 
     private void updateRow(ForkFailure f, long now) {
-        String key = f.getCause() + "|" + f.getScope().getName();
-        Row row = rows.computeIfAbsent(key, k -> new Row(f.getCause().name(), f.getScope().getName()));
-        row.count++;
+        Row row = rows.counter(new CauseScope(f.getCause(), f.getScope().getKind(), f.getScope().getName()));
+        row.add();
         if (now - row.windowStartNanos > RATE_WINDOW_NANOS) {
             row.rate = row.windowStartNanos == 0 ? 0 : row.windowCount * 1e9 / (now - row.windowStartNanos);
             row.windowStartNanos = now;
@@ -221,22 +213,28 @@ public final class TextSink implements FailureSink {
     }
 
     private void redraw(Stats stats, long now) throws IOException {
-        List<Row> sorted = new ArrayList<>(rows.values());
-        sorted.sort(Comparator.comparingLong((Row r) -> r.count).reversed());
+        List<Tally.Row<CauseScope, Row>> sorted = rows.largestFirst();
         out.write("\033[H\033[2J");
         printf("forktrace: %d failures delivered, %d dropped   (Ctrl-C to stop)%n%n", stats.getDelivered(),
                 stats.getDropped());
         printf("%-24s %-36s %8s %8s  %s%n", "CAUSE", "SCOPE", "COUNT", "RATE/s", "TOP OFFENDER");
-        for (Row r : sorted) {
-            double rate = now - r.windowStartNanos > 0 && r.windowStartNanos != 0
-                    ? Math.max(r.rate, r.windowCount * 1e9 / Math.max(1, now - r.windowStartNanos)) : r.rate;
-            printf("%-24s %-36s %8d %8.1f  %s%n", r.cause, truncate(r.scope, 36), r.count, rate, r.topOffender);
+        for (Tally.Row<CauseScope, Row> r : sorted) {
+            printRow(r.key().cause().name(), r.key().scope(), r.counter(), now);
+        }
+        if (rows.others().count() > 0) {
+            printRow("(others)", "(further causes and scopes)", rows.others(), now);
         }
         if (!sorted.isEmpty()) {
             println("");
-            println(sorted.get(0).message);
+            println(sorted.get(0).counter().message);
         }
         out.flush();
+    }
+
+    private void printRow(String cause, String scope, Row r, long now) throws IOException {
+        double rate = now - r.windowStartNanos > 0 && r.windowStartNanos != 0
+                ? Math.max(r.rate, r.windowCount * 1e9 / Math.max(1, now - r.windowStartNanos)) : r.rate;
+        printf("%-24s %-36s %8d %8.1f  %s%n", cause, truncate(scope, 36), r.count(), rate, r.topOffender);
     }
 
     private static String truncate(String s, int max) {

@@ -168,7 +168,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
     }
 
     /** The cause and scope of a signature no delivered failure had, attributed from the signature alone. */
-    public SignatureTally.Verdict attributeAlone(Signature signature) {
+    public Tally.CauseScope attributeAlone(Signature signature) {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment event = arena.allocate(EventLayout.EVENT_SIZE, 8);
             signature.writeEvent(event);
@@ -177,7 +177,7 @@ public final class EventProcessor implements RingBuffer.RecordHandler {
             SystemState system = enrichment.system();
             attributor.attribute(synthetic, system, verdict);
             ForkFailure failure = assembler.assemble(0, synthetic, verdict, system);
-            return new SignatureTally.Verdict(failure.getCause(), failure.getScope().getKind(),
+            return new Tally.CauseScope(failure.getCause(), failure.getScope().getKind(),
                     failure.getScope().getName());
         }
     }

@@ -1,5 +1,6 @@
 package dev.forktrace.pipeline;
 
+import dev.forktrace.pipeline.Tally.CauseScope;
 import dev.forktrace.proto.v1.Cause;
 import dev.forktrace.proto.v1.CauseScopeCount;
 import dev.forktrace.proto.v1.ScopeKind;
@@ -18,18 +19,15 @@ import java.util.function.Function;
  * seen, the verdict attributed from the signature alone. Pure logic, driven by the consumer thread.
  */
 public final class SignatureTally {
-    /** A cause and the scope it was found in, as the written failure names them. */
-    public record Verdict(Cause cause, ScopeKind kind, String scope) {}
-
     /** Rows kept per cause and scope; further scopes of a cause are summed in one row, so per-cause totals stay exact. */
     static final int MAX_ROWS = 10_000;
     static final String OTHER_SCOPES = "(further scopes)";
 
-    private final Map<Signature, Verdict> seen = new HashMap<>();
+    private final Map<Signature, CauseScope> seen = new HashMap<>();
     private final int maxSeen;
-    private final Map<Verdict, long[]> delivered = new HashMap<>();
-    private final Map<Signature, Verdict> fromSignatureAlone = new HashMap<>();
-    private Map<Verdict, long[]> aggregated = Map.of();
+    private final Map<CauseScope, long[]> delivered = new HashMap<>();
+    private final Map<Signature, CauseScope> fromSignatureAlone = new HashMap<>();
+    private Map<CauseScope, long[]> aggregated = Map.of();
     private long aggregatedTotal;
     private final Signature probe = new Signature();
 
@@ -48,10 +46,10 @@ public final class SignatureTally {
 
     /** A failure delivered in full detail, with its signature and the verdict written out for it. */
     public void delivered(Signature signature, Cause cause, ScopeKind kind, String scope) {
-        Verdict known = seen.get(signature);
-        Verdict verdict = known;
-        if (known == null || known.cause != cause || known.kind != kind || !known.scope.equals(scope)) {
-            verdict = new Verdict(cause, kind, scope);
+        CauseScope known = seen.get(signature);
+        CauseScope verdict = known;
+        if (known == null || !known.is(cause, kind, scope)) {
+            verdict = new CauseScope(cause, kind, scope);
             if (known != null) {
                 seen.put(signature, verdict); // an existing key stays: the scratch instance is not kept
             } else if (seen.size() < maxSeen) {
@@ -66,11 +64,11 @@ public final class SignatureTally {
      * attributeAlone gives the verdict for a signature no delivered failure had; it is asked once per
      * signature.
      */
-    public void kernelCounts(Signature[] keys, long[] counts, int n, Function<Signature, Verdict> attributeAlone) {
-        Map<Verdict, long[]> rows = new HashMap<>();
+    public void kernelCounts(Signature[] keys, long[] counts, int n, Function<Signature, CauseScope> attributeAlone) {
+        Map<CauseScope, long[]> rows = new HashMap<>();
         long total = 0;
         for (int i = 0; i < n; i++) {
-            Verdict verdict = seen.get(keys[i]);
+            CauseScope verdict = seen.get(keys[i]);
             if (verdict == null) {
                 verdict = fromSignatureAlone.get(keys[i]);
                 if (verdict == null) {
@@ -85,11 +83,11 @@ public final class SignatureTally {
         aggregatedTotal = total;
     }
 
-    private static void bump(Map<Verdict, long[]> rows, Verdict verdict, long by) {
+    private static void bump(Map<CauseScope, long[]> rows, CauseScope verdict, long by) {
         long[] cell = rows.get(verdict);
         if (cell == null) {
             if (rows.size() >= MAX_ROWS) {
-                verdict = new Verdict(verdict.cause, verdict.kind, OTHER_SCOPES);
+                verdict = new CauseScope(verdict.cause(), verdict.kind(), OTHER_SCOPES);
                 cell = rows.get(verdict);
             }
             if (cell == null) {
@@ -106,12 +104,12 @@ public final class SignatureTally {
 
     /** One row per cause and scope: delivered, aggregated; largest first. */
     public List<CauseScopeCount> rows() {
-        Map<Verdict, long[]> both = new LinkedHashMap<>();
+        Map<CauseScope, long[]> both = new LinkedHashMap<>();
         delivered.forEach((v, c) -> both.computeIfAbsent(v, k -> new long[2])[0] += c[0]);
         aggregated.forEach((v, c) -> both.computeIfAbsent(v, k -> new long[2])[1] += c[0]);
         List<CauseScopeCount> rows = new ArrayList<>(both.size());
-        both.forEach((v, c) -> rows.add(CauseScopeCount.newBuilder().setCause(v.cause).setScopeKind(v.kind)
-                .setScope(v.scope).setDelivered(c[0]).setAggregated(c[1]).build()));
+        both.forEach((v, c) -> rows.add(CauseScopeCount.newBuilder().setCause(v.cause()).setScopeKind(v.kind())
+                .setScope(v.scope()).setDelivered(c[0]).setAggregated(c[1]).build()));
         rows.sort(Comparator.comparingLong((CauseScopeCount r) -> r.getDelivered() + r.getAggregated()).reversed()
                 .thenComparing(r -> r.getCause().name()).thenComparing(CauseScopeCount::getScope));
         return rows;

@@ -2,103 +2,48 @@ package dev.forktrace.pipeline;
 
 import dev.forktrace.attribution.KernelNames;
 import dev.forktrace.bpf.EventLayout;
+import dev.forktrace.pipeline.Tally.CauseScope;
+import dev.forktrace.pipeline.Tally.Process;
 import dev.forktrace.proto.v1.Cause;
 import dev.forktrace.proto.v1.CauseCount;
 import dev.forktrace.proto.v1.ErrnoCount;
-import dev.forktrace.proto.v1.ForkFailure;
 import dev.forktrace.proto.v1.Stats;
 import com.google.protobuf.Timestamp;
 import java.io.PrintStream;
 import java.time.Instant;
-import java.util.Comparator;
-import java.util.EnumMap;
-import java.util.HashMap;
-import java.util.Map;
 
 /** Running totals for the periodic Stats message and the summary printed at exit. */
 public final class Summary {
-    private static final int MAX_PROCESSES = 10_000; // bound memory when every failure is a new process
+    static final int MAX_KEYS = 10_000; // bound memory when every failure is a new process or scope
     private static final Cause[] CAUSES = Cause.values();
     private final long[] byCause = new long[CAUSES.length]; // by ordinal: counting boxes nothing
-    private final Map<CauseAndScope, long[]> byCauseAndScope = new HashMap<>();
-    private final Map<Process, long[]> byProcess = new HashMap<>();
-    private long otherProcesses;
+    private final Tally<CauseScope, Tally.Counter> byCauseAndScope = Tally.counting(MAX_KEYS, Tally.BY_NAME);
+    private final Tally<Process, Tally.Counter> byProcess = Tally.counting(MAX_KEYS, Tally.BY_NAME);
     private long delivered;
     private final SignatureTally signatures = new SignatureTally();
 
-    // Keys are records and counts are mutable cells: a storm records thousands of failures a second
-    // and should not build two strings and box a Long for each.
-    private record CauseAndScope(Cause cause, dev.forktrace.proto.v1.ScopeKind kind, String scope) {
-        @Override
-        public String toString() {
-            return cause + " " + kind + " " + scope;
-        }
-    }
-
-    private record Process(String comm, int pid) {
-        @Override
-        public String toString() {
-            return comm + " (pid " + pid + ")";
-        }
-    }
-
-    // The previous failure's cells: a storm repeats one cause, scope and process, found here without a key.
-    private CauseAndScope lastScope;
-    private long[] lastScopeCount;
+    // The previous failure's counters: a storm repeats one cause, scope and process, found here without a key.
+    private CauseScope lastScope;
+    private Tally.Counter lastScopeCount;
     private Process lastProcess;
-    private long[] lastProcessCount;
+    private Tally.Counter lastProcessCount;
 
     /** Counts a delivered failure; in a storm of one cause, scope and process this allocates nothing. */
     public void record(Diagnosis d) {
         delivered++;
         byCause[d.cause().ordinal()]++;
-        CauseAndScope last = lastScope;
-        if (last == null || last.cause != d.cause() || last.kind != d.scopeKind() || !last.scope.equals(d.scopeName())) {
-            lastScope = last = new CauseAndScope(d.cause(), d.scopeKind(), d.scopeName());
-            lastScopeCount = byCauseAndScope.get(last);
-            if (lastScopeCount == null && byCauseAndScope.size() < MAX_PROCESSES) {
-                byCauseAndScope.put(last, lastScopeCount = new long[1]);
-            }
+        CauseScope scope = lastScope;
+        if (scope == null || !scope.is(d.cause(), d.scopeKind(), d.scopeName())) {
+            lastScope = scope = new CauseScope(d.cause(), d.scopeKind(), d.scopeName());
+            lastScopeCount = byCauseAndScope.counter(scope);
         }
-        if (lastScopeCount != null) {
-            lastScopeCount[0]++;
-        }
+        lastScopeCount.add();
         Process process = lastProcess;
-        if (process == null || process.pid != d.pid() || !process.comm.equals(d.processComm())) {
+        if (process == null || !process.is(d.processComm(), d.pid())) {
             lastProcess = process = new Process(d.processComm(), d.pid());
-            lastProcessCount = byProcess.get(process);
-            if (lastProcessCount == null && byProcess.size() < MAX_PROCESSES) {
-                byProcess.put(process, lastProcessCount = new long[1]);
-            }
+            lastProcessCount = byProcess.counter(process);
         }
-        if (lastProcessCount != null) {
-            lastProcessCount[0]++;
-        } else {
-            otherProcesses++;
-        }
-    }
-
-    public void record(ForkFailure f) {
-        delivered++;
-        byCause[f.getCause().ordinal()]++;
-        CauseAndScope scope = new CauseAndScope(f.getCause(), f.getScope().getKind(), f.getScope().getName());
-        long[] count = byCauseAndScope.get(scope);
-        if (count == null && byCauseAndScope.size() < MAX_PROCESSES) {
-            byCauseAndScope.put(scope, count = new long[1]);
-        }
-        if (count != null) {
-            count[0]++;
-        }
-        Process process = new Process(f.getProcessComm(), f.getPid());
-        count = byProcess.get(process);
-        if (count == null && byProcess.size() < MAX_PROCESSES) {
-            byProcess.put(process, count = new long[1]);
-        }
-        if (count != null) {
-            count[0]++;
-        } else {
-            otherProcesses++;
-        }
+        lastProcessCount.add();
     }
 
     public long delivered() {
@@ -177,22 +122,18 @@ public final class Summary {
             signatures.rows().stream().limit(10)
                     .forEach(row -> out.println("forktrace:     " + SignatureTally.describe(row)));
         }
-        top(out, "by cause and scope", byCauseAndScope);
-        top(out, "by process", byProcess);
-        if (otherProcesses > 0) {
-            out.printf("forktrace:     (%d failures of further processes not itemised)%n", otherProcesses);
-        }
+        top(out, "by cause and scope", byCauseAndScope, "causes and scopes");
+        top(out, "by process", byProcess, "processes");
     }
 
-    private static void top(PrintStream out, String title, Map<?, long[]> counts) {
+    private static void top(PrintStream out, String title, Tally<?, ?> counts, String furtherKeys) {
         if (counts.isEmpty()) {
             return;
         }
         out.println("forktrace:   " + title + ":");
-        counts.entrySet().stream()
-                .map(e -> Map.entry(e.getKey().toString(), e.getValue()[0]))
-                .sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()))
-                .limit(10)
-                .forEach(e -> out.printf("forktrace:     %8d  %s%n", e.getValue(), e.getKey()));
+        counts.top(10).forEach(row -> out.printf("forktrace:     %8d  %s%n", row.counter().count(), row.key()));
+        if (counts.others().count() > 0) {
+            out.printf("forktrace:     (%d failures of further %s not itemised)%n", counts.others().count(), furtherKeys);
+        }
     }
 }

@@ -1,9 +1,11 @@
 package dev.forktrace.stream;
 
 import com.google.protobuf.Timestamp;
+import dev.forktrace.pipeline.Tally;
 import dev.forktrace.proto.v1.ForkFailure;
 import dev.forktrace.proto.v1.Offender;
 import dev.forktrace.proto.v1.Scope;
+import dev.forktrace.proto.v1.ScopeKind;
 import dev.forktrace.proto.v1.Stats;
 import dev.forktrace.proto.v1.StreamHeader;
 import dev.forktrace.proto.v1.StreamRecord;
@@ -15,7 +17,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +30,7 @@ import java.util.Map;
 public final class Report {
     /** Distinct keys kept per table; the rest is summed under "(others)" so memory stays bounded. */
     static final int MAX_KEYS = 100_000;
+    static final String OTHERS = "(others)";
     private static final long[] BUCKET_SECONDS = {1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
             10800, 21600, 43200, 86400, 172800, 604800};
     static final int MAX_BUCKETS = 30;
@@ -65,26 +67,24 @@ public final class Report {
         }
     }
 
-    private static final class ScopeTotal {
-        final Scope scope;
-        long count;
+    /** A scope's count, the scope as first seen (its limit) and the highest current any failure saw. */
+    private static final class ScopeTotal extends Tally.Counter {
+        Scope scope;
         long maxCurrent;
-
-        ScopeTotal(Scope scope) {
-            this.scope = scope;
-        }
     }
 
+    private record ScopeKey(ScopeKind kind, String name) {}
+
     private final List<Input> inputs = new ArrayList<>();
-    private final Map<String, Long> byCause = new HashMap<>();
-    private final Map<String, ScopeTotal> byScope = new HashMap<>();
-    private final Map<String, Long> byOffender = new HashMap<>();
-    private final Map<String, Long> byProcess = new HashMap<>();
-    private final Map<String, Long> byErrno = new HashMap<>();
-    private final Map<String, Long> byContainer = new HashMap<>();
-    private final Map<String, Long> byPod = new HashMap<>();
+    private final Tally<String, Tally.Counter> byCause = names();
+    private final Tally<ScopeKey, ScopeTotal> byScope = scopes(MAX_KEYS);
+    private final Tally<String, Tally.Counter> byOffender = names();
+    private final Tally<String, Tally.Counter> byProcess = names();
+    private final Tally<String, Tally.Counter> byErrno = names();
+    private final Tally<String, Tally.Counter> byContainer = names();
+    private final Tally<String, Tally.Counter> byPod = names();
     private final Map<String, Capture> captures = new LinkedHashMap<>();
-    private final Map<String, Long> byHost = new HashMap<>();
+    private final Tally<String, Tally.Counter> byHost = names();
     private long[] times = new long[1024]; // wall-clock ms of each timed failure
     private short[] timeCauses = new short[1024]; // and its cause, an index into causeNames
     private final List<String> causeNames = new ArrayList<>();
@@ -125,7 +125,7 @@ public final class Report {
                         add(record.getFailure());
                         capture.failures++;
                         String host = hostOf(capture.header);
-                        count(byHost, host);
+                        byHost.add(host);
                         if (kept.size() < keepLimit) {
                             kept.add(new Kept(host, record.getFailure()));
                         }
@@ -208,37 +208,33 @@ public final class Report {
     public void add(ForkFailure f) {
         failures++;
         String cause = causeName(f);
-        count(byCause, cause);
+        byCause.add(cause);
         if (f.hasScope()) {
             Scope s = f.getScope();
-            String key = s.getKind() + " " + s.getName();
-            ScopeTotal total = byScope.get(key);
-            if (total == null && byScope.size() < MAX_KEYS) {
-                total = new ScopeTotal(s);
-                byScope.put(key, total);
+            ScopeTotal total = byScope.counter(new ScopeKey(s.getKind(), s.getName()));
+            if (total.scope == null) {
+                total.scope = s;
             }
-            if (total == null) {
-                total = byScope.computeIfAbsent("(others)", k -> new ScopeTotal(Scope.getDefaultInstance()));
-            }
-            total.count++;
+            total.add();
             total.maxCurrent = Math.max(total.maxCurrent, s.getCurrent());
         }
         if (f.getOffendersCount() > 0) {
             Offender o = f.getOffenders(0);
-            count(byOffender, o.getProcessCount() > 1 ? o.getComm() + " (" + (o.getAncestorPid() > 0
+            byOffender.add(o.getProcessCount() > 1 ? o.getComm() + " (" + (o.getAncestorPid() > 0
                     ? "processes under pid " + o.getAncestorPid() : "several processes") + ")"
                     : o.getComm() + " (pid " + o.getPid() + ")");
         }
-        count(byProcess, (f.getProcessComm().isEmpty() ? f.getComm() : f.getProcessComm()) + " (pid " + f.getPid() + ")");
-        count(byErrno, f.getErrno().isEmpty() ? "errno " + f.getErrnoValue() : f.getErrno());
+        byProcess.add(new Tally.Process(f.getProcessComm().isEmpty() ? f.getComm() : f.getProcessComm(), f.getPid())
+                .toString());
+        byErrno.add(f.getErrno().isEmpty() ? "errno " + f.getErrnoValue() : f.getErrno());
         if (f.hasContainer()) {
             dev.forktrace.proto.v1.Container c = f.getContainer();
             if (!c.getId().isEmpty()) {
-                count(byContainer, dev.forktrace.containers.Containers.describe(c.toBuilder().clearPodUid()
+                byContainer.add(dev.forktrace.containers.Containers.describe(c.toBuilder().clearPodUid()
                         .clearPodName().clearPodNamespace().build()));
             }
             if (!c.getPodUid().isEmpty() || !c.getPodName().isEmpty()) {
-                count(byPod, (c.getPodName().isEmpty() ? "(name unknown)" : c.getPodNamespace() + "/" + c.getPodName())
+                byPod.add((c.getPodName().isEmpty() ? "(name unknown)" : c.getPodNamespace() + "/" + c.getPodName())
                         + (c.getPodUid().isEmpty() ? "" : " uid " + c.getPodUid())
                         + (c.getQosClass().isEmpty() ? "" : " [" + c.getQosClass() + "]"));
             }
@@ -260,11 +256,15 @@ public final class Report {
         }
     }
 
-    private static void count(Map<String, Long> table, String key) {
-        if (table.size() >= MAX_KEYS && !table.containsKey(key)) {
-            key = "(others)";
-        }
-        table.merge(key, 1L, Long::sum);
+    private static Tally<ScopeKey, ScopeTotal> scopes(int maxKeys) {
+        Tally<ScopeKey, ScopeTotal> scopes = new Tally<>(maxKeys,
+                Comparator.comparing(ScopeKey::name).thenComparing(ScopeKey::kind), ScopeTotal::new);
+        scopes.others().scope = Scope.newBuilder().setName(OTHERS).build(); // printed as a scope named (others)
+        return scopes;
+    }
+
+    private static Tally<String, Tally.Counter> names() {
+        return Tally.counting(MAX_KEYS, Comparator.naturalOrder());
     }
 
     public long failures() {
@@ -347,18 +347,16 @@ public final class Report {
         return captures.values().stream().filter(c -> c.last != null).mapToLong(c -> c.last.getCollapsed()).sum();
     }
 
-    private static Map<String, Long> sorted(Map<String, Long> table) {
+    /** Largest first, what did not fit as "(others)" among them. */
+    private static Map<String, Long> sorted(Tally<String, ?> table) {
         Map<String, Long> out = new LinkedHashMap<>();
-        table.entrySet().stream()
-                .sorted(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
-                .forEach(e -> out.put(e.getKey(), e.getValue()));
+        table.largestFirst(OTHERS).forEach(row -> out.put(row.key(), row.counter().count()));
         return out;
     }
 
     private List<ScopeTotal> scopes() {
-        return byScope.values().stream()
-                .sorted(Comparator.comparingLong((ScopeTotal t) -> -t.count).thenComparing(t -> t.scope.getName()))
-                .toList();
+        return byScope.largestFirst(new ScopeKey(ScopeKind.SCOPE_KIND_UNSPECIFIED, OTHERS)).stream()
+                .map(Tally.Row::counter).toList();
     }
 
     /** A histogram of the timed failures: bucket width in seconds, first bucket start (ms), counts. */
@@ -412,7 +410,7 @@ public final class Report {
 
     List<ScopeRow> scopeRows() {
         return scopes().stream().map(t -> new ScopeRow(t.scope.getKind().name(), t.scope.getName(), t.scope.getLimit(),
-                t.maxCurrent, t.count)).toList();
+                t.maxCurrent, t.count())).toList();
     }
 
     /** Captures by host, then start time: the same order whichever order the inputs (or partitions) came in. */
@@ -504,7 +502,7 @@ public final class Report {
         if (!byScope.isEmpty()) {
             b.append("\nBy scope (the limit that refused)\n");
             for (ScopeTotal t : scopes()) {
-                b.append(String.format("  %8d  %s %s", t.count, t.scope.getKind(), t.scope.getName()));
+                b.append(String.format("  %8d  %s %s", t.count(), t.scope.getKind(), t.scope.getName()));
                 if (t.scope.getLimit() != 0 || t.maxCurrent != 0) {
                     b.append(" (limit ").append(limit(t.scope.getLimit())).append(", highest current ")
                             .append(t.maxCurrent).append(')');
@@ -679,7 +677,7 @@ public final class Report {
         for (ScopeTotal t : scopes()) {
             j.open('{').key("kind").value(t.scope.getKind().name()).key("name").value(t.scope.getName())
                     .key("limit").value(t.scope.getLimit()).key("highest_current").value(t.maxCurrent)
-                    .key("count").value(t.count).close('}');
+                    .key("count").value(t.count()).close('}');
         }
         j.close(']');
         countTable(j, "by_host", "host", byHost());

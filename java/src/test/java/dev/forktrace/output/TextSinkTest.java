@@ -47,4 +47,40 @@ class TextSinkTest {
                 line);
         assertTrue(!TextSink.line(failure(42)).contains("starting"), "no agent report, no stack part");
     }
+
+    private static ForkFailure in(String scope, int pid) {
+        ForkFailure f = failure(pid);
+        return f.toBuilder().setScope(f.getScope().toBuilder().setName(scope)).build();
+    }
+
+    private static java.util.List<String> tableRows(String screen) {
+        return screen.lines().filter(l -> l.startsWith("PIDS_CGROUP_LIMIT") || l.startsWith("(others)"))
+                .map(l -> l.substring(0, 24).trim() + "|" + l.substring(25, 61).trim() + "|" + l.substring(62, 70).trim())
+                .toList(); // cause, scope and count: the rate depends on the clock
+    }
+
+    @Test
+    void theLiveTableIsLargestFirstThenByCauseAndScope() throws Exception {
+        StringWriter text = new StringWriter();
+        TextSink sink = new TextSink(new PrintWriter(text), true);
+        for (String scope : new String[] {"/b", "/c", "/a", "/c"}) {
+            sink.accept(in(scope, 42));
+        }
+        sink.stats(dev.forktrace.proto.v1.Stats.getDefaultInstance());
+        assertEquals(java.util.List.of("PIDS_CGROUP_LIMIT|/c|2", "PIDS_CGROUP_LIMIT|/a|1",
+                "PIDS_CGROUP_LIMIT|/b|1"), tableRows(text.toString()), text.toString());
+    }
+
+    @Test
+    void theLiveTableSumsScopesBeyondItsBoundInOneRow() throws Exception {
+        StringWriter text = new StringWriter();
+        TextSink sink = new TextSink(new PrintWriter(text), true);
+        for (int i = 0; i < TextSink.MAX_ROWS + 3; i++) {
+            sink.accept(in("/s" + i, 42));
+        }
+        sink.stats(dev.forktrace.proto.v1.Stats.getDefaultInstance());
+        java.util.List<String> rows = tableRows(text.toString());
+        assertEquals(TextSink.MAX_ROWS + 1, rows.size());
+        assertEquals("(others)|(further causes and scopes)|3", rows.get(rows.size() - 1));
+    }
 }

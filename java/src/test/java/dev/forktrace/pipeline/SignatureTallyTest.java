@@ -102,7 +102,7 @@ class SignatureTallyTest {
         for (long count : new long[] {10, 25, 40}) {
             tally.kernelCounts(new Signature[] {unseen.copy()}, new long[] {count}, 1, s -> {
                 asked.incrementAndGet();
-                return new SignatureTally.Verdict(Cause.RLIMIT_NPROC, ScopeKind.USER, "uid 61301");
+                return new Tally.CauseScope(Cause.RLIMIT_NPROC, ScopeKind.USER, "uid 61301");
             });
         }
         assertEquals(1, asked.get());

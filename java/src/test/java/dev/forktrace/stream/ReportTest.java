@@ -80,6 +80,23 @@ class ReportTest {
         assertEquals(0, two.inputs().get(1).duplicates());
     }
 
+    @Test
+    void keysBeyondTheBoundAreSummedAsOthers() {
+        Report r = new Report();
+        dev.forktrace.proto.v1.ForkFailure base = Synthetic.records(1).stream().filter(StreamRecord::hasFailure)
+                .findFirst().orElseThrow().getFailure();
+        int n = Report.MAX_KEYS + 3;
+        for (int i = 0; i < n; i++) {
+            r.add(base.toBuilder().setPid(100_000 + i).setScope(base.getScope().toBuilder().setName("/s" + i)).build());
+        }
+        assertEquals(3L, r.byProcess().get("(others)"), "three processes did not fit");
+        assertEquals(Report.MAX_KEYS + 1, r.byProcess().size());
+        assertEquals(n, r.byProcess().values().stream().mapToLong(Long::longValue).sum(), "none dropped");
+        String text = r.toText();
+        assertTrue(text.contains("\n         3  SCOPE_KIND_UNSPECIFIED (others)"), "the scopes that did not fit, named");
+        assertEquals(n, r.scopeRows().stream().mapToLong(Report.ScopeRow::count).sum());
+    }
+
     static byte[] concat(byte[] a, byte[] b) {
         byte[] both = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, both, a.length, b.length);
