@@ -212,7 +212,7 @@ lab_forktrace() {
 # background (one ForkFailure per line in $LAB_TMP/watch.json, messages in
 # watch.err) and waits until it says on stderr that its hooks are attached.
 LAB_WATCH_PID=""
-# lab_heartbeat START WHAT: a line of our own every 30 s since START (an uptime) while a JVM starts or stops:
+# lab_heartbeat START WHAT: a line of our own every 30 s since START (an uptime) while a JVM starts, runs or stops:
 # lab/guest-watchdog ends a guest that prints none for 120 s, and under TCG on a loaded host a watch has taken
 # 193 s to attach and 102 s to stop (5.10, 2026-12-01). Uses and sets _beat (empty: first line at START + 30).
 lab_heartbeat() {
@@ -358,8 +358,16 @@ lab_expect_scope() {
 lab_hook_evidence() {
 	_doctor=/tmp/forktrace-doctor$(echo "$LAB_WATCH_HOOK_ARGS" | tr -c 'a-z0-9\n' '_').json
 	if [ ! -s "$_doctor" ]; then
+		# A JVM start that prints nothing: with a heartbeat, so lab/guest-watchdog does not end the guest as
+		# stalled (a 6.12 guest on a host at load 17 was silent here for 120 s, 2026-12-02).
 		# shellcheck disable=SC2086
-		lab_forktrace doctor --format json $LAB_WATCH_HOOK_ARGS >"$_doctor.tmp" 2>"$LAB_TMP/doctor.err" ||
+		lab_forktrace doctor --format json $LAB_WATCH_HOOK_ARGS >"$_doctor.tmp" 2>"$LAB_TMP/doctor.err" &
+		_doctor_pid=$! _doctor_began=$(cut -d' ' -f1 /proc/uptime) _beat=""
+		while kill -0 "$_doctor_pid" 2>/dev/null; do
+			sleep 1
+			lab_heartbeat "$_doctor_began" "waiting for forktrace doctor"
+		done
+		wait "$_doctor_pid" ||
 			{ FT_DETAILS="$FT_DETAILS; forktrace doctor (to see whether $1 loads) failed: $(lab_error_line "$LAB_TMP/doctor.err")"; return 1; }
 		mv "$_doctor.tmp" "$_doctor"
 	fi
