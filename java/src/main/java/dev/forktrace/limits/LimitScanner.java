@@ -276,22 +276,26 @@ public final class LimitScanner implements AutoCloseable {
     /**
      * The kernel's count of moves between cgroups (watch's cgroup_attach_task tracepoint), -1 while unknown.
      * A far cgroup read after the last move can only have grown by the tasks created since, which the last
-     * pid bounds: it is then re-read every {@link #QUIET_REFRESH_NANOS} instead of every far interval, so
-     * that exits show in its gauge. A count behind the kernel's is safe: a move it has not seen yet shows as
-     * a change at a later scan.
+     * pid bounds: it is then re-read only in its turn ({@link #TURN_CYCLE_SCANS}) instead of every far
+     * interval, so that exits show in its gauge. A count behind the kernel's is safe: a move it has not seen
+     * yet shows as a change at a later scan.
      */
     public LimitScanner countMovesWith(LongSupplier cgroupMoves) {
         this.cgroupMoves = cgroupMoves;
         return this;
     }
 
-    /** How stale a far cgroup's count may grow when no task moved between cgroups since it was read. */
-    static final long QUIET_REFRESH_NANOS = 60 * SECOND_NANOS;
+    /**
+     * Every pids counter is read in its turn too, a few each scan, all of them within this many scans: the
+     * counts of far cgroups no move reached stay within a minute of the truth, and no scan reads thousands.
+     */
+    static final int TURN_CYCLE_SCANS = 60;
+    private int pidsTurn;
 
-    /** How often a far cgroup is re-read: every far interval, unless no move happened since its last read. */
+    /** How often a far cgroup is re-read besides its turn: every far interval, unless no move happened since its read. */
     static long refreshNanos(long moves, long movesAtRead, long farIntervalNanos) {
         boolean noMoveSinceRead = moves >= 0 && movesAtRead == moves;
-        return noMoveSinceRead ? Math.max(farIntervalNanos, QUIET_REFRESH_NANOS) : farIntervalNanos;
+        return noMoveSinceRead ? Long.MAX_VALUE : farIntervalNanos;
     }
     private LongSupplier cgroupMoves = () -> -1;
 
@@ -523,7 +527,11 @@ public final class LimitScanner implements AutoCloseable {
                              List<String> unreadable) {
         int failed = unreadablePidsLimits;
         long moves = cgroupMoves.getAsLong();
-        for (CgroupNode c : pidsNodes) {
+        int n = pidsNodes.size();
+        int turnFrom = pidsTurn, turns = (n + TURN_CYCLE_SCANS - 1) / TURN_CYCLE_SCANS;
+        pidsTurn = n == 0 ? 0 : (turnFrom + turns) % n;
+        for (int i = 0; i < n; i++) {
+            CgroupNode c = pidsNodes.get(i);
             long bound = c.parent == null ? Long.MAX_VALUE : c.parent.boundBelow;
             c.boundBelow = bound;
             if (!c.limited()) {
@@ -540,7 +548,8 @@ public final class LimitScanner implements AutoCloseable {
             long current;
             long created = lastPid >= 0 && c.lastPidAtRead >= 0 && lastPid >= c.lastPidAtRead
                     ? lastPid - c.lastPidAtRead : Long.MAX_VALUE; // pids wrapped, or not the initial namespace: unknown
-            long refresh = refreshNanos(moves, c.movesAtRead, farIntervalNanos);
+            boolean itsTurn = Math.floorMod(i - turnFrom, n) < turns;
+            long refresh = itsTurn ? 0 : refreshNanos(moves, c.movesAtRead, farIntervalNanos);
             if (mustRead(bound, c.limit, c.lastCurrent, created, now - c.lastReadNanos, nearRatio, refresh)) {
                 current = readCurrent(c, "pids.current");
                 if (current < 0) {

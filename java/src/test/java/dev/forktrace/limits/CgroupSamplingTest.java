@@ -54,46 +54,59 @@ class CgroupSamplingTest {
     }
 
     @Test
-    void withNoMoveSinceItsReadAFarCgroupWaitsForTheQuietRefreshAndAfterAMoveForTheFarInterval() {
-        assertEquals(LimitScanner.QUIET_REFRESH_NANOS, LimitScanner.refreshNanos(7, 7, 5 * SECOND));
+    void withNoMoveSinceItsReadAFarCgroupWaitsForItsTurnAndAfterAMoveForTheFarInterval() {
+        assertEquals(Long.MAX_VALUE, LimitScanner.refreshNanos(7, 7, 5 * SECOND));
         assertEquals(5 * SECOND, LimitScanner.refreshNanos(8, 7, 5 * SECOND), "a move since the read");
         assertEquals(5 * SECOND, LimitScanner.refreshNanos(-1, -1, 5 * SECOND), "moves not counted (no tracepoint)");
         assertEquals(5 * SECOND, LimitScanner.refreshNanos(7, -1, 5 * SECOND), "read before moves were counted");
-        assertEquals(120 * SECOND, LimitScanner.refreshNanos(7, 7, 120 * SECOND), "a longer far interval stands");
     }
 
-    /** A pids hierarchy of our own making: one cgroup limited to 1000 holding {@code current} tasks. */
+    private static final int CGROUPS = 2 * LimitScanner.TURN_CYCLE_SCANS; // two read in turn each scan
+
+    /** A pids hierarchy of our own making: CGROUPS cgroups limited to 1000, one task in each. */
     private static LimitScanner moveCountingSampler(Path root, long[] moves) throws Exception {
         Path proc = Files.createDirectories(root.resolve("proc"));
         Files.createDirectories(proc.resolve("self/ns"));
         Files.createSymbolicLink(proc.resolve("self/ns/pid"), Path.of("pid:[4026531836]"));
         Files.createSymbolicLink(proc.resolve("self/ns/user"), Path.of("user:[4026531837]"));
         Files.writeString(proc.resolve("loadavg"), "0.00 0.00 0.00 1/50 4100\n"); // no pid is created below
-        Path cg = Files.createDirectories(root.resolve("pids/job"));
-        Files.writeString(cg.resolve("pids.max"), "1000\n");
-        Files.writeString(cg.resolve("pids.current"), "1\n");
+        for (int i = 0; i < CGROUPS; i++) {
+            Path cg = Files.createDirectories(root.resolve("pids/job-" + i));
+            Files.writeString(cg.resolve("pids.max"), "1000\n");
+            Files.writeString(cg.resolve("pids.current"), "1\n");
+        }
         return new LimitScanner(proc, new dev.forktrace.system.CgroupPaths(java.util.Map.of(
                 dev.forktrace.system.CgroupPaths.Hierarchy.PIDS, root.resolve("pids"))), 3600 * SECOND)
                 .sampleFarCgroupsEvery(0.7, SECOND).countMovesWith(() -> moves[0]);
     }
 
-    private static long jobTasks(LimitScanner scanner) {
-        return scanner.scan().scopes().stream().filter(s -> s.name().equals("/job")).findFirst().orElseThrow().used();
+    /** 399 tasks moved into every cgroup, and no pid created. */
+    private static void moveTasksIntoEach(Path root, int current) throws Exception {
+        for (int i = 0; i < CGROUPS; i++) {
+            Files.writeString(root.resolve("pids/job-" + i + "/pids.current"), current + "\n");
+        }
+    }
+
+    /** How many cgroups the scan says hold this many tasks. */
+    private static long holding(LimitScanner scanner, long tasks) {
+        return scanner.scan().scopes().stream().filter(s -> s.name().startsWith("/job-") && s.used() == tasks).count();
     }
 
     @Test
-    void tasksMovedIntoACgroupAreSeenOnceTheKernelCountedAMove(@TempDir Path root) throws Exception {
+    void tasksMovedIntoCgroupsAreSeenOnceTheKernelCountedAMoveAndInTheirTurnBefore(@TempDir Path root) throws Exception {
         long[] moves = {0};
         try (LimitScanner scanner = moveCountingSampler(root, moves)) {
-            assertEquals(1, jobTasks(scanner));
-            Files.writeString(root.resolve("pids/job/pids.current"), "400\n"); // 399 tasks moved in, no pid created
+            assertEquals(CGROUPS, holding(scanner, 1));
+            moveTasksIntoEach(root, 400);
             Thread.sleep(1100); // past the far interval of 1 s
-            assertEquals(1, jobTasks(scanner), "no move counted: only created tasks could have joined, and none was");
+            assertEquals(2, holding(scanner, 400), "no move counted: only the two whose turn it is are read");
+            assertEquals(4, holding(scanner, 400), "and two more at the next scan");
             moves[0] = 1;
-            assertEquals(400, jobTasks(scanner), "a move counted since the read: re-read at the far interval");
-            Files.writeString(root.resolve("pids/job/pids.current"), "401\n");
+            Thread.sleep(1100); // the four read in turn a moment ago are due again too
+            assertEquals(CGROUPS, holding(scanner, 400), "a move counted since their read: all read again");
+            moveTasksIntoEach(root, 401);
             Thread.sleep(1100);
-            assertEquals(400, jobTasks(scanner), "read after that move: quiet again");
+            assertEquals(2, holding(scanner, 401), "read after that move: only their turn again");
         }
     }
 
@@ -101,10 +114,10 @@ class CgroupSamplingTest {
     void withoutAMoveCountTheFarIntervalStillCatchesMoves(@TempDir Path root) throws Exception {
         long[] moves = {-1}; // the tracepoint is not attached (limits --watch, or an old kernel)
         try (LimitScanner scanner = moveCountingSampler(root, moves)) {
-            assertEquals(1, jobTasks(scanner));
-            Files.writeString(root.resolve("pids/job/pids.current"), "400\n");
+            assertEquals(CGROUPS, holding(scanner, 1));
+            moveTasksIntoEach(root, 400);
             Thread.sleep(1100);
-            assertEquals(400, jobTasks(scanner));
+            assertEquals(CGROUPS, holding(scanner, 400));
         }
     }
 
