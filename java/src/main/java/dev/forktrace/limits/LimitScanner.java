@@ -273,6 +273,12 @@ public final class LimitScanner implements AutoCloseable {
      * counted ({@link #countMovesWith}), else within {@code farIntervalNanos}. With nearRatio 0 (the default,
      * limits) every counter is read every scan.
      */
+    public LimitScanner sampleFarCgroupsEvery(double nearRatio, long farIntervalNanos) {
+        this.nearRatio = nearRatio;
+        this.farIntervalNanos = Math.max(SECOND_NANOS, farIntervalNanos);
+        return this;
+    }
+
     /**
      * The kernel's count of moves between cgroups (watch's cgroup_attach_task tracepoint), -1 while unknown.
      * A far cgroup read after the last move can only have grown by the tasks created since, which the last
@@ -298,12 +304,6 @@ public final class LimitScanner implements AutoCloseable {
         return noMoveSinceRead ? Long.MAX_VALUE : farIntervalNanos;
     }
     private LongSupplier cgroupMoves = () -> -1;
-
-    public LimitScanner sampleFarCgroupsEvery(double nearRatio, long farIntervalNanos) {
-        this.nearRatio = nearRatio;
-        this.farIntervalNanos = Math.max(SECOND_NANOS, farIntervalNanos);
-        return this;
-    }
 
     private static long saturatedAdd(long a, long b) {
         long sum = a + b;

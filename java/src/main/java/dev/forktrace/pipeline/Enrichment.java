@@ -375,6 +375,7 @@ public final class Enrichment implements AutoCloseable {
             recentUsers.put(0, uid, name);
             return name;
         }
+        boolean settled = false;
         Long askedAt = unnamedUidAskedAt.get(uid);
         if (askedAt == null) {
             if (unnamedUidAskedAt.size() >= ASKED_UIDS_MAX) {
@@ -387,11 +388,13 @@ public final class Enrichment implements AutoCloseable {
         } else if (usersReadAt - askedAt < 0) {
             missed = true; // the re-read it asked for has not happened yet
         } else {
-            String unnamed = "uid " + uid;
-            recentUsers.put(0, uid, unnamed); // re-read since it was asked for: nameless until the next read
-            return unnamed;
+            settled = true; // re-read since it was asked for: nameless until the next read
         }
-        return "uid " + uid;
+        String unnamed = "uid " + uid;
+        if (settled) {
+            recentUsers.put(0, uid, unnamed);
+        }
+        return unnamed;
     }
 
     private final RecentAnswers<String> recentUsers = new RecentAnswers<>();
